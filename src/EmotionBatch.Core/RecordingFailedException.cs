@@ -1,0 +1,20 @@
+namespace EmotionBatch.Core;
+
+/// <summary>A recording-level failure with a reason fit for the errors dataset; the batch goes on without it.</summary>
+public sealed class RecordingFailedException : Exception
+{
+    public RecordingFailedException(string stage, string reason, Exception? inner = null)
+        : base($"{stage}: {reason}", inner)
+    {
+        Stage = stage;
+        Reason = reason;
+    }
+
+    /// <summary>fetch, probe, decode, segment, transcribe, infer or write.</summary>
+    public string Stage { get; }
+
+    public string Reason { get; }
+
+    /// <summary>False for failures that a retry cannot fix (corrupt file, too long, hostile input).</summary>
+    public bool Retryable { get; init; }
+}

@@ -1,0 +1,62 @@
+namespace EmotionBatch.Core;
+
+/// <summary>One output row: one utterance of one recording. Column names are documented in docs/schema.md.</summary>
+public sealed record UtteranceRow(
+    string RecordingId,
+    string RecordingUri,
+    string ETag,
+    int UtteranceIndex,
+    double StartSeconds,
+    double EndSeconds,
+    string? Transcript,
+    string? Language,
+    string Emotion,
+    float ProbabilityAngry,
+    float ProbabilityHappy,
+    float ProbabilitySad,
+    float ProbabilityNeutral,
+    float Valence,
+    float Arousal,
+    bool TextUsed,
+    string ModelName,
+    string ModelVersion,
+    DateTime ProcessedAtUtc);
+
+/// <summary>A recording that could not be processed, with the reason an operator can act on.</summary>
+public sealed record FailureRow(
+    string RecordingId,
+    string RecordingUri,
+    string ETag,
+    string Stage,
+    string Reason,
+    int Attempt,
+    bool WillRetry,
+    DateTime FailedAtUtc);
+
+/// <summary>What the result store knows of a recording version.</summary>
+public enum RecordingStatus
+{
+    New,
+    Completed,
+    /// <summary>Failed before; may be retried once its back-off has passed.</summary>
+    FailedRetryable,
+    /// <summary>Failed the configured number of times; left alone until its content changes.</summary>
+    FailedPermanently,
+}
+
+public sealed record RecordingState(RecordingStatus Status, int Attempts, DateTimeOffset? RetryAfter);
+
+/// <summary>
+/// Where rows leave: output dataset plus the ledger of what is done. A commit writes the recording's rows and its
+/// done record so that a crash at any point leaves neither missing nor duplicated rows.
+/// </summary>
+public interface IResultStore
+{
+    string Description { get; }
+
+    Task<RecordingState> GetStateAsync(RecordingRef recording, CancellationToken cancellationToken);
+
+    Task CommitAsync(RecordingRef recording, IReadOnlyList<UtteranceRow> rows, CancellationToken cancellationToken);
+
+    Task RecordFailureAsync(RecordingRef recording, FailureRow failure, CancellationToken cancellationToken);
+}
