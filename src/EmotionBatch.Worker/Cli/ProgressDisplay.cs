@@ -1,0 +1,36 @@
+using EmotionBatch.Worker.Pipeline;
+
+namespace EmotionBatch.Worker.Cli;
+
+/// <summary>One line per recording as it finishes, then a summary; plain text so it reads the same in a terminal and a log.</summary>
+public sealed class ProgressDisplay : IProgress<RecordingOutcome>
+{
+    private readonly TextWriter _writer;
+    private readonly object _gate = new();
+    private int _count;
+
+    public ProgressDisplay(TextWriter writer) => _writer = writer;
+
+    public void Report(RecordingOutcome value)
+    {
+        lock (_gate)
+        {
+            _count++;
+            var line = value.Kind switch
+            {
+                OutcomeKind.Completed => $"[{_count,4}] done    {value.Recording.Id}: {value.Utterances} utterances, {value.AudioSeconds:F1} s audio in {value.Elapsed.TotalSeconds:F1} s ({value.RealTimeFactor:F0}x real time)",
+                OutcomeKind.Failed => $"[{_count,4}] FAILED  {value.Recording.Id}: {value.FailureReason}",
+                _ => $"[{_count,4}] skipped {value.Recording.Id} (already processed)",
+            };
+            _writer.WriteLine(line);
+        }
+    }
+
+    public void WriteSummary(PassSummary summary)
+    {
+        var rtf = summary.Elapsed.TotalSeconds > 0 ? summary.AudioSeconds / summary.Elapsed.TotalSeconds : 0;
+        _writer.WriteLine(
+            $"{summary.Listed} recordings: {summary.Completed} processed, {summary.Failed} failed, {summary.Skipped} already done; " +
+            $"{summary.Utterances} utterances from {summary.AudioSeconds:F1} s of audio in {summary.Elapsed.TotalSeconds:F1} s ({rtf:F1}x real time)");
+    }
+}

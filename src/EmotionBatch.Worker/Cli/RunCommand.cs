@@ -1,0 +1,32 @@
+using System.CommandLine;
+using EmotionBatch.Worker.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace EmotionBatch.Worker.Cli;
+
+/// <summary><c>run</c>: the long-running service (or one pass with --once, for scheduled jobs).</summary>
+public static class RunCommand
+{
+    public static Command Create()
+    {
+        var once = new Option<bool>("--once") { Description = "Stop after one pass over the source (scheduled jobs)." };
+        var command = new Command("run", "Run the worker service: poll the configured source and write Parquet rows.");
+        command.Options.Add(once);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var overrides = new Dictionary<string, string?>();
+            if (parse.GetValue(once))
+            {
+                overrides["EmotionBatch:Worker:RunOnce"] = "true";
+            }
+            var builder = EmotionBatchHost.CreateBuilder([], overrides);
+            builder.Services.AddHostedService<PollingWorker>();
+            using var host = builder.Build();
+            // RunAsync handles SIGTERM/Ctrl+C: the current recording is abandoned uncommitted and redone next time.
+            await host.RunAsync(cancellationToken).ConfigureAwait(false);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,68 @@
+using EmotionBatch.Audio;
+using EmotionBatch.Inference;
+using EmotionBatch.Storage;
+using EmotionBatch.Transcription;
+using EmotionBatch.Worker.Pipeline;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EmotionBatch.Worker.Hosting;
+
+/// <summary>Builds the host shared by every command: configuration, logging, and the stages wired together.</summary>
+public static class EmotionBatchHost
+{
+    /// <param name="overrides">Settings that win over appsettings.json and the environment (command-line targets).</param>
+    public static HostApplicationBuilder CreateBuilder(string[] args, IReadOnlyDictionary<string, string?>? overrides = null, LogLevel minimumLevel = LogLevel.Information)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args,
+            ContentRootPath = ResolveContentRoot(),
+        });
+
+        if (overrides is { Count: > 0 })
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.Logging.SetMinimumLevel(minimumLevel);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Azure", LogLevel.Warning);
+
+        builder.Services.AddEmotionBatch(builder.Configuration);
+        return builder;
+    }
+
+    public static IServiceCollection AddEmotionBatch(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddEmotionBatchStorage(configuration);
+        services.AddEmotionBatchAudio(configuration);
+        services.AddEmotionBatchTranscription(configuration);
+        services.AddEmotionBatchInference(configuration);
+
+        services.AddOptions<WorkerOptions>()
+            .BindConfiguration(WorkerOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<RecordingPipeline>();
+        services.AddSingleton<BatchRunner>();
+        return services;
+    }
+
+    /// <summary>The folder whose appsettings.json is used: the current one if it has one, else the program's own.</summary>
+    private static string ResolveContentRoot()
+    {
+        var current = Directory.GetCurrentDirectory();
+        return File.Exists(Path.Combine(current, "appsettings.json")) ? current : AppContext.BaseDirectory;
+    }
+}

@@ -1,0 +1,73 @@
+using EmotionBatch.Worker.Pipeline;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EmotionBatch.Worker.Hosting;
+
+/// <summary>
+/// The service loop: a pass over the source every poll interval. A pass that throws (store unreachable, listing
+/// failed) is logged and retried at the next interval, so the worker outlives outages of its storage.
+/// </summary>
+public sealed partial class PollingWorker : BackgroundService
+{
+    private readonly BatchRunner _runner;
+    private readonly WorkerOptions _options;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger<PollingWorker> _logger;
+
+    public PollingWorker(
+        BatchRunner runner,
+        IOptions<WorkerOptions> options,
+        IHostApplicationLifetime lifetime,
+        ILogger<PollingWorker> logger)
+    {
+        _runner = runner;
+        _options = options.Value;
+        _lifetime = lifetime;
+        _logger = logger;
+    }
+
+    /// <summary>Set when <see cref="WorkerOptions.RunOnce"/> finished its pass; the process exit code derives from it.</summary>
+    public PassSummary? LastPass { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        LogStarted(_options.PollInterval.TotalSeconds, _options.MaxConcurrentRecordings);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                LastPass = await _runner.RunPassAsync(progress: null, stoppingToken).ConfigureAwait(false);
+                if (_options.RunOnce)
+                {
+                    _lifetime.StopApplication();
+                    return;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogPassFailed(ex, _options.PollInterval.TotalSeconds);
+            }
+
+            try
+            {
+                await Task.Delay(_options.PollInterval, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker started: polling every {IntervalSeconds} s with {Concurrency} recording(s) at a time")]
+    private partial void LogStarted(double intervalSeconds, int concurrency);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Pass failed; retrying in {IntervalSeconds} s")]
+    private partial void LogPassFailed(Exception exception, double intervalSeconds);
+}

@@ -1,0 +1,30 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace EmotionBatch.Worker.Hosting;
+
+/// <summary>Limits and pacing of the worker (section "EmotionBatch:Worker").</summary>
+public sealed class WorkerOptions
+{
+    public const string SectionName = "EmotionBatch:Worker";
+
+    /// <summary>Where blobs are downloaded before decoding. Swept of stale files at start-up.</summary>
+    [Required]
+    public string WorkFolder { get; set; } = ".work";
+
+    /// <summary>Recordings larger than this fail with a clear reason before anything is downloaded.</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxFileSizeBytes { get; set; } = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>Recordings longer than this fail after probing, before decoding.</summary>
+    [Range(1, 7 * 24 * 3600)]
+    public double MaxDurationSeconds { get; set; } = 6 * 3600;
+
+    [Range(1, 64)]
+    public int MaxConcurrentRecordings { get; set; } = 1;
+
+    /// <summary>How often the source is listed for new or changed recordings.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Stop after one pass over the source (for scheduled jobs) instead of polling for ever.</summary>
+    public bool RunOnce { get; set; }
+}

@@ -1,0 +1,101 @@
+using EmotionBatch.Core;
+using EmotionBatch.Worker.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EmotionBatch.Worker.Pipeline;
+
+/// <summary>Summary of one pass over the source.</summary>
+public sealed record PassSummary(int Listed, int Completed, int Failed, int Skipped, int Utterances, double AudioSeconds, TimeSpan Elapsed);
+
+/// <summary>
+/// One pass over the source: lists recordings, skips what is done (or failed and still backing off), and processes
+/// the rest with bounded concurrency. A recording that fails never stops the pass.
+/// </summary>
+public sealed partial class BatchRunner
+{
+    private readonly IRecordingSource _source;
+    private readonly IResultStore _store;
+    private readonly RecordingPipeline _pipeline;
+    private readonly WorkerOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<BatchRunner> _logger;
+
+    public BatchRunner(
+        IRecordingSource source,
+        IResultStore store,
+        RecordingPipeline pipeline,
+        IOptions<WorkerOptions> options,
+        TimeProvider clock,
+        ILogger<BatchRunner> logger)
+    {
+        _source = source;
+        _store = store;
+        _pipeline = pipeline;
+        _options = options.Value;
+        _clock = clock;
+        _logger = logger;
+    }
+
+    /// <param name="progress">Receives each outcome as it happens (the CLI's progress display).</param>
+    public async Task<PassSummary> RunPassAsync(IProgress<RecordingOutcome>? progress, CancellationToken cancellationToken)
+    {
+        var started = _clock.GetTimestamp();
+        int listed = 0, completed = 0, failed = 0, skipped = 0, utterances = 0;
+        double audioSeconds = 0;
+        var gate = new object();
+
+        var parallel = new ParallelOptions
+        {
+            MaxDegreeOfParallelism = _options.MaxConcurrentRecordings,
+            CancellationToken = cancellationToken,
+        };
+
+        await Parallel.ForEachAsync(_source.ListAsync(cancellationToken), parallel, async (recording, token) =>
+        {
+            Interlocked.Increment(ref listed);
+            var outcome = await ProcessIfDueAsync(recording, token).ConfigureAwait(false);
+            lock (gate)
+            {
+                switch (outcome.Kind)
+                {
+                    case OutcomeKind.Completed:
+                        completed++;
+                        utterances += outcome.Utterances;
+                        audioSeconds += outcome.AudioSeconds;
+                        break;
+                    case OutcomeKind.Failed:
+                        failed++;
+                        break;
+                    default:
+                        skipped++;
+                        break;
+                }
+            }
+            progress?.Report(outcome);
+        }).ConfigureAwait(false);
+
+        var summary = new PassSummary(listed, completed, failed, skipped, utterances, audioSeconds, _clock.GetElapsedTime(started));
+        LogPass(_source.Description, summary.Listed, summary.Completed, summary.Failed, summary.Skipped, summary.Utterances, summary.Elapsed.TotalSeconds);
+        return summary;
+    }
+
+    private async Task<RecordingOutcome> ProcessIfDueAsync(RecordingRef recording, CancellationToken cancellationToken)
+    {
+        var state = await _store.GetStateAsync(recording, cancellationToken).ConfigureAwait(false);
+        var due = state.Status switch
+        {
+            RecordingStatus.New => true,
+            RecordingStatus.FailedRetryable => state.RetryAfter is null || state.RetryAfter <= _clock.GetUtcNow(),
+            _ => false,
+        };
+        if (!due)
+        {
+            return new RecordingOutcome(recording, OutcomeKind.Skipped, 0, 0, TimeSpan.Zero);
+        }
+        return await _pipeline.ProcessAsync(recording, state.Attempts + 1, cancellationToken).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pass over {Source}: {Listed} listed, {Completed} completed, {Failed} failed, {Skipped} skipped, {Utterances} utterances in {ElapsedSeconds:F1} s")]
+    private partial void LogPass(string source, int listed, int completed, int failed, int skipped, int utterances, double elapsedSeconds);
+}

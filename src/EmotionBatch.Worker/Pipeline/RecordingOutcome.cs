@@ -1,0 +1,23 @@
+using EmotionBatch.Core;
+
+namespace EmotionBatch.Worker.Pipeline;
+
+public enum OutcomeKind
+{
+    Completed,
+    Failed,
+    Skipped,
+}
+
+/// <summary>What happened to one recording in one pass, for progress display, metrics and the exit code.</summary>
+public sealed record RecordingOutcome(
+    RecordingRef Recording,
+    OutcomeKind Kind,
+    int Utterances,
+    double AudioSeconds,
+    TimeSpan Elapsed,
+    string? FailureReason = null)
+{
+    /// <summary>Seconds of audio per second of processing; 0 when nothing was decoded.</summary>
+    public double RealTimeFactor => Elapsed > TimeSpan.Zero ? AudioSeconds / Elapsed.TotalSeconds : 0;
+}

@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using EmotionBatch.Core;
+using EmotionBatch.Worker.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EmotionBatch.Worker.Pipeline;
+
+/// <summary>
+/// Turns one recording into committed rows: fetch, probe, decode + segment (streamed), transcribe, infer in batches,
+/// commit. Decoding and segmentation run concurrently with transcription and inference through a bounded channel,
+/// so a multi-hour recording never sits in memory and the stages overlap.
+/// </summary>
+public sealed partial class RecordingPipeline
+{
+    private readonly IRecordingSource _source;
+    private readonly IAudioDecoder _decoder;
+    private readonly ISpeechSegmenter _segmenter;
+    private readonly ITranscriber _transcriber;
+    private readonly IEmotionModel _model;
+    private readonly IResultStore _store;
+    private readonly WorkerOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<RecordingPipeline> _logger;
+
+    public RecordingPipeline(
+        IRecordingSource source,
+        IAudioDecoder decoder,
+        ISpeechSegmenter segmenter,
+        ITranscriber transcriber,
+        IEmotionModel model,
+        IResultStore store,
+        IOptions<WorkerOptions> options,
+        TimeProvider clock,
+        ILogger<RecordingPipeline> logger)
+    {
+        _source = source;
+        _decoder = decoder;
+        _segmenter = segmenter;
+        _transcriber = transcriber;
+        _model = model;
+        _store = store;
+        _options = options.Value;
+        _clock = clock;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// Processes one recording and commits its rows, or records why it failed. Only cancellation escapes: a recording
+    /// abandoned that way has committed nothing and is processed again by the next pass.
+    /// </summary>
+    public async Task<RecordingOutcome> ProcessAsync(RecordingRef recording, int attempt, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var audioSeconds = 0d;
+        try
+        {
+            if (recording.SizeBytes > _options.MaxFileSizeBytes)
+            {
+                throw new RecordingFailedException("fetch",
+                    $"file is {recording.SizeBytes:N0} bytes, over the limit of {_options.MaxFileSizeBytes:N0} (EmotionBatch:Worker:MaxFileSizeBytes)");
+            }
+            if (recording.SizeBytes == 0)
+            {
+                throw new RecordingFailedException("fetch", "file is empty (0 bytes)");
+            }
+
+            Directory.CreateDirectory(_options.WorkFolder);
+            await using var local = await FetchAsync(recording, cancellationToken).ConfigureAwait(false);
+
+            var info = await _decoder.ProbeAsync(local.Path, cancellationToken).ConfigureAwait(false);
+            if (info.DurationSeconds > _options.MaxDurationSeconds)
+            {
+                throw new RecordingFailedException("probe",
+                    $"recording lasts {info.DurationSeconds:F0} s, over the limit of {_options.MaxDurationSeconds:F0} s (EmotionBatch:Worker:MaxDurationSeconds)");
+            }
+            audioSeconds = info.DurationSeconds;
+
+            var rows = await AnalyseAsync(recording, local.Path, cancellationToken).ConfigureAwait(false);
+            if (rows.Count == 0)
+            {
+                throw new RecordingFailedException("segment", $"no speech detected in {info.DurationSeconds:F1} s of audio");
+            }
+
+            await _store.CommitAsync(recording, rows, cancellationToken).ConfigureAwait(false);
+            LogCompleted(recording.Id, rows.Count, audioSeconds, stopwatch.Elapsed.TotalSeconds);
+            return new RecordingOutcome(recording, OutcomeKind.Completed, rows.Count, audioSeconds, stopwatch.Elapsed);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            LogAbandoned(recording.Id);
+            throw;
+        }
+        catch (RecordingFailedException failure)
+        {
+            return await RecordFailureAsync(recording, attempt, failure.Stage, failure.Reason, failure.Retryable, audioSeconds, stopwatch, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception unexpected)
+        {
+            // Unknown faults (storage hiccups, model errors) may pass; they get the bounded retries.
+            LogUnexpected(unexpected, recording.Id);
+            return await RecordFailureAsync(recording, attempt, "unexpected", $"{unexpected.GetType().Name}: {unexpected.Message}", true, audioSeconds, stopwatch, cancellationToken)
+                .ConfigureAwait(false);
+        }
+    }
+
+    private async Task<LocalRecording> FetchAsync(RecordingRef recording, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _source.FetchAsync(recording, _options.WorkFolder, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not RecordingFailedException and not OperationCanceledException)
+        {
+            throw new RecordingFailedException("fetch", $"could not fetch the recording: {ex.Message}", ex) { Retryable = true };
+        }
+    }
+
+    private async Task<List<UtteranceRow>> AnalyseAsync(RecordingRef recording, string path, CancellationToken cancellationToken)
+    {
+        var batchSize = Math.Max(1, _model.PreferredBatchSize);
+        var utterances = Channel.CreateBounded<Utterance>(new BoundedChannelOptions(batchSize * 2)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = ProduceUtterancesAsync(path, utterances.Writer, linked.Token);
+
+        var rows = new List<UtteranceRow>();
+        var batch = new List<(Utterance Utterance, Transcript? Transcript)>(batchSize);
+        try
+        {
+            await foreach (var utterance in utterances.Reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
+            {
+                var transcript = await TranscribeAsync(utterance, linked.Token).ConfigureAwait(false);
+                batch.Add((utterance, transcript));
+                if (batch.Count == batchSize)
+                {
+                    await InferAsync(recording, batch, rows, linked.Token).ConfigureAwait(false);
+                    batch.Clear();
+                }
+            }
+            if (batch.Count > 0)
+            {
+                await InferAsync(recording, batch, rows, linked.Token).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            // Stop the decoder (and its ffmpeg process) before reporting the failure.
+            await linked.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAny(producer).ConfigureAwait(false);
+            throw;
+        }
+        await producer.ConfigureAwait(false);
+        return rows;
+    }
+
+    private async Task ProduceUtterancesAsync(string path, ChannelWriter<Utterance> writer, CancellationToken cancellationToken)
+    {
+        // Run on the thread pool so decoding overlaps with inference from the first chunk on.
+        await Task.Yield();
+        try
+        {
+            var pcm = _decoder.DecodeAsync(path, cancellationToken);
+            await foreach (var utterance in _segmenter.SegmentAsync(pcm, cancellationToken).ConfigureAwait(false))
+            {
+                await writer.WriteAsync(utterance, cancellationToken).ConfigureAwait(false);
+            }
+            writer.Complete();
+        }
+        catch (Exception ex)
+        {
+            writer.Complete(ex);
+            throw;
+        }
+    }
+
+    private async Task<Transcript?> TranscribeAsync(Utterance utterance, CancellationToken cancellationToken)
+    {
+        if (!_transcriber.IsEnabled)
+        {
+            return null;
+        }
+        try
+        {
+            return await _transcriber.TranscribeAsync(utterance, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not RecordingFailedException)
+        {
+            throw new RecordingFailedException("transcribe", $"speech recognition failed on utterance {utterance.Index}: {ex.Message}", ex) { Retryable = true };
+        }
+    }
+
+    private async Task InferAsync(RecordingRef recording, List<(Utterance Utterance, Transcript? Transcript)> batch, List<UtteranceRow> rows, CancellationToken cancellationToken)
+    {
+        var inputs = new EmotionInput[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            inputs[i] = new EmotionInput(batch[i].Utterance.Samples, batch[i].Transcript?.Text);
+        }
+
+        IReadOnlyList<EmotionPrediction> predictions;
+        try
+        {
+            predictions = await _model.PredictAsync(inputs, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not RecordingFailedException)
+        {
+            throw new RecordingFailedException("infer", $"emotion model failed: {ex.Message}", ex) { Retryable = true };
+        }
+
+        var processedAt = _clock.GetUtcNow().UtcDateTime;
+        var bundle = _model.Bundle;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var (utterance, transcript) = batch[i];
+            var prediction = predictions[i];
+            var text = string.IsNullOrWhiteSpace(transcript?.Text) ? null : transcript!.Text.Trim();
+            rows.Add(new UtteranceRow(
+                recording.Id,
+                recording.Uri.ToString(),
+                recording.ETag,
+                utterance.Index,
+                utterance.StartSeconds,
+                utterance.EndSeconds,
+                text,
+                text is null ? null : transcript!.Language,
+                prediction.Label,
+                prediction.ProbabilityAngry,
+                prediction.ProbabilityHappy,
+                prediction.ProbabilitySad,
+                prediction.ProbabilityNeutral,
+                prediction.Valence,
+                prediction.Arousal,
+                TextUsed: text is not null,
+                bundle.Name,
+                bundle.Version,
+                processedAt));
+        }
+    }
+
+    private async Task<RecordingOutcome> RecordFailureAsync(
+        RecordingRef recording, int attempt, string stage, string reason, bool retryable, double audioSeconds, Stopwatch stopwatch, CancellationToken cancellationToken)
+    {
+        LogFailed(recording.Id, stage, reason, attempt);
+        var failure = new FailureRow(
+            recording.Id,
+            recording.Uri.ToString(),
+            recording.ETag,
+            stage,
+            reason,
+            attempt,
+            WillRetry: retryable,
+            _clock.GetUtcNow().UtcDateTime);
+        await _store.RecordFailureAsync(recording, failure, cancellationToken).ConfigureAwait(false);
+        return new RecordingOutcome(recording, OutcomeKind.Failed, 0, audioSeconds, stopwatch.Elapsed, $"{stage}: {reason}");
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Completed {RecordingId}: {Utterances} utterances from {AudioSeconds:F1} s of audio in {ElapsedSeconds:F1} s")]
+    private partial void LogCompleted(string recordingId, int utterances, double audioSeconds, double elapsedSeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Failed {RecordingId} at {Stage} (attempt {Attempt}): {Reason}")]
+    private partial void LogFailed(string recordingId, string stage, string reason, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected error while processing {RecordingId}")]
+    private partial void LogUnexpected(Exception exception, string recordingId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Abandoned {RecordingId} on shutdown; nothing was committed and the next pass processes it again")]
+    private partial void LogAbandoned(string recordingId);
+}

@@ -1,0 +1,8 @@
+using System.CommandLine;
+using EmotionBatch.Worker.Cli;
+
+var root = new RootCommand("EmotionBatch: per-utterance emotion analytics for archives of recorded speech.");
+root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(ProcessCommand.Create());
+
+return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
