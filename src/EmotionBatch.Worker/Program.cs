@@ -4,5 +4,6 @@ using EmotionBatch.Worker.Cli;
 var root = new RootCommand("EmotionBatch: per-utterance emotion analytics for archives of recorded speech.");
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ProcessCommand.Create());
+root.Subcommands.Add(EncodeTextCommand.Create());
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

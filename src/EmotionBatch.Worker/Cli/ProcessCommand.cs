@@ -42,6 +42,11 @@ public static class ProcessCommand
             overrides["EmotionBatch:Output:LocalPath"] = Path.GetFullPath(output);
         }
 
+        if (!verbose)
+        {
+            // The progress lines are the output; logs only for what needs attention.
+            overrides["Logging:LogLevel:Default"] = "Warning";
+        }
         var builder = EmotionBatchHost.CreateBuilder([], overrides, verbose ? LogLevel.Information : LogLevel.Warning);
         using var host = builder.Build();
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -77,8 +82,8 @@ public static class TargetSettings
             return new Dictionary<string, string?>
             {
                 ["EmotionBatch:Source:Kind"] = "Blob",
-                ["EmotionBatch:Source:Blob:ServiceUri"] = serviceUri.ToString(),
-                ["EmotionBatch:Source:Blob:ContainerName"] = Uri.UnescapeDataString(segments[0]),
+                ["EmotionBatch:Source:ServiceUri"] = serviceUri.ToString(),
+                ["EmotionBatch:Source:ContainerName"] = Uri.UnescapeDataString(segments[0]),
                 ["EmotionBatch:Source:Prefix"] = segments.Length > 1 ? Uri.UnescapeDataString(segments[1]) : "",
             };
         }

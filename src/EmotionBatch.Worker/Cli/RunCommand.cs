@@ -22,6 +22,7 @@ public static class RunCommand
             }
             var builder = EmotionBatchHost.CreateBuilder([], overrides);
             builder.Services.AddHostedService<PollingWorker>();
+            builder.Services.AddHostedService<Observability.HealthEndpoint>();
             using var host = builder.Build();
             // RunAsync handles SIGTERM/Ctrl+C: the current recording is abandoned uncommitted and redone next time.
             await host.RunAsync(cancellationToken).ConfigureAwait(false);

@@ -2,11 +2,15 @@ using EmotionBatch.Audio;
 using EmotionBatch.Inference;
 using EmotionBatch.Storage;
 using EmotionBatch.Transcription;
+using EmotionBatch.Worker.Observability;
 using EmotionBatch.Worker.Pipeline;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace EmotionBatch.Worker.Hosting;
 
@@ -53,6 +57,12 @@ public static class EmotionBatchHost
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
+        services.AddOptions<TelemetryOptions>()
+            .BindConfiguration(TelemetryOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddEmotionBatchTelemetry(configuration);
+
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<RecordingPipeline>();
         services.AddSingleton<BatchRunner>();
@@ -64,5 +74,51 @@ public static class EmotionBatchHost
     {
         var current = Directory.GetCurrentDirectory();
         return File.Exists(Path.Combine(current, "appsettings.json")) ? current : AppContext.BaseDirectory;
+    }
+
+    private static void AddEmotionBatchTelemetry(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddMetrics();
+        services.AddSingleton<PipelineTelemetry>();
+
+        var options = configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>() ?? new TelemetryOptions();
+        if (options.Exporter == TelemetryExporter.None)
+        {
+            return;
+        }
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("emotionbatch", serviceInstanceId: Environment.MachineName))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(PipelineTelemetry.Name);
+                if (options.Exporter == TelemetryExporter.Console)
+                {
+                    metrics.AddConsoleExporter();
+                }
+                else
+                {
+                    metrics.AddOtlpExporter(otlp => ApplyEndpoint(otlp, options));
+                }
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(PipelineTelemetry.Name);
+                if (options.Exporter == TelemetryExporter.Console)
+                {
+                    tracing.AddConsoleExporter();
+                }
+                else
+                {
+                    tracing.AddOtlpExporter(otlp => ApplyEndpoint(otlp, options));
+                }
+            });
+    }
+
+    private static void ApplyEndpoint(OpenTelemetry.Exporter.OtlpExporterOptions otlp, TelemetryOptions options)
+    {
+        if (options.OtlpEndpoint is not null)
+        {
+            otlp.Endpoint = options.OtlpEndpoint;
+        }
     }
 }

@@ -1,6 +1,8 @@
+using EmotionBatch.Worker.Observability;
 using EmotionBatch.Worker.Pipeline;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using EmotionBatch.Storage;
 using Microsoft.Extensions.Options;
 
 namespace EmotionBatch.Worker.Hosting;
@@ -13,18 +15,27 @@ public sealed partial class PollingWorker : BackgroundService
 {
     private readonly BatchRunner _runner;
     private readonly WorkerOptions _options;
+    private readonly TimeSpan _pollInterval;
     private readonly IHostApplicationLifetime _lifetime;
+    private readonly PipelineTelemetry _telemetry;
+    private readonly TimeProvider _clock;
     private readonly ILogger<PollingWorker> _logger;
 
     public PollingWorker(
         BatchRunner runner,
         IOptions<WorkerOptions> options,
+        IOptions<SourceOptions> source,
         IHostApplicationLifetime lifetime,
+        PipelineTelemetry telemetry,
+        TimeProvider clock,
         ILogger<PollingWorker> logger)
     {
         _runner = runner;
         _options = options.Value;
+        _pollInterval = source.Value.PollInterval;
         _lifetime = lifetime;
+        _telemetry = telemetry;
+        _clock = clock;
         _logger = logger;
     }
 
@@ -33,12 +44,13 @@ public sealed partial class PollingWorker : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        LogStarted(_options.PollInterval.TotalSeconds, _options.MaxConcurrentRecordings);
+        LogStarted(_pollInterval.TotalSeconds, _options.MaxConcurrentRecordings);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 LastPass = await _runner.RunPassAsync(progress: null, stoppingToken).ConfigureAwait(false);
+                _telemetry.PassFinished(_clock.GetUtcNow(), error: null);
                 if (_options.RunOnce)
                 {
                     _lifetime.StopApplication();
@@ -51,12 +63,13 @@ public sealed partial class PollingWorker : BackgroundService
             }
             catch (Exception ex)
             {
-                LogPassFailed(ex, _options.PollInterval.TotalSeconds);
+                _telemetry.PassFinished(_clock.GetUtcNow(), ex.Message);
+                LogPassFailed(ex, _pollInterval.TotalSeconds);
             }
 
             try
             {
-                await Task.Delay(_options.PollInterval, stoppingToken).ConfigureAwait(false);
+                await Task.Delay(_pollInterval, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -22,9 +22,6 @@ public sealed class WorkerOptions
     [Range(1, 64)]
     public int MaxConcurrentRecordings { get; set; } = 1;
 
-    /// <summary>How often the source is listed for new or changed recordings.</summary>
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
-
     /// <summary>Stop after one pass over the source (for scheduled jobs) instead of polling for ever.</summary>
     public bool RunOnce { get; set; }
 }

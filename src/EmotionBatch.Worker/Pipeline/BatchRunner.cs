@@ -1,5 +1,6 @@
 using EmotionBatch.Core;
 using EmotionBatch.Worker.Hosting;
+using EmotionBatch.Worker.Observability;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -19,6 +20,7 @@ public sealed partial class BatchRunner
     private readonly RecordingPipeline _pipeline;
     private readonly WorkerOptions _options;
     private readonly TimeProvider _clock;
+    private readonly PipelineTelemetry _telemetry;
     private readonly ILogger<BatchRunner> _logger;
 
     public BatchRunner(
@@ -27,6 +29,7 @@ public sealed partial class BatchRunner
         RecordingPipeline pipeline,
         IOptions<WorkerOptions> options,
         TimeProvider clock,
+        PipelineTelemetry telemetry,
         ILogger<BatchRunner> logger)
     {
         _source = source;
@@ -34,6 +37,7 @@ public sealed partial class BatchRunner
         _pipeline = pipeline;
         _options = options.Value;
         _clock = clock;
+        _telemetry = telemetry;
         _logger = logger;
     }
 
@@ -54,7 +58,16 @@ public sealed partial class BatchRunner
         await Parallel.ForEachAsync(_source.ListAsync(cancellationToken), parallel, async (recording, token) =>
         {
             Interlocked.Increment(ref listed);
-            var outcome = await ProcessIfDueAsync(recording, token).ConfigureAwait(false);
+            _telemetry.QueueChanged(1);
+            RecordingOutcome outcome;
+            try
+            {
+                outcome = await ProcessIfDueAsync(recording, token).ConfigureAwait(false);
+            }
+            finally
+            {
+                _telemetry.QueueChanged(-1);
+            }
             lock (gate)
             {
                 switch (outcome.Kind)

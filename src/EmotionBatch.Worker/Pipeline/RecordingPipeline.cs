@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using EmotionBatch.Core;
 using EmotionBatch.Worker.Hosting;
+using EmotionBatch.Worker.Observability;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -22,6 +23,7 @@ public sealed partial class RecordingPipeline
     private readonly IResultStore _store;
     private readonly WorkerOptions _options;
     private readonly TimeProvider _clock;
+    private readonly PipelineTelemetry _telemetry;
     private readonly ILogger<RecordingPipeline> _logger;
 
     public RecordingPipeline(
@@ -33,6 +35,7 @@ public sealed partial class RecordingPipeline
         IResultStore store,
         IOptions<WorkerOptions> options,
         TimeProvider clock,
+        PipelineTelemetry telemetry,
         ILogger<RecordingPipeline> logger)
     {
         _source = source;
@@ -43,6 +46,7 @@ public sealed partial class RecordingPipeline
         _store = store;
         _options = options.Value;
         _clock = clock;
+        _telemetry = telemetry;
         _logger = logger;
     }
 
@@ -52,6 +56,9 @@ public sealed partial class RecordingPipeline
     /// </summary>
     public async Task<RecordingOutcome> ProcessAsync(RecordingRef recording, int attempt, CancellationToken cancellationToken)
     {
+        using var activity = PipelineTelemetry.Tracing.StartActivity("ProcessRecording");
+        activity?.SetTag("emotionbatch.recording.id", recording.Id);
+        activity?.SetTag("emotionbatch.recording.attempt", attempt);
         var stopwatch = Stopwatch.StartNew();
         var audioSeconds = 0d;
         try
@@ -67,9 +74,13 @@ public sealed partial class RecordingPipeline
             }
 
             Directory.CreateDirectory(_options.WorkFolder);
+            var stage = Stopwatch.StartNew();
             await using var local = await FetchAsync(recording, cancellationToken).ConfigureAwait(false);
+            _telemetry.StageFinished("fetch", stage.Elapsed);
 
+            stage.Restart();
             var info = await _decoder.ProbeAsync(local.Path, cancellationToken).ConfigureAwait(false);
+            _telemetry.StageFinished("probe", stage.Elapsed);
             if (info.DurationSeconds > _options.MaxDurationSeconds)
             {
                 throw new RecordingFailedException("probe",
@@ -83,7 +94,11 @@ public sealed partial class RecordingPipeline
                 throw new RecordingFailedException("segment", $"no speech detected in {info.DurationSeconds:F1} s of audio");
             }
 
+            stage.Restart();
             await _store.CommitAsync(recording, rows, cancellationToken).ConfigureAwait(false);
+            _telemetry.StageFinished("commit", stage.Elapsed);
+            _telemetry.RecordingCompleted(rows.Count, audioSeconds, stopwatch.Elapsed);
+            activity?.SetTag("emotionbatch.utterances", rows.Count);
             LogCompleted(recording.Id, rows.Count, audioSeconds, stopwatch.Elapsed.TotalSeconds);
             return new RecordingOutcome(recording, OutcomeKind.Completed, rows.Count, audioSeconds, stopwatch.Elapsed);
         }
@@ -165,6 +180,7 @@ public sealed partial class RecordingPipeline
     {
         // Run on the thread pool so decoding overlaps with inference from the first chunk on.
         await Task.Yield();
+        var stage = Stopwatch.StartNew();
         try
         {
             var pcm = _decoder.DecodeAsync(path, cancellationToken);
@@ -173,6 +189,7 @@ public sealed partial class RecordingPipeline
                 await writer.WriteAsync(utterance, cancellationToken).ConfigureAwait(false);
             }
             writer.Complete();
+            _telemetry.StageFinished("decode_segment", stage.Elapsed);
         }
         catch (Exception ex)
         {
@@ -187,9 +204,12 @@ public sealed partial class RecordingPipeline
         {
             return null;
         }
+        var stage = Stopwatch.StartNew();
         try
         {
-            return await _transcriber.TranscribeAsync(utterance, cancellationToken).ConfigureAwait(false);
+            var transcript = await _transcriber.TranscribeAsync(utterance, cancellationToken).ConfigureAwait(false);
+            _telemetry.StageFinished("transcribe", stage.Elapsed);
+            return transcript;
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not RecordingFailedException)
         {
@@ -206,9 +226,11 @@ public sealed partial class RecordingPipeline
         }
 
         IReadOnlyList<EmotionPrediction> predictions;
+        var stage = Stopwatch.StartNew();
         try
         {
             predictions = await _model.PredictAsync(inputs, cancellationToken).ConfigureAwait(false);
+            _telemetry.StageFinished("infer", stage.Elapsed);
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not RecordingFailedException)
         {
@@ -249,6 +271,8 @@ public sealed partial class RecordingPipeline
         RecordingRef recording, int attempt, string stage, string reason, bool retryable, double audioSeconds, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
         LogFailed(recording.Id, stage, reason, attempt);
+        _telemetry.RecordingFailed(stage);
+        Activity.Current?.SetStatus(ActivityStatusCode.Error, $"{stage}: {reason}");
         var failure = new FailureRow(
             recording.Id,
             recording.Uri.ToString(),

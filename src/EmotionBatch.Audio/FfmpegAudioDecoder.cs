@@ -1,0 +1,277 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using EmotionBatch.Core;
+using FFMpegCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EmotionBatch.Audio;
+
+/// <summary>
+/// Decodes a local recording with ffmpeg to 16 kHz mono float PCM, streamed from ffmpeg's stdout in bounded chunks.
+/// The input reaches ffmpeg only as a <c>file:</c> URL with the file protocol and an allowlist of audio demuxers, so
+/// playlists and other referencing formats cannot make ffmpeg open further files or the network.
+/// </summary>
+public sealed partial class FfmpegAudioDecoder : IAudioDecoder
+{
+    private const string ProbeStage = "probe";
+    private const string DecodeStage = "decode";
+    private const int BytesPerSample = sizeof(float);
+
+    private readonly DecoderOptions _options;
+    private readonly ILogger<FfmpegAudioDecoder> _logger;
+    private readonly string _ffmpeg;
+    private readonly string _ffprobe;
+
+    public FfmpegAudioDecoder(IOptions<DecoderOptions> options, ILogger<FfmpegAudioDecoder> logger)
+    {
+        _options = options.Value;
+        _logger = logger;
+        var ffOptions = new FFOptions { BinaryFolder = _options.FfmpegFolder ?? string.Empty };
+        _ffmpeg = GlobalFFOptions.GetFFMpegBinaryPath(ffOptions);
+        _ffprobe = GlobalFFOptions.GetFFProbeBinaryPath(ffOptions);
+    }
+
+    public async Task<AudioInfo> ProbeAsync(string path, CancellationToken cancellationToken)
+    {
+        var probe = await ProbeCoreAsync(path, cancellationToken).ConfigureAwait(false);
+        return probe.Info;
+    }
+
+    public async IAsyncEnumerable<PcmChunk> DecodeAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Probing first gives clear reasons (no audio, too long, refused container) and pins the demuxer for decoding.
+        var probe = await ProbeCoreAsync(path, cancellationToken).ConfigureAwait(false);
+        var maxSamples = (long)(_options.MaxDurationSeconds * IAudioDecoder.SampleRate);
+        var chunkSamples = Math.Max(1, _options.ChunkMilliseconds * IAudioDecoder.SampleRate / 1000);
+        var started = Stopwatch.GetTimestamp();
+
+        using var ffmpeg = FfmpegProcess.Start(_ffmpeg, DecodeArguments(probe), cancellationToken);
+        var buffer = ArrayPool<byte>.Shared.Rent(chunkSamples * BytesPerSample);
+        long produced = 0;
+        try
+        {
+            while (true)
+            {
+                var read = await ReadChunkAsync(ffmpeg.StandardOutput, buffer.AsMemory(0, chunkSamples * BytesPerSample), cancellationToken)
+                    .ConfigureAwait(false);
+                // A kill on cancellation ends the pipe early; that must not look like the end of the recording.
+                cancellationToken.ThrowIfCancellationRequested();
+                var samples = read / BytesPerSample;
+                if (samples == 0)
+                {
+                    break;
+                }
+
+                // A fresh array per chunk: consumers may keep chunks, so the pooled read buffer is never handed out.
+                var chunk = new float[samples];
+                MemoryMarshal.Cast<byte, float>(buffer.AsSpan(0, samples * BytesPerSample)).CopyTo(chunk);
+                var start = produced;
+                produced += samples;
+                if (produced > maxSamples + IAudioDecoder.SampleRate)
+                {
+                    throw TooLong(DecodeStage, string.Create(CultureInfo.InvariantCulture, $"more than {produced / IAudioDecoder.SampleRate} s decoded"));
+                }
+                yield return new PcmChunk(start, chunk);
+                if (read < chunkSamples * BytesPerSample)
+                {
+                    break;
+                }
+            }
+
+            var exitCode = await ffmpeg.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            if (exitCode != 0)
+            {
+                throw new RecordingFailedException(DecodeStage, $"ffmpeg failed (exit code {exitCode}): {ffmpeg.StderrSummary()}")
+                {
+                    Retryable = false,
+                };
+            }
+            if (produced == 0)
+            {
+                throw new RecordingFailedException(DecodeStage, $"no audio samples could be decoded: {ffmpeg.StderrSummary()}")
+                {
+                    Retryable = false,
+                };
+            }
+            LogDecoded(_logger, path, produced / (double)IAudioDecoder.SampleRate, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task<int> ReadChunkAsync(Stream stdout, Memory<byte> chunk, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await stdout.ReadAtLeastAsync(chunk, chunk.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+    }
+
+    private List<string> DecodeArguments(ProbeResult probe) =>
+    [
+        "-nostdin", "-hide_banner", "-loglevel", "error",
+        .. InputArguments(),
+        "-f", ContainerPolicy.DemuxerToForce(probe.Info.Format),
+        "-i", probe.Url,
+        "-map", "0:a:0",
+        "-ac", "1",
+        "-ar", IAudioDecoder.SampleRate.ToString(CultureInfo.InvariantCulture),
+        "-f", BitConverter.IsLittleEndian ? "f32le" : "f32be",
+        // Output side: only the stdout pipe may be written.
+        "-protocol_whitelist", "pipe",
+        "pipe:1",
+    ];
+
+    /// <summary>Input options shared by ffprobe and ffmpeg: local files only, audio demuxers only.</summary>
+    private static IEnumerable<string> InputArguments() =>
+        [];
+
+    private async Task<ProbeResult> ProbeCoreAsync(string path, CancellationToken cancellationToken)
+    {
+        var fullPath = CheckLocalFile(path);
+        string? playlist = null;
+        if (playlist is not null)
+        {
+            LogRefused(_logger, path, playlist);
+            throw Refused(ProbeStage, ContainerPolicy.RefusalReason(playlist));
+        }
+        return await ProbeWithFfprobeAsync(fullPath, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The ffprobe step alone (no sniffing), so its own whitelist can be exercised directly.</summary>
+    internal async Task<ProbeResult> ProbeWithFfprobeAsync(string fullPath, CancellationToken cancellationToken)
+    {
+        // "file:" keeps a name like "-i" or "http:..." from being read as an option or another protocol.
+        var url = "file:" + fullPath;
+        string json;
+        using (var ffprobe = FfmpegProcess.Start(
+            _ffprobe,
+            ["-hide_banner", "-loglevel", "error", .. InputArguments(), "-print_format", "json", "-show_format", "-show_streams", "-sexagesimal", url],
+            cancellationToken))
+        {
+            using var reader = new StreamReader(ffprobe.StandardOutput);
+            json = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            var exitCode = await ffprobe.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            if (exitCode != 0)
+            {
+                if (ffprobe.StderrLines().Any(l => l.Contains("not on whitelist", StringComparison.Ordinal)))
+                {
+                    var detected = await DetectRefusedFormatAsync(url, cancellationToken).ConfigureAwait(false);
+                    LogRefused(_logger, fullPath, detected);
+                    throw Refused(ProbeStage, ContainerPolicy.RefusalReason(detected));
+                }
+                throw Refused(ProbeStage, $"not a readable audio file: ffprobe: {ffprobe.StderrSummary()}");
+            }
+        }
+
+        IMediaAnalysis analysis;
+        try
+        {
+            analysis = FFProbe.FromJson(json);
+        }
+        catch (Exception e) when (e is JsonException or FFMpegCore.Exceptions.FFMpegException or FormatException or InvalidOperationException)
+        {
+            throw new RecordingFailedException(ProbeStage, $"ffprobe output could not be read: {e.Message}", e) { Retryable = false };
+        }
+
+        var format = analysis.Format?.FormatName ?? "unknown";
+        if (false)
+        {
+            LogRefused(_logger, fullPath, format);
+            throw Refused(ProbeStage, ContainerPolicy.RefusalReason(format));
+        }
+        var audio = analysis.PrimaryAudioStream ?? analysis.AudioStreams.FirstOrDefault();
+        if (audio is null)
+        {
+            throw Refused(ProbeStage, "not an audio file: ffprobe found no audio stream");
+        }
+
+        var info = new AudioInfo(analysis.Duration.TotalSeconds, audio.SampleRateHz ?? 0, audio.Channels ?? 0, format);
+        if (info.DurationSeconds > _options.MaxDurationSeconds)
+        {
+            throw TooLong(ProbeStage, string.Create(CultureInfo.InvariantCulture, $"{info.DurationSeconds / 3600:0.##} h ({info.DurationSeconds:0} s)"));
+        }
+        LogProbed(_logger, fullPath, info.Format, info.DurationSeconds, info.SampleRate, info.Channels);
+        return new ProbeResult(url, info);
+    }
+
+    /// <summary>Asks ffprobe (same whitelists, so nothing is opened) which demuxer it recognised, for the refusal reason.</summary>
+    private async Task<string> DetectRefusedFormatAsync(string url, CancellationToken cancellationToken)
+    {
+        using var ffprobe = FfmpegProcess.Start(
+            _ffprobe, ["-hide_banner", "-loglevel", "debug", .. InputArguments(), url], cancellationToken);
+        using var reader = new StreamReader(ffprobe.StandardOutput);
+        await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        await ffprobe.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var line in ffprobe.StderrLines())
+        {
+            // "[hls @ 0x...] Format hls probed with size=2048 and score=100"
+            var at = line.IndexOf("Format ", StringComparison.Ordinal);
+            var probed = line.IndexOf(" probed with", StringComparison.Ordinal);
+            if (at >= 0 && probed > at + 7)
+            {
+                return line[(at + 7)..probed];
+            }
+        }
+        return "unknown";
+    }
+
+    private static string CheckLocalFile(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path) || path.Any(char.IsControl))
+        {
+            throw Refused(ProbeStage, "invalid local path");
+        }
+        var fullPath = Path.GetFullPath(path);
+        var file = new FileInfo(fullPath);
+        if (!file.Exists)
+        {
+            throw Refused(ProbeStage, $"file not found: {fullPath}");
+        }
+        if (file.Length == 0)
+        {
+            throw Refused(ProbeStage, "empty file (0 bytes)");
+        }
+        return fullPath;
+    }
+
+    private static async Task<string?> SniffPlaylistAsync(string fullPath, CancellationToken cancellationToken)
+    {
+        var head = new byte[1024];
+        await using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.Asynchronous);
+        var read = await stream.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        return ContainerPolicy.SniffPlaylist(head.AsSpan(0, read));
+    }
+
+    private RecordingFailedException TooLong(string stage, string measured) => new(
+        stage,
+        string.Create(CultureInfo.InvariantCulture,
+            $"recording is too long: {measured}, the limit is {_options.MaxDurationSeconds:0} s ({DecoderOptions.SectionName}:MaxDurationSeconds)"))
+    {
+        Retryable = false,
+    };
+
+    private static RecordingFailedException Refused(string stage, string reason) => new(stage, reason) { Retryable = false };
+
+    internal sealed record ProbeResult(string Url, AudioInfo Info);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "Probed {Path}: {Format}, {DurationSeconds:0.00} s, {SampleRate} Hz, {Channels} channel(s)")]
+    private static partial void LogProbed(ILogger logger, string path, string format, double durationSeconds, int sampleRate, int channels);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Refused {Path}: container {Format} is not an allowed audio format")]
+    private static partial void LogRefused(ILogger logger, string path, string format);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Debug, Message = "Decoded {Path}: {DurationSeconds:0.00} s of audio in {ElapsedMs:0} ms")]
+    private static partial void LogDecoded(ILogger logger, string path, double durationSeconds, double elapsedMs);
+}

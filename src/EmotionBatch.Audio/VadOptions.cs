@@ -1,0 +1,43 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace EmotionBatch.Audio;
+
+/// <summary>Settings of <see cref="SileroSpeechSegmenter"/>, bound from <c>EmotionBatch:Vad</c>.</summary>
+public sealed class VadOptions : IValidatableObject
+{
+    public const string SectionName = "EmotionBatch:Vad";
+
+    /// <summary>Silero VAD v5/v6 ONNX file; a relative path is resolved against the current directory.</summary>
+    [Required]
+    public string ModelPath { get; set; } = SileroVadModel.DefaultRelativePath;
+
+    /// <summary>Speech probability that starts an utterance; it ends only below <c>Threshold - 0.15</c> (hysteresis).</summary>
+    [Range(0.05, 0.95)]
+    public float Threshold { get; set; } = 0.5f;
+
+    /// <summary>Shorter detections are dropped as clicks and breaths.</summary>
+    [Range(0, 10_000)]
+    public int MinSpeechMs { get; set; } = 250;
+
+    /// <summary>Silence needed to end an utterance; shorter pauses stay inside it.</summary>
+    [Range(32, 10_000)]
+    public int MinSilenceMs { get; set; } = 300;
+
+    /// <summary>Added before and after each utterance (clamped to the recording and to the previous utterance).</summary>
+    [Range(0, 2_000)]
+    public int PaddingMs { get; set; } = 100;
+
+    /// <summary>Longer speech is split, at the least speech-like window of its last third; padding included.</summary>
+    [Range(1.0, 600.0)]
+    public double MaxUtteranceSeconds { get; set; } = 15;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MaxUtteranceSeconds * 1000 < 2 * PaddingMs + MinSpeechMs + 100)
+        {
+            yield return new ValidationResult(
+                $"MaxUtteranceSeconds ({MaxUtteranceSeconds}) leaves no room for 2 x PaddingMs ({PaddingMs}) plus MinSpeechMs ({MinSpeechMs}).",
+                [nameof(MaxUtteranceSeconds)]);
+        }
+    }
+}

@@ -1,0 +1,342 @@
+using System.Buffers;
+using EmotionBatch.Core;
+using EmotionBatch.Inference.Bundles;
+using EmotionBatch.Inference.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace EmotionBatch.Inference;
+
+/// <summary>
+/// Runs a model bundle with ONNX Runtime: acoustic encoder, text encoder (only for rows with a transcript) and
+/// fusion head, each one long-lived session. Thread safe: sessions may run concurrently, buffers are per call.
+/// </summary>
+public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
+{
+    /// <summary>Waveforms are padded to at least one 25 ms analysis window so encoders always produce a frame.</summary>
+    public const int MinimumPaddedSamples = 400;
+
+    private readonly ModelBundle _bundle;
+    private readonly int _batchSize;
+    private readonly InferenceSession _acoustic;
+    private readonly InferenceSession _fusion;
+    private readonly TextEncoder _text;
+    private readonly string[] _acousticOutputs;
+    private readonly string[] _fusionOutputs;
+
+    public OnnxEmotionModel(ModelBundle bundle, ModelOptions options, ILogger<OnnxEmotionModel>? logger = null)
+    {
+        ILogger log = logger ?? NullLogger<OnnxEmotionModel>.Instance;
+        _bundle = bundle;
+        _batchSize = options.BatchSize;
+        var sessions = new SessionFactory(options, log);
+        ExecutionProvider = sessions.ExecutionProvider;
+        try
+        {
+            _acoustic = sessions.CreateSession(bundle.AcousticEncoderPath);
+            _fusion = sessions.CreateSession(bundle.FusionHeadPath);
+            _text = TextEncoder.FromBundle(bundle, sessions);
+        }
+        catch
+        {
+            _acoustic?.Dispose();
+            _fusion?.Dispose();
+            throw;
+        }
+        var a = bundle.AcousticEncoder;
+        var f = bundle.FusionHead;
+        _acousticOutputs = [a.Outputs!.Features, a.Outputs.Mask];
+        _fusionOutputs = [f.Outputs!.Logits, f.Outputs.Valence, f.Outputs.Arousal];
+        CheckGraphs();
+
+        LogLoaded(log, bundle.Info.Name, bundle.Info.Version, bundle.Directory, ExecutionProvider);
+        if (!bundle.Info.Trained)
+        {
+            LogUntrained(log, bundle.Info.Name);
+        }
+    }
+
+    public ModelBundleInfo Bundle => _bundle.Info;
+
+    public int PreferredBatchSize => _batchSize;
+
+    public ExecutionProviderKind ExecutionProvider { get; }
+
+    /// <summary>The bundle's text encoder, for callers that need token features without the heads.</summary>
+    public TextEncoder TextEncoder => _text;
+
+    public static OnnxEmotionModel Load(string bundlePath, ModelOptions? options = null, ILogger<OnnxEmotionModel>? logger = null) =>
+        new(ModelBundle.Load(bundlePath), options ?? new ModelOptions { BundlePath = bundlePath }, logger);
+
+    /// <summary>Runs on the thread pool: inference is CPU- or GPU-bound and blocking.</summary>
+    public Task<IReadOnlyList<EmotionPrediction>> PredictAsync(IReadOnlyList<EmotionInput> batch, CancellationToken cancellationToken) =>
+        Task.Run(() => Predict(batch, cancellationToken), cancellationToken);
+
+    public IReadOnlyList<EmotionPrediction> Predict(IReadOnlyList<EmotionInput> batch, CancellationToken cancellationToken = default)
+    {
+        if (batch.Count == 0)
+        {
+            return [];
+        }
+        var waveforms = new ReadOnlyMemory<float>[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            waveforms[i] = batch[i].Samples;
+        }
+        using var acoustic = RunAcoustic(waveforms);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var withText = new List<int>(batch.Count);
+        var ids = new List<int[]>(batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (!string.IsNullOrWhiteSpace(batch[i].Transcript))
+            {
+                withText.Add(i);
+                ids.Add(_text.Tokenizer.Encode(batch[i].Transcript!));
+            }
+        }
+
+        FusionOutput[] outputs;
+        if (withText.Count == 0)
+        {
+            outputs = RunFusion(acoustic, batch.Count, length: 1, fill: static (_, _) => { });
+        }
+        else
+        {
+            using var encoded = _text.Run(ids);
+            cancellationToken.ThrowIfCancellationRequested();
+            var dim = _text.Dim;
+            outputs = RunFusion(acoustic, batch.Count, encoded.PaddedLength, (features, mask) =>
+            {
+                for (var r = 0; r < withText.Count; r++)
+                {
+                    var b = withText[r];
+                    var tokens = encoded.Lengths[r];
+                    encoded.Row(r).CopyTo(features.Slice(b * encoded.PaddedLength * dim, tokens * dim));
+                    mask.Slice(b * encoded.PaddedLength, tokens).Fill(1f);
+                }
+            });
+        }
+
+        var predictions = new EmotionPrediction[outputs.Length];
+        for (var i = 0; i < outputs.Length; i++)
+        {
+            predictions[i] = ToPrediction(outputs[i]);
+        }
+        return predictions;
+    }
+
+    /// <summary>
+    /// Acoustic encoder + fusion head with token features given directly ([L_i, Dt] row-major, null = text masked):
+    /// what parity.json checks.
+    /// </summary>
+    internal FusionOutput[] RunWithTextFeatures(IReadOnlyList<ReadOnlyMemory<float>> waveforms, IReadOnlyList<float[]?> textFeatures)
+    {
+        using var acoustic = RunAcoustic(waveforms);
+        var dim = _text.Dim;
+        var length = Math.Max(1, textFeatures.Max(t => t is null ? 0 : t.Length / dim));
+        return RunFusion(acoustic, waveforms.Count, length, (features, mask) =>
+        {
+            for (var b = 0; b < textFeatures.Count; b++)
+            {
+                if (textFeatures[b] is { } row)
+                {
+                    row.CopyTo(features.Slice(b * length * dim, row.Length));
+                    mask.Slice(b * length, row.Length / dim).Fill(1f);
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// Groups input indices into batches of similar length (shortest first), so padding stays small.
+    /// Callers restore the original order from the indices.
+    /// </summary>
+    public static IReadOnlyList<int[]> BatchByLength(IReadOnlyList<EmotionInput> inputs, int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var order = Enumerable.Range(0, inputs.Count).OrderBy(i => inputs[i].Samples.Length).ToArray();
+        return order.Chunk(batchSize).ToArray();
+    }
+
+    private IDisposableReadOnlyCollection<OrtValue> RunAcoustic(IReadOnlyList<ReadOnlyMemory<float>> waveforms)
+    {
+        var batch = waveforms.Count;
+        var maxSamples = _bundle.MaxAudioSamples;
+        var padded = MinimumPaddedSamples;
+        foreach (var w in waveforms)
+        {
+            padded = Math.Max(padded, Math.Min(w.Length, maxSamples));
+        }
+
+        var count = checked(batch * padded);
+        var samples = ArrayPool<float>.Shared.Rent(count);
+        var lengths = ArrayPool<long>.Shared.Rent(batch);
+        try
+        {
+            var buffer = samples.AsSpan(0, count);
+            buffer.Clear();
+            for (var b = 0; b < batch; b++)
+            {
+                var source = waveforms[b].Span;
+                if (source.Length > maxSamples)
+                {
+                    // Keep the centre: speech onsets and tails carry less of the expressed emotion than the middle.
+                    source = source.Slice((source.Length - maxSamples) / 2, maxSamples);
+                }
+                source.CopyTo(buffer.Slice(b * padded, source.Length));
+                lengths[b] = source.Length;
+            }
+
+            var inputs = _bundle.AcousticEncoder.Inputs!;
+            using var waveformValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, samples.AsMemory(0, count), [batch, padded]);
+            using var lengthsValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, lengths.AsMemory(0, batch), [batch]);
+            using var runOptions = new RunOptions();
+            var outputs = _acoustic.Run(runOptions, [inputs.Waveform, inputs.Lengths], [waveformValue, lengthsValue], _acousticOutputs);
+            var shape = outputs[0].GetTensorTypeAndShape().Shape;
+            if (shape.Length != 3 || shape[0] != batch || shape[2] != _bundle.AcousticEncoder.Dim)
+            {
+                outputs.Dispose();
+                throw new InvalidOperationException(
+                    $"Acoustic encoder returned shape [{string.Join(", ", shape)}]; expected [{batch}, T, {_bundle.AcousticEncoder.Dim}] (manifest acoustic_encoder.dim).");
+            }
+            return outputs;
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(samples);
+            ArrayPool<long>.Shared.Return(lengths);
+        }
+    }
+
+    private delegate void TextFill(Span<float> features, Span<float> mask);
+
+    private FusionOutput[] RunFusion(IDisposableReadOnlyCollection<OrtValue> acoustic, int batch, int length, TextFill fill)
+    {
+        var dim = _text.Dim;
+        var featureCount = checked(batch * length * dim);
+        var maskCount = batch * length;
+        var features = ArrayPool<float>.Shared.Rent(featureCount);
+        var mask = ArrayPool<float>.Shared.Rent(maskCount);
+        try
+        {
+            features.AsSpan(0, featureCount).Clear();
+            mask.AsSpan(0, maskCount).Clear();
+            fill(features.AsSpan(0, featureCount), mask.AsSpan(0, maskCount));
+
+            var inputs = _bundle.FusionHead.Inputs!;
+            using var featuresValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, features.AsMemory(0, featureCount), [batch, length, dim]);
+            using var maskValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(0, maskCount), [batch, length]);
+            using var runOptions = new RunOptions();
+            // The acoustic outputs go straight in: no copy between the two graphs.
+            using var outputs = _fusion.Run(
+                runOptions,
+                [inputs.AcousticFeatures, inputs.AcousticMask, inputs.TextFeatures, inputs.TextMask],
+                [acoustic[0], acoustic[1], featuresValue, maskValue],
+                _fusionOutputs);
+
+            var logits = outputs[0].GetTensorDataAsSpan<float>();
+            var valence = outputs[1].GetTensorDataAsSpan<float>();
+            var arousal = outputs[2].GetTensorDataAsSpan<float>();
+            var labels = EmotionLabels.All.Count;
+            if (logits.Length != batch * labels || valence.Length != batch || arousal.Length != batch)
+            {
+                throw new InvalidOperationException(
+                    $"Fusion head returned {logits.Length} logits, {valence.Length} valence and {arousal.Length} arousal values for a batch of {batch}; expected [{batch}, {labels}], [{batch}], [{batch}].");
+            }
+            var result = new FusionOutput[batch];
+            for (var b = 0; b < batch; b++)
+            {
+                result[b] = new FusionOutput(logits.Slice(b * labels, labels).ToArray(), valence[b], arousal[b]);
+            }
+            return result;
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(features);
+            ArrayPool<float>.Shared.Return(mask);
+        }
+    }
+
+    private EmotionPrediction ToPrediction(FusionOutput output)
+    {
+        Span<float> p = stackalloc float[output.Logits.Length];
+        var max = float.NegativeInfinity;
+        foreach (var l in output.Logits)
+        {
+            max = Math.Max(max, l);
+        }
+        var sum = 0f;
+        for (var i = 0; i < p.Length; i++)
+        {
+            p[i] = MathF.Exp(output.Logits[i] - max);
+            sum += p[i];
+        }
+        var best = 0;
+        for (var i = 0; i < p.Length; i++)
+        {
+            p[i] /= sum;
+            if (p[i] > p[best])
+            {
+                best = i;
+            }
+        }
+        if (!float.IsFinite(sum) || !float.IsFinite(output.Valence) || !float.IsFinite(output.Arousal))
+        {
+            throw new InvalidOperationException($"Model bundle {Bundle.Name} produced non-finite outputs.");
+        }
+        return new EmotionPrediction(EmotionLabels.All[best], p[0], p[1], p[2], p[3], output.Valence, output.Arousal);
+    }
+
+    /// <summary>Fails at load, not on the first batch, when graphs and manifest disagree.</summary>
+    private void CheckGraphs()
+    {
+        var a = _bundle.AcousticEncoder;
+        var f = _bundle.FusionHead;
+        Expect(_acoustic, "acoustic encoder", _bundle.AcousticEncoderPath, inputs: [a.Inputs!.Waveform, a.Inputs.Lengths], outputs: _acousticOutputs);
+        Expect(_fusion, "fusion head", _bundle.FusionHeadPath,
+            inputs: [f.Inputs!.AcousticFeatures, f.Inputs.AcousticMask, f.Inputs.TextFeatures, f.Inputs.TextMask], outputs: _fusionOutputs);
+        var producedMask = _acoustic.OutputMetadata[a.Outputs!.Mask].ElementDataType;
+        var expectedMask = _fusion.InputMetadata[f.Inputs.AcousticMask].ElementDataType;
+        if (producedMask != expectedMask)
+        {
+            throw new ModelBundleException(_bundle.FusionHeadPath, "fusion_head.inputs.acoustic_mask",
+                $"the fusion head wants {expectedMask} but the acoustic encoder produces {producedMask}.");
+        }
+        if (_fusion.InputMetadata[f.Inputs.TextMask].ElementDataType != TensorElementType.Float)
+        {
+            throw new ModelBundleException(_bundle.FusionHeadPath, "fusion_head.inputs.text_mask", "must be a float tensor (1 = token).");
+        }
+    }
+
+    private static void Expect(InferenceSession session, string what, string file, string[] inputs, string[] outputs)
+    {
+        foreach (var name in inputs.Where(n => !session.InputMetadata.ContainsKey(n)))
+        {
+            throw new ModelBundleException(file, what, $"graph has no input '{name}'; it has: {string.Join(", ", session.InputMetadata.Keys)}.");
+        }
+        foreach (var name in outputs.Where(n => !session.OutputMetadata.ContainsKey(n)))
+        {
+            throw new ModelBundleException(file, what, $"graph has no output '{name}'; it has: {string.Join(", ", session.OutputMetadata.Keys)}.");
+        }
+    }
+
+    public void Dispose()
+    {
+        _acoustic.Dispose();
+        _fusion.Dispose();
+        _text.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model bundle {Name} {Version} from {Directory} on {Provider}")]
+    private static partial void LogLoaded(ILogger logger, string name, string version, string directory, ExecutionProviderKind provider);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "bundle {Name} is untrained: its outputs are not emotions")]
+    private static partial void LogUntrained(ILogger logger, string name);
+}
+
+/// <summary>Raw fusion-head outputs of one utterance.</summary>
+internal sealed record FusionOutput(float[] Logits, float Valence, float Arousal);

@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntime;
+
+namespace EmotionBatch.Inference;
+
+/// <summary>Builds ONNX Runtime session options from <see cref="ModelOptions"/> and picks the execution provider once.</summary>
+public sealed class SessionFactory
+{
+    private const string CudaProviderName = "CUDAExecutionProvider";
+
+    private readonly ModelOptions _options;
+    private readonly ILogger _logger;
+    private readonly Lazy<ExecutionProviderKind> _chosen;
+
+    public SessionFactory(ModelOptions options, ILogger? logger = null)
+    {
+        _options = options;
+        _logger = logger ?? NullLogger.Instance;
+        _chosen = new Lazy<ExecutionProviderKind>(Choose);
+    }
+
+    /// <summary>Cpu or Cuda: what every session from this factory runs on.</summary>
+    public ExecutionProviderKind ExecutionProvider => _chosen.Value;
+
+    public InferenceSession CreateSession(string modelPath)
+    {
+        using var sessionOptions = CreateOptions();
+        // From the path, so ONNX Runtime maps the file and external data itself: no managed copy of large graphs.
+        return new InferenceSession(modelPath, sessionOptions);
+    }
+
+    public InferenceSession CreateSession(byte[] model)
+    {
+        using var sessionOptions = CreateOptions();
+        return new InferenceSession(model, sessionOptions);
+    }
+
+    private SessionOptions CreateOptions()
+    {
+        var sessionOptions = new SessionOptions
+        {
+            GraphOptimizationLevel = _options.GraphOptimizationLevel switch
+            {
+                GraphOptimization.Disabled => GraphOptimizationLevel.ORT_DISABLE_ALL,
+                GraphOptimization.Basic => GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                GraphOptimization.Extended => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
+            },
+        };
+        if (_options.IntraOpThreads > 0)
+        {
+            sessionOptions.IntraOpNumThreads = _options.IntraOpThreads;
+        }
+        if (ExecutionProvider == ExecutionProviderKind.Cuda)
+        {
+            sessionOptions.AppendExecutionProvider_CUDA(_options.DeviceId);
+        }
+        return sessionOptions;
+    }
+
+    private ExecutionProviderKind Choose()
+    {
+        if (_options.ExecutionProvider == ExecutionProviderKind.Cpu)
+        {
+            _logger.LogInformation("ONNX Runtime execution provider: CPU (configured)");
+            return ExecutionProviderKind.Cpu;
+        }
+
+        var problem = ProbeCuda(_options.DeviceId);
+        if (problem is null)
+        {
+            _logger.LogInformation("ONNX Runtime execution provider: CUDA device {DeviceId}", _options.DeviceId);
+            return ExecutionProviderKind.Cuda;
+        }
+        if (_options.ExecutionProvider == ExecutionProviderKind.Cuda)
+        {
+            throw new InvalidOperationException(
+                $"{ModelOptions.SectionName}:ExecutionProvider is Cuda but CUDA is unavailable: {problem} " +
+                "GPU images need the Microsoft.ML.OnnxRuntime.Gpu.Linux package, CUDA 12 and cuDNN 9.");
+        }
+        _logger.LogInformation("ONNX Runtime execution provider: CPU (CUDA unavailable: {Reason})", problem);
+        return ExecutionProviderKind.Cpu;
+    }
+
+    /// <summary>Null when CUDA can be appended, else why not. CPU-only builds throw here, which is expected.</summary>
+    private static string? ProbeCuda(int deviceId)
+    {
+        try
+        {
+            if (!OrtEnv.Instance().GetAvailableProviders().Contains(CudaProviderName))
+            {
+                return "this ONNX Runtime build has no CUDA execution provider.";
+            }
+            using var probe = new SessionOptions();
+            probe.AppendExecutionProvider_CUDA(deviceId);
+            return null;
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            return e.Message;
+        }
+    }
+}

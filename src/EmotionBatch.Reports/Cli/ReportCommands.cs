@@ -1,0 +1,198 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using EmotionBatch.Core;
+using EmotionBatch.Reports.Dataset;
+using EmotionBatch.Reports.Summaries;
+using EmotionBatch.Reports.Timeline;
+
+namespace EmotionBatch.Reports.Cli;
+
+/// <summary>The <c>report</c> and <c>summarize</c> commands, which read the Parquet output back.</summary>
+public static class ReportCommands
+{
+    public const int ExitOk = 0;
+    public const int ExitNoData = 2;
+
+    /// <summary>
+    /// <c>report --input out --recording &lt;id&gt; --output report.png [--format png|svg]</c>; without --recording,
+    /// one picture per recording into the --output folder.
+    /// </summary>
+    public static Command CreateReportCommand()
+    {
+        var input = InputOption();
+        var recording = new Option<string?>("--recording", "-r")
+        {
+            Description = "Recording id (as in the recording_id column). Without it, every recording gets a picture.",
+        };
+        var output = new Option<string?>("--output", "-o")
+        {
+            Description = "Picture file with --recording (default: report.png), else a folder (default: reports).",
+        };
+        var format = new Option<string?>("--format", "-f")
+        {
+            Description = "png or svg (default: from the --output extension, else png).",
+        };
+        format.AcceptOnlyFromAmong("png", "svg");
+        var width = new Option<int>("--width") { Description = "Picture width in pixels.", DefaultValueFactory = _ => TimelineReport.DefaultWidth };
+        var height = new Option<int>("--height") { Description = "Picture height in pixels.", DefaultValueFactory = _ => TimelineReport.DefaultHeight };
+
+        var command = new Command("report", "Render emotion timelines (valence, arousal and emotion per utterance) from the Parquet output.");
+        command.Options.Add(input);
+        command.Options.Add(recording);
+        command.Options.Add(output);
+        command.Options.Add(format);
+        command.Options.Add(width);
+        command.Options.Add(height);
+        command.SetAction((parse, cancellationToken) => ReportAsync(
+            parse.GetRequiredValue(input), parse.GetValue(recording), parse.GetValue(output), parse.GetValue(format),
+            parse.GetValue(width), parse.GetValue(height), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error,
+            cancellationToken));
+        return command;
+    }
+
+    /// <summary><c>summarize --input out [--output out] [--recording id]</c>: rebuilds the summaries dataset from the utterances.</summary>
+    public static Command CreateSummarizeCommand()
+    {
+        var input = InputOption();
+        var output = new Option<string?>("--output", "-o")
+        {
+            Description = "Output folder that receives summaries/ (default: the --input folder).",
+        };
+        var recording = new Option<string?>("--recording", "-r") { Description = "Only this recording id." };
+
+        var command = new Command("summarize", "Rebuild per-recording summaries (speech share, emotion shares, mean valence/arousal) as Parquet under summaries/.");
+        command.Options.Add(input);
+        command.Options.Add(output);
+        command.Options.Add(recording);
+        command.SetAction((parse, cancellationToken) => SummarizeAsync(
+            parse.GetRequiredValue(input), parse.GetValue(output), parse.GetValue(recording),
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken));
+        return command;
+    }
+
+    private static Option<string> InputOption() => new("--input", "-i")
+    {
+        Description = "Output folder of a processing run (holding utterances/), or the utterances folder itself.",
+        DefaultValueFactory = _ => "out",
+    };
+
+    private static async Task<int> ReportAsync(
+        string input, string? recordingId, string? output, string? formatName, int width, int height,
+        TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<UtteranceRow> rows;
+        try
+        {
+            rows = await new UtteranceDatasetReader(input).ReadAsync(recordingId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or InvalidDataException)
+        {
+            await stderr.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return ExitNoData;
+        }
+        rows = UtteranceDataset.LatestVersions(rows);
+        if (rows.Count == 0)
+        {
+            await stderr.WriteLineAsync(recordingId is null
+                ? $"No utterances under {Path.GetFullPath(input)}."
+                : $"No utterances of recording '{recordingId}' under {Path.GetFullPath(input)} (ids are as in the recording_id column).").ConfigureAwait(false);
+            return ExitNoData;
+        }
+
+        var durations = await KnownDurationsAsync(input, cancellationToken).ConfigureAwait(false);
+        if (recordingId is not null)
+        {
+            var format = formatName is null ? ReportFormats.FromPath(output ?? "report.png") : Parse(formatName);
+            var path = output ?? "report" + ReportFormats.Extension(format);
+            await TimelineReport.SaveAsync(rows, path, format, width, height, durations.GetValueOrDefault(recordingId), cancellationToken).ConfigureAwait(false);
+            await stdout.WriteLineAsync($"{recordingId}: {rows.Count} utterances -> {Path.GetFullPath(path)}").ConfigureAwait(false);
+            return ExitOk;
+        }
+
+        var folder = Path.GetFullPath(output ?? "reports");
+        var allFormat = formatName is null ? ReportFormat.Png : Parse(formatName);
+        var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var recording in UtteranceDataset.ByRecording(rows))
+        {
+            var id = recording[0].RecordingId;
+            var name = FileNameFor(id, used) + ReportFormats.Extension(allFormat);
+            var path = Path.Combine(folder, name);
+            await TimelineReport.SaveAsync(recording, path, allFormat, width, height, durations.GetValueOrDefault(id), cancellationToken).ConfigureAwait(false);
+            await stdout.WriteLineAsync($"{id}: {recording.Count} utterances -> {path}").ConfigureAwait(false);
+        }
+        return ExitOk;
+    }
+
+    private static async Task<int> SummarizeAsync(
+        string input, string? output, string? recordingId, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var destination = output ?? (Directory.Exists(Path.Combine(input, UtteranceDatasetReader.FolderName)) ? input : Path.GetDirectoryName(Path.GetFullPath(input))!);
+        IReadOnlyList<RecordingSummary> summaries;
+        try
+        {
+            summaries = await SummaryDatasetBuilder.RebuildAsync(input, destination, recordingId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or InvalidDataException)
+        {
+            await stderr.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return ExitNoData;
+        }
+        if (summaries.Count == 0)
+        {
+            await stderr.WriteLineAsync($"No utterances to summarise under {Path.GetFullPath(input)}.").ConfigureAwait(false);
+            return ExitNoData;
+        }
+        foreach (var s in summaries)
+        {
+            await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"{s.RecordingId}: {s.Utterances} utterances, {s.SpeechShare:P0} speech, mostly {s.DominantEmotion ?? "-"} (valence {s.MeanValence:+0.00;-0.00}, arousal {s.MeanArousal:+0.00;-0.00})")).ConfigureAwait(false);
+        }
+        await stdout.WriteLineAsync($"{summaries.Count} summaries written to {Path.Combine(Path.GetFullPath(destination), SummaryParquet.FolderName)}").ConfigureAwait(false);
+        return ExitOk;
+    }
+
+    /// <summary>Durations measured at processing time, where summaries exist; otherwise the timeline ends with the last utterance.</summary>
+    private static async Task<Dictionary<string, double>> KnownDurationsAsync(string input, CancellationToken cancellationToken)
+    {
+        var root = Directory.Exists(Path.Combine(input, UtteranceDatasetReader.FolderName)) ? input : Path.GetDirectoryName(Path.GetFullPath(input))!;
+        var durations = new Dictionary<string, double>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var summary in (await SummaryDatasetBuilder.ReadAllAsync(root, cancellationToken).ConfigureAwait(false)).OrderBy(s => s.ProcessedAtUtc))
+            {
+                durations[summary.RecordingId] = summary.DurationSeconds;
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            // Summaries only refine the x axis; a damaged one must not stop the pictures.
+        }
+        return durations;
+    }
+
+    private static ReportFormat Parse(string name) =>
+        string.Equals(name, "svg", StringComparison.OrdinalIgnoreCase) ? ReportFormat.Svg : ReportFormat.Png;
+
+    /// <summary>A file name from a recording id ("2026/11/call 17.wav" -> "2026_11_call_17.wav"), unique within one run.</summary>
+    internal static string FileNameFor(string recordingId, ISet<string> used)
+    {
+        var builder = new StringBuilder(recordingId.Length);
+        foreach (var c in recordingId)
+        {
+            builder.Append(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '_');
+        }
+        var name = builder.ToString().Trim('.', '_');
+        if (name.Length == 0 || name.Length > 120)
+        {
+            name = (name.Length > 120 ? name[..100] + "_" : "") + Hashing.ShortHex(recordingId)[..12];
+        }
+        // Two ids can sanitise to the same name ("a/b" and "a_b"): the second gets a hash suffix.
+        if (!used.Add(name))
+        {
+            name = $"{name}_{Hashing.ShortHex(recordingId)[..12]}";
+            used.Add(name);
+        }
+        return name;
+    }
+}

@@ -1,0 +1,102 @@
+using Parquet;
+using Parquet.Schema;
+
+namespace EmotionBatch.Reports.Dataset;
+
+/// <summary>
+/// Reads one column of a row group into plain arrays, converting between compatible physical types, so that a file
+/// written with double instead of float (or an offset timestamp instead of a UTC one) still reads.
+/// </summary>
+internal static class ParquetColumns
+{
+    public static async Task<string?[]> ReadStringsAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
+    {
+        var count = checked((int)group.RowCount);
+        if (field.ClrType == typeof(string) || field.ClrType == typeof(ReadOnlyMemory<char>))
+        {
+            var values = new string?[count];
+            await group.ReadAsync(field, values.AsMemory()!, null, cancellationToken).ConfigureAwait(false);
+            return values;
+        }
+        throw new InvalidDataException($"Column {field.Name} holds {field.ClrType.Name}, not text.");
+    }
+
+    public static async Task<double?[]> ReadDoublesAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
+    {
+        var type = field.ClrType;
+        if (type == typeof(double)) return await ReadStructAsync<double>(group, field, cancellationToken).ConfigureAwait(false);
+        if (type == typeof(float)) return Convert(await ReadStructAsync<float>(group, field, cancellationToken).ConfigureAwait(false), v => (double)v);
+        if (type == typeof(int)) return Convert(await ReadStructAsync<int>(group, field, cancellationToken).ConfigureAwait(false), v => (double)v);
+        if (type == typeof(long)) return Convert(await ReadStructAsync<long>(group, field, cancellationToken).ConfigureAwait(false), v => (double)v);
+        if (type == typeof(decimal)) return Convert(await ReadStructAsync<decimal>(group, field, cancellationToken).ConfigureAwait(false), v => (double)v);
+        throw new InvalidDataException($"Column {field.Name} holds {type.Name}, not a number.");
+    }
+
+    public static async Task<long?[]> ReadIntegersAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
+    {
+        var type = field.ClrType;
+        if (type == typeof(int)) return Convert(await ReadStructAsync<int>(group, field, cancellationToken).ConfigureAwait(false), v => (long)v);
+        if (type == typeof(long)) return await ReadStructAsync<long>(group, field, cancellationToken).ConfigureAwait(false);
+        if (type == typeof(short)) return Convert(await ReadStructAsync<short>(group, field, cancellationToken).ConfigureAwait(false), v => (long)v);
+        throw new InvalidDataException($"Column {field.Name} holds {type.Name}, not an integer.");
+    }
+
+    public static async Task<bool?[]> ReadBooleansAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
+    {
+        if (field.ClrType == typeof(bool)) return await ReadStructAsync<bool>(group, field, cancellationToken).ConfigureAwait(false);
+        throw new InvalidDataException($"Column {field.Name} holds {field.ClrType.Name}, not a boolean.");
+    }
+
+    /// <summary>Timestamps as UTC <see cref="DateTime"/>; values without a kind are taken as UTC, which is how the dataset is written.</summary>
+    public static async Task<DateTime?[]> ReadTimestampsAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
+    {
+        var type = field.ClrType;
+        if (type == typeof(DateTime))
+        {
+            return Convert(await ReadStructAsync<DateTime>(group, field, cancellationToken).ConfigureAwait(false), AsUtc);
+        }
+        if (type == typeof(DateTimeOffset))
+        {
+            return Convert(await ReadStructAsync<DateTimeOffset>(group, field, cancellationToken).ConfigureAwait(false), v => v.UtcDateTime);
+        }
+        throw new InvalidDataException($"Column {field.Name} holds {type.Name}, not a timestamp.");
+    }
+
+    public static DateTime AsUtc(DateTime value) => value.Kind switch
+    {
+        DateTimeKind.Utc => value,
+        DateTimeKind.Local => value.ToUniversalTime(),
+        _ => DateTime.SpecifyKind(value, DateTimeKind.Utc),
+    };
+
+    private static async Task<T?[]> ReadStructAsync<T>(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
+        where T : struct
+    {
+        var count = checked((int)group.RowCount);
+        var values = new T?[count];
+        if (field.IsNullable)
+        {
+            await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+            return values;
+        }
+        var dense = new T[count];
+        await group.ReadAsync(field, dense.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < count; i++)
+        {
+            values[i] = dense[i];
+        }
+        return values;
+    }
+
+    private static TOut?[] Convert<TIn, TOut>(TIn?[] values, Func<TIn, TOut> convert)
+        where TIn : struct
+        where TOut : struct
+    {
+        var result = new TOut?[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            result[i] = values[i] is { } value ? convert(value) : null;
+        }
+        return result;
+    }
+}

@@ -1,0 +1,106 @@
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using EmotionBatch.Storage;
+using Microsoft.Extensions.Options;
+
+namespace EmotionBatch.Worker.Observability;
+
+/// <summary>
+/// Serves /healthz (liveness: the poll loop is not stuck) and /readyz (readiness: the last pass reached the store)
+/// for container orchestrators. A plain HttpListener keeps the worker free of a web framework.
+/// </summary>
+public sealed partial class HealthEndpoint : BackgroundService
+{
+    private readonly PipelineTelemetry _telemetry;
+    private readonly TimeSpan _pollInterval;
+    private readonly TelemetryOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<HealthEndpoint> _logger;
+    private readonly DateTimeOffset _started;
+
+    public HealthEndpoint(PipelineTelemetry telemetry, IOptions<SourceOptions> source, IOptions<TelemetryOptions> options, TimeProvider clock, ILogger<HealthEndpoint> logger)
+    {
+        _telemetry = telemetry;
+        _pollInterval = source.Value.PollInterval;
+        _options = options.Value;
+        _clock = clock;
+        _logger = logger;
+        _started = clock.GetUtcNow();
+    }
+
+    /// <summary>A loop that has not finished a pass in this long is reported dead; long recordings get generous slack.</summary>
+    private TimeSpan StallLimit => TimeSpan.FromTicks(Math.Max(_pollInterval.Ticks * 4, TimeSpan.FromHours(2).Ticks));
+
+    public (int Status, string Body) Check(string path)
+    {
+        var now = _clock.GetUtcNow();
+        var lastPass = _telemetry.LastPassFinished;
+        switch (path)
+        {
+            case "/healthz":
+                var since = lastPass ?? _started;
+                return now - since <= StallLimit
+                    ? (200, "ok")
+                    : (503, $"no pass finished for {(now - since).TotalMinutes:F0} min");
+            case "/readyz":
+                if (lastPass is null)
+                {
+                    return (503, "first pass not finished");
+                }
+                return _telemetry.LastPassError is { } error ? (503, "last pass failed: " + error) : (200, "ready");
+            default:
+                return (404, "not found");
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (_options.HealthPort == 0)
+        {
+            return;
+        }
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://+:{_options.HealthPort}/");
+        try
+        {
+            listener.Start();
+        }
+        catch (HttpListenerException ex)
+        {
+            LogCannotListen(ex, _options.HealthPort);
+            return;
+        }
+        LogListening(_options.HealthPort);
+        using var registration = stoppingToken.Register(listener.Stop);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await listener.GetContextAsync().ConfigureAwait(false);
+            }
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (HttpListenerException)
+            {
+                continue;
+            }
+            var (status, body) = Check(context.Request.Url?.AbsolutePath ?? "/");
+            var bytes = Encoding.UTF8.GetBytes(body + "\n");
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            await context.Response.OutputStream.WriteAsync(bytes, stoppingToken).ConfigureAwait(false);
+            context.Response.Close();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Health endpoint on port {Port}: /healthz, /readyz")]
+    private partial void LogListening(int port);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Health endpoint could not listen on port {Port}; continuing without it")]
+    private partial void LogCannotListen(Exception exception, int port);
+}

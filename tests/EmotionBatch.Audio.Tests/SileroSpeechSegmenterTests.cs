@@ -1,0 +1,215 @@
+using EmotionBatch.Core;
+using EmotionBatch.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace EmotionBatch.Audio.Tests;
+
+public sealed class SileroSpeechSegmenterTests
+{
+    private const int Rate = IAudioDecoder.SampleRate;
+    private const double Tolerance = 0.15;
+
+    // Measured once on jfk.wav with the default options (threshold 0.5, min speech 250 ms, min silence 300 ms,
+    // padding 100 ms) and Silero v6.2: 0.252-2.340, 3.196-4.516, 5.308-7.748, 8.092-10.692 s.
+    // whisper.cpp's VAD (30 ms padding) finds 0.32-2.27, 3.27-4.41, 5.38-7.68, 8.16-10.62 s: ours is that plus padding.
+    private static readonly (double Start, double End)[] JfkExpected = [(0.252, 2.340), (3.196, 4.516), (5.308, 7.748), (8.092, 10.692)];
+
+    // Speech as whisper.cpp's VAD sees it, and the middle of the long pauses between.
+    private static readonly (double Start, double End)[] JfkSpeech = [(0.32, 2.27), (3.27, 4.41), (5.38, 7.68), (8.16, 10.62)];
+    private static readonly double[] JfkPauses = [2.8, 4.9, 7.95];
+
+    private static readonly Lazy<Task<float[]>> Jfk = new(async () => (await Signal.DecodeAllAsync(RepoPaths.JfkWav)).Samples);
+
+    private static SileroSpeechSegmenter Segmenter(VadOptions? options = null)
+    {
+        options ??= new VadOptions();
+        options.ModelPath = RepoPaths.SileroVadOnnx;
+        return new SileroSpeechSegmenter(Options.Create(options), NullLogger<SileroSpeechSegmenter>.Instance);
+    }
+
+    private static async Task<List<Utterance>> SegmentAsync(SileroSpeechSegmenter segmenter, float[] samples, int chunkSize = Rate)
+    {
+        var utterances = new List<Utterance>();
+        await foreach (var utterance in segmenter.SegmentAsync(Signal.Chunks(samples, chunkSize), CancellationToken.None))
+        {
+            utterances.Add(utterance);
+        }
+        return utterances;
+    }
+
+    [Fact]
+    public async Task Jfk_boundaries_match_the_measured_ones()
+    {
+        using var segmenter = Segmenter();
+        var utterances = await SegmentAsync(segmenter, await Jfk.Value);
+
+        Assert.Equal(JfkExpected.Length, utterances.Count);
+        for (var i = 0; i < utterances.Count; i++)
+        {
+            Assert.Equal(i, utterances[i].Index);
+            Assert.InRange(utterances[i].StartSeconds, JfkExpected[i].Start - Tolerance, JfkExpected[i].Start + Tolerance);
+            Assert.InRange(utterances[i].EndSeconds, JfkExpected[i].End - Tolerance, JfkExpected[i].End + Tolerance);
+        }
+    }
+
+    [Fact]
+    public async Task Jfk_utterances_cover_the_speech_but_not_the_long_pauses()
+    {
+        using var segmenter = Segmenter();
+        var utterances = await SegmentAsync(segmenter, await Jfk.Value);
+
+        foreach (var (start, end) in JfkSpeech)
+        {
+            Assert.Contains(utterances, u => u.StartSeconds <= start && u.EndSeconds >= end);
+        }
+        foreach (var pause in JfkPauses)
+        {
+            Assert.DoesNotContain(utterances, u => u.StartSeconds <= pause && u.EndSeconds >= pause);
+        }
+    }
+
+    [Fact]
+    public async Task Utterance_samples_are_the_recording_between_its_bounds()
+    {
+        using var segmenter = Segmenter();
+        var samples = await Jfk.Value;
+        foreach (var utterance in await SegmentAsync(segmenter, samples))
+        {
+            var start = (int)Math.Round(utterance.StartSeconds * Rate);
+            Assert.Equal((int)Math.Round(utterance.DurationSeconds * Rate), utterance.Samples.Length);
+            Assert.Equal(samples.AsSpan(start, utterance.Samples.Length).ToArray(), utterance.Samples);
+        }
+    }
+
+    [Fact]
+    public async Task Window_probabilities_match_the_reference_run()
+    {
+        // Reference (shared/models/silero-vad/SOURCE-v6-onnx.txt): 233 of 343 windows above 0.5 on jfk.wav, max 1.000.
+        using var segmenter = Segmenter();
+        var scores = segmenter.ScoreWindows(await Jfk.Value);
+
+        Assert.Equal(343, scores.Length);
+        Assert.InRange(scores.Count(p => p > 0.5f), 230, 236);
+        Assert.True(scores.Max() > 0.99f);
+        Assert.True(segmenter.ScoreWindows(new float[Rate * 2]).Max() < 0.05f);
+    }
+
+    [Theory]
+    [InlineData(160)]
+    [InlineData(1234)]
+    [InlineData(100_000)]
+    [InlineData(176_000)]
+    public async Task Result_does_not_depend_on_chunk_sizes(int chunkSize)
+    {
+        using var segmenter = Segmenter();
+        var samples = await Jfk.Value;
+        var reference = await SegmentAsync(segmenter, samples, Rate);
+        var other = await SegmentAsync(segmenter, samples, chunkSize);
+
+        Assert.Equal(reference.Select(u => (u.StartSeconds, u.EndSeconds)), other.Select(u => (u.StartSeconds, u.EndSeconds)));
+    }
+
+    [Fact]
+    public async Task Digital_silence_has_no_utterance()
+    {
+        using var folder = RepoPaths.NewTempFolder("vad-silence");
+        var path = await TestAudio.SilenceAsync(folder.File("silence.wav"), seconds: 5);
+        var (samples, _) = await Signal.DecodeAllAsync(path);
+        using var segmenter = Segmenter();
+
+        Assert.Equal(5 * Rate, samples.Length);
+        Assert.Empty(await SegmentAsync(segmenter, samples));
+    }
+
+    [Fact]
+    public async Task A_steady_tone_is_not_speech()
+    {
+        using var folder = RepoPaths.NewTempFolder("vad-tone");
+        var path = await TestAudio.ToneAsync(folder.File("tone.wav"), seconds: 4, frequencyHz: 1000, sampleRate: Rate);
+        var (samples, _) = await Signal.DecodeAllAsync(path);
+        using var segmenter = Segmenter();
+
+        Assert.Empty(await SegmentAsync(segmenter, samples));
+    }
+
+    [Fact]
+    public async Task Speech_longer_than_the_maximum_is_split_into_touching_parts()
+    {
+        using var segmenter = Segmenter(new VadOptions { MaxUtteranceSeconds = 2 });
+        var utterances = await SegmentAsync(segmenter, await Jfk.Value);
+
+        Assert.All(utterances, u => Assert.True(u.DurationSeconds <= 2.0 + 1e-9, $"{u.StartSeconds}-{u.EndSeconds} is longer than 2 s"));
+        Assert.Equal(Enumerable.Range(0, utterances.Count), utterances.Select(u => u.Index));
+        // Each 2.1 to 2.6 s stretch of jfk is cut once; the cut leaves no gap.
+        var touching = utterances.Zip(utterances.Skip(1)).Count(p => p.First.EndSeconds == p.Second.StartSeconds);
+        Assert.True(touching >= 3, $"only {touching} splits: " + string.Join(" ", utterances.Select(u => $"[{u.StartSeconds:0.000}-{u.EndSeconds:0.000}]")));
+        foreach (var (start, end) in JfkSpeech)
+        {
+            var covered = utterances.Where(u => u.EndSeconds > start && u.StartSeconds < end).Sum(u => Math.Min(u.EndSeconds, end) - Math.Max(u.StartSeconds, start));
+            Assert.InRange(covered, end - start - 0.05, end - start + 1e-9);
+        }
+    }
+
+    [Fact]
+    public async Task Continuous_speech_without_pauses_is_split_at_the_maximum()
+    {
+        // jfk's words packed back to back (pauses removed) and repeated: about 40 s with no silence long enough to end.
+        using var segmenter = Segmenter();
+        var jfk = await Jfk.Value;
+        var words = JfkSpeech.SelectMany(s => jfk[(int)(s.Start * Rate)..(int)(s.End * Rate)]).ToArray();
+        var samples = Enumerable.Repeat(words, 5).SelectMany(w => w).ToArray();
+
+        var utterances = await SegmentAsync(segmenter, samples);
+
+        Assert.Contains(utterances, u => u.DurationSeconds > 10);
+        Assert.All(utterances, u => Assert.True(u.DurationSeconds <= 15 + 1e-9, $"{u.DurationSeconds} s"));
+        Assert.InRange(utterances.Sum(u => u.DurationSeconds), samples.Length / (double)Rate - 2, samples.Length / (double)Rate);
+    }
+
+    [Fact]
+    public async Task Utterances_arrive_before_the_stream_ends()
+    {
+        using var segmenter = Segmenter();
+        var samples = await Jfk.Value;
+        var consumed = 0;
+        async IAsyncEnumerable<PcmChunk> Counting()
+        {
+            await foreach (var chunk in Signal.Chunks(samples, Rate / 10))
+            {
+                consumed += chunk.Samples.Length;
+                yield return chunk;
+            }
+        }
+
+        await foreach (var first in segmenter.SegmentAsync(Counting(), CancellationToken.None))
+        {
+            // The first utterance ends at 2.34 s; it is known once 300 ms of silence follow, long before 11 s are read.
+            Assert.InRange(consumed / (double)Rate, first.EndSeconds, first.EndSeconds + 0.6);
+            break;
+        }
+    }
+
+    [Fact]
+    public void Missing_model_names_the_path_and_the_fix()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "no-such-folder", "silero_vad.onnx");
+        var error = Assert.Throws<FileNotFoundException>(() => new SileroSpeechSegmenter(
+            Options.Create(new VadOptions { ModelPath = missing }), NullLogger<SileroSpeechSegmenter>.Instance));
+
+        Assert.Contains(missing, error.Message);
+        Assert.Contains("bash scripts/fetch-models.sh", error.Message);
+        Assert.Equal(error.Message, SileroVadModel.FindProblem(missing));
+        Assert.Null(SileroVadModel.FindProblem(RepoPaths.SileroVadOnnx));
+    }
+
+    [Fact]
+    public void A_model_with_another_interface_is_refused()
+    {
+        var notSilero = RepoPaths.SharedFile("models", "speech-embedding", "melspectrogram.onnx");
+
+        var error = Assert.Throws<InvalidOperationException>(() => new SileroSpeechSegmenter(
+            Options.Create(new VadOptions { ModelPath = notSilero }), NullLogger<SileroSpeechSegmenter>.Instance));
+        Assert.Contains("not a Silero VAD", error.Message);
+    }
+}

@@ -1,0 +1,123 @@
+"""One configuration object for model, data and training; stored as JSON next to every run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TRAINING_ROOT = REPO_ROOT / "training"
+
+
+@dataclass
+class ModelConfig:
+    sample_rate: int = 16000
+    n_fft: int = 400  # 25 ms window
+    hop_length: int = 160  # 10 ms hop
+    n_mels: int = 64
+    acoustic_dim: int = 144
+    acoustic_layers: int = 3
+    acoustic_heads: int = 4
+    acoustic_ff: int = 288
+    text_dim: int = 384
+    fusion_dim: int = 128
+    fusion_heads: int = 4
+    fusion_ff: int = 256
+    bridge_tokens: int = 4
+    # "bridge": learnable bridge tokens cross-attend to each modality (the paper);
+    # "concat": masked mean of each modality, concatenated; "mean": average of the two masked means.
+    fusion: str = "bridge"
+    self_attention: bool = True
+    dropout: float = 0.1
+
+
+@dataclass
+class DataConfig:
+    # Relative paths are resolved against the repository root.
+    data_root: str = "../shared/data"
+    corpora: list[str] = field(default_factory=lambda: ["emodb", "ravdess", "emobank"])
+    # Extra corpora through the generic CSV adapter: {"name", "path", "va_range": [lo, hi] | null}.
+    csv_corpora: list[dict[str, Any]] = field(default_factory=list)
+    cache_dir: str = "training/cache"
+    # Folder written by the worker's encode-text command (features.f16, index.tsv, meta.json); null = stand-in features.
+    text_features: str | None = None
+    # How the speech corpora see text: "fixed" = their (emotion-free) prompt sentence, "masked" = never any text.
+    speech_text: str = "fixed"
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 13
+    epochs: int = 20
+    batch_speech: int = 16
+    batch_text: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    max_train_seconds: float = 3.0
+    # "multi": CE + (1-CCC_v) + (1-CCC_a); "categorical": CE on speech only; "dimensional": CCC on text only.
+    tasks: str = "multi"
+    # Random modality masking on speech items (EmoBank items never have audio).
+    rmm_p_text: float = 0.5
+    rmm_p_audio: float = 0.1
+    folds: int = 5
+    threads: int = 1  # under CPU contention one OpenMP thread is markedly faster than two
+    # Limits for quick runs: items per corpus (0 = all).
+    limit_per_corpus: int = 0
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> "Config":
+        def build(cls, values):
+            known = {f.name for f in dataclasses.fields(cls)}
+            unknown = set(values) - known
+            if unknown:
+                raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+            return cls(**values)
+
+        return Config(
+            model=build(ModelConfig, d.get("model", {})),
+            data=build(DataConfig, d.get("data", {})),
+            train=build(TrainConfig, d.get("train", {})),
+        )
+
+    @staticmethod
+    def load(path: str | Path | None, overrides: list[str] | None = None) -> "Config":
+        d = json.loads(Path(path).read_text()) if path else {}
+        cfg = Config.from_dict(d)
+        for o in overrides or []:
+            cfg.set(o)
+        return cfg
+
+    def set(self, assignment: str) -> None:
+        """Apply 'section.key=value' with value parsed as JSON (plain strings allowed)."""
+        key, _, raw = assignment.partition("=")
+        section, _, name = key.partition(".")
+        target = getattr(self, section)
+        if not hasattr(target, name):
+            raise ValueError(f"unknown setting {key}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        setattr(target, name, value)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def resolve(path: str | Path) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else (REPO_ROOT / p).resolve()

@@ -1,0 +1,141 @@
+"""Corpus adapters: each turns one corpus into Items with the project's four classes and -1..1 valence/arousal.
+
+Label mappings (explicit; anything not listed is dropped from the four-class task):
+  Emo-DB  (emotion letter in the file name): W anger -> angry, F happiness -> happy, T sadness -> sad,
+          N neutral -> neutral; L boredom, E disgust, A fear dropped.
+  RAVDESS (emotion field 3 of the file name): 05 angry -> angry, 03 happy -> happy, 04 sad -> sad,
+          01 neutral -> neutral; 02 calm, 06 fearful, 07 disgust, 08 surprised dropped (calm is not folded
+          into neutral: it is acted as a distinct, low-arousal emotion).
+  EmoBank: no category; V and A on the 1..5 SAM scale mapped to -1..1 by (x - 3) / 2.
+  Generic CSV (IEMOCAP, MSP-Podcast, ...): columns path, speaker, text, category, valence, arousal; category must
+          be one of the four labels or empty (map e.g. IEMOCAP excited -> happy when writing the CSV);
+          valence/arousal are mapped linearly from the corpus range given in the config to -1..1.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from . import LABELS
+
+EMODB_MAP = {"W": "angry", "F": "happy", "T": "sad", "N": "neutral"}
+RAVDESS_MAP = {"05": "angry", "03": "happy", "04": "sad", "01": "neutral"}
+
+# The fixed prompts; they carry no emotion (every prompt is spoken in every emotion).
+EMODB_SENTENCES = {
+    "a01": "Der Lappen liegt auf dem Eisschrank.",
+    "a02": "Das will sie am Mittwoch abgeben.",
+    "a04": "Heute abend könnte ich es ihm sagen.",
+    "a05": "Das schwarze Stück Papier befindet sich da oben neben dem Holzstück.",
+    "a07": "In sieben Stunden wird es soweit sein.",
+    "b01": "Was sind denn das für Tüten, die da unter dem Tisch stehen?",
+    "b02": "Sie haben es gerade hochgetragen und jetzt gehen sie wieder runter.",
+    "b03": "An den Wochenenden bin ich jetzt immer nach Hause gefahren und habe Agnes besucht.",
+    "b09": "Ich will das eben wegbringen und dann mit Karl was trinken gehen.",
+    "b10": "Die wird auf dem Platz sein, wo wir sie immer hinlegen.",
+}
+RAVDESS_STATEMENTS = {"01": "Kids are talking by the door", "02": "Dogs are sitting by the door"}
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    corpus: str
+    speaker: Optional[str]  # None for text-only corpora: they never enter a speaker fold
+    audio: Optional[str]
+    text: Optional[str]
+    text_id: Optional[str]  # key into the text-feature cache; shared by items with the same text
+    category: Optional[str]
+    valence: Optional[float]
+    arousal: Optional[float]
+    dominance: Optional[float] = None
+    split: Optional[str] = None
+
+
+def sam_to_bipolar(x: float) -> float:
+    """1..5 Self-Assessment-Manikin rating -> -1..1 (3 = neutral = 0)."""
+    return (x - 3.0) / 2.0
+
+
+def linear_to_bipolar(x: float, lo: float, hi: float) -> float:
+    return 2.0 * (x - lo) / (hi - lo) - 1.0
+
+
+def emodb(root: Path) -> list[Item]:
+    items = []
+    for wav in sorted((root / "emodb" / "wav").glob("*.wav")):
+        stem = wav.stem  # e.g. 03a01Fa: speaker, sentence, emotion letter, version
+        category = EMODB_MAP.get(stem[5])
+        if category is None:
+            continue
+        sentence = stem[2:5]
+        items.append(Item(id=f"emodb/{stem}", corpus="emodb", speaker=f"emodb/{stem[:2]}", audio=str(wav),
+                          text=EMODB_SENTENCES[sentence], text_id=f"emodb/{sentence}", category=category,
+                          valence=None, arousal=None))
+    return items
+
+
+def ravdess(root: Path) -> list[Item]:
+    items = []
+    for f in sorted((root / "ravdess" / "flac").glob("*.flac")):
+        fields = f.stem.split("-")  # modality, channel, emotion, intensity, statement, repetition, actor
+        category = RAVDESS_MAP.get(fields[2])
+        if category is None:
+            continue
+        items.append(Item(id=f"ravdess/{f.stem}", corpus="ravdess", speaker=f"ravdess/{fields[6]}", audio=str(f),
+                          text=RAVDESS_STATEMENTS[fields[4]], text_id=f"ravdess/{fields[4]}", category=category,
+                          valence=None, arousal=None))
+    return items
+
+
+def emobank(root: Path) -> list[Item]:
+    items = []
+    with open(root / "emobank" / "emobank-train-dev.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            items.append(Item(id=f"emobank/{row['id']}", corpus="emobank", speaker=None, audio=None,
+                              text=row["text"], text_id=f"emobank/{row['id']}", category=None,
+                              valence=sam_to_bipolar(float(row["V"])), arousal=sam_to_bipolar(float(row["A"])),
+                              dominance=sam_to_bipolar(float(row["D"])), split=row["split"]))
+    return items
+
+
+def generic_csv(path: Path, name: str, va_range: Optional[Sequence[float]] = None) -> list[Item]:
+    """path, speaker, text, category, valence, arousal (empty = unknown); relative audio paths are CSV-relative."""
+    items = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for i, row in enumerate(csv.DictReader(fh)):
+            category = (row.get("category") or "").strip().lower() or None
+            if category is not None and category not in LABELS:
+                raise ValueError(f"{path}:{i + 2}: category {category!r} is not one of {LABELS}; map it in the CSV")
+            audio = (row.get("path") or "").strip() or None
+            if audio and not Path(audio).is_absolute():
+                audio = str((path.parent / audio).resolve())
+            text = (row.get("text") or "").strip() or None
+
+            def va(key: str) -> Optional[float]:
+                raw = (row.get(key) or "").strip()
+                if not raw:
+                    return None
+                x = float(raw)
+                return linear_to_bipolar(x, *va_range) if va_range else x
+
+            item_id = f"{name}/{i:06d}"
+            items.append(Item(id=item_id, corpus=name, speaker=f"{name}/{row.get('speaker') or item_id}", audio=audio,
+                              text=text, text_id=item_id if text else None, category=category,
+                              valence=va("valence"), arousal=va("arousal")))
+    return items
+
+
+ADAPTERS: dict[str, Callable[[Path], list[Item]]] = {"emodb": emodb, "ravdess": ravdess, "emobank": emobank}
+
+
+def load_items(data_root: Path, corpora: Sequence[str], csv_corpora: Sequence[dict] = ()) -> list[Item]:
+    items: list[Item] = []
+    for name in corpora:
+        items.extend(ADAPTERS[name](data_root))
+    for spec in csv_corpora:
+        items.extend(generic_csv(Path(spec["path"]), spec["name"], spec.get("va_range")))
+    return items

@@ -1,0 +1,175 @@
+"""Export a trained (or untrained) model to an EmotionBatch model bundle (docs/model-bundle.md).
+
+python -m emotionbatch_training.export --checkpoint RUN/model.pt --out models/default
+python -m emotionbatch_training.export --untrained --out models/untrained
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import torch
+
+from . import LABELS
+from .config import Config, resolve
+from .model import EmotionModel
+
+OPSET = 17
+FORMAT_VERSION = 1
+MAX_AUDIO_SECONDS = 20.0
+VA_DEFINITION = (
+    "Bipolar -1..1 with 0 = neutral. Learned from EmoBank's 1..5 Self-Assessment-Manikin ratings mapped by (x - 3) / 2; "
+    "the speech corpora carry no valence/arousal labels.")
+
+
+def export_acoustic_encoder(encoder: torch.nn.Module, path: Path) -> None:
+    waveform = torch.randn(2, 16000) * 0.1
+    lengths = torch.tensor([16000, 12345], dtype=torch.int64)
+    torch.onnx.export(
+        encoder, (waveform, lengths), str(path), opset_version=OPSET, do_constant_folding=True,
+        input_names=["waveform", "waveform_lengths"], output_names=["acoustic_features", "acoustic_mask"],
+        dynamic_axes={"waveform": {0: "B", 1: "S"}, "waveform_lengths": {0: "B"},
+                      "acoustic_features": {0: "B", 1: "T"}, "acoustic_mask": {0: "B", 1: "T"}})
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+
+
+def export_fusion_head(head: torch.nn.Module, acoustic_dim: int, text_dim: int, path: Path) -> None:
+    args = (torch.randn(2, 9, acoustic_dim), torch.tensor([[1.0] * 9, [1.0] * 5 + [0.0] * 4]),
+            torch.randn(2, 6, text_dim), torch.tensor([[1.0] * 6, [0.0] * 6]))
+    torch.onnx.export(
+        head, args, str(path), opset_version=OPSET, do_constant_folding=True,
+        input_names=["acoustic_features", "acoustic_mask", "text_features", "text_mask"],
+        output_names=["logits", "valence", "arousal"],
+        dynamic_axes={"acoustic_features": {0: "B", 1: "T"}, "acoustic_mask": {0: "B", 1: "T"},
+                      "text_features": {0: "B", 1: "L"}, "text_mask": {0: "B", 1: "L"},
+                      "logits": {0: "B"}, "valence": {0: "B"}, "arousal": {0: "B"}})
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+
+
+def synthetic_waveform(seconds: float, f0: float, seed: int) -> np.ndarray:
+    """A voiced-speech-like signal (harmonics with vibrato, amplitude envelope, noise); no corpus audio is copied."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 16000)
+    t = np.arange(n) / 16000.0
+    pitch = f0 * (1.0 + 0.05 * np.sin(2 * math.pi * 3.0 * t))
+    phase = 2 * math.pi * np.cumsum(pitch) / 16000.0
+    voiced = sum(np.sin(h * phase) / h for h in range(1, 12))
+    envelope = 0.5 * (1 - np.cos(2 * math.pi * np.minimum(t / max(seconds, 1e-3), 1.0)))
+    x = 0.2 * envelope * voiced + 0.01 * rng.standard_normal(n)
+    return np.round(x.clip(-1, 1), 4).astype(np.float32)
+
+
+def parity_cases(model: EmotionModel, text_dim: int) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(7)
+    specs = [(1.6, 140.0, 6), (1.0, 220.0, None), (0.53, 110.0, 3)]
+    cases = []
+    model.eval()
+    for i, (seconds, f0, tokens) in enumerate(specs):
+        wav = synthetic_waveform(seconds, f0, seed=i)
+        text = None if tokens is None else np.round(rng.standard_normal((tokens, text_dim)) * 0.3, 4).astype(np.float32)
+        with torch.no_grad():
+            w = torch.from_numpy(wav).unsqueeze(0)
+            a, am = model.acoustic(w, torch.tensor([w.size(1)], dtype=torch.int64))
+            if text is None:
+                t, tm = torch.zeros(1, 1, text_dim), torch.zeros(1, 1)
+            else:
+                t, tm = torch.from_numpy(text).unsqueeze(0), torch.ones(1, text.shape[0])
+            logits, valence, arousal = model.head(a, am, t, tm)
+        cases.append({
+            "waveform": [float(x) for x in wav],
+            "text_features": None if text is None else [[float(x) for x in row] for row in text],
+            "expected": {"logits": [float(x) for x in logits[0]], "valence": float(valence[0]), "arousal": float(arousal[0])},
+        })
+    return cases
+
+
+def build_manifest(cfg: Config, trained: bool, name: str, version: str, description: str,
+                   data: list[dict[str, Any]], metrics: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "version": version,
+        "trained": trained,
+        "description": description,
+        "labels": list(LABELS),
+        "sample_rate": cfg.model.sample_rate,
+        "max_audio_seconds": MAX_AUDIO_SECONDS,
+        "valence_arousal": {"min": -1.0, "max": 1.0, "neutral": 0.0, "definition": VA_DEFINITION},
+        "acoustic_encoder": {
+            "file": "acoustic_encoder.onnx",
+            "inputs": {"waveform": "waveform", "lengths": "waveform_lengths"},
+            "outputs": {"features": "acoustic_features", "mask": "acoustic_mask"},
+            "dim": cfg.model.acoustic_dim,
+        },
+        "text_encoder": {
+            "builtin": "all-MiniLM-L6-v2",
+            "file": None,
+            "inputs": {"input_ids": "input_ids", "attention_mask": "attention_mask", "token_type_ids": "token_type_ids"},
+            "outputs": {"features": "last_hidden_state"},
+            "dim": cfg.model.text_dim,
+            "tokenizer": {"type": "wordpiece", "file": None, "lowercase": True, "max_length": 128},
+        },
+        "fusion_head": {
+            "file": "fusion_head.onnx",
+            "inputs": {"acoustic_features": "acoustic_features", "acoustic_mask": "acoustic_mask",
+                       "text_features": "text_features", "text_mask": "text_mask"},
+            "outputs": {"logits": "logits", "valence": "valence", "arousal": "arousal"},
+        },
+        "training": {"data": data, "config": cfg.to_dict()},
+        "metrics": metrics,
+    }
+
+
+def export_bundle(model: EmotionModel, cfg: Config, out: Path, *, trained: bool, name: str, version: str,
+                  description: str, data: list[dict[str, Any]] | None = None,
+                  metrics: dict[str, Any] | None = None) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    model = model.eval()
+    export_acoustic_encoder(model.acoustic, out / "acoustic_encoder.onnx")
+    export_fusion_head(model.head, cfg.model.acoustic_dim, cfg.model.text_dim, out / "fusion_head.onnx")
+    manifest = build_manifest(cfg, trained, name, version, description, data or [], metrics or {})
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    (out / "parity.json").write_text(json.dumps({"cases": parity_cases(model, cfg.model.text_dim)}) + "\n")
+    return out
+
+
+def load_checkpoint(path: Path) -> tuple[EmotionModel, Config, dict[str, Any]]:
+    state = torch.load(str(path), map_location="cpu")
+    cfg = Config.from_dict(state["config"])
+    model = EmotionModel(cfg.model)
+    model.load_state_dict(state["model"])
+    return model.eval(), cfg, state
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True)
+    p.add_argument("--checkpoint", help="model.pt written by emotionbatch_training.train")
+    p.add_argument("--untrained", action="store_true", help="export random weights (wiring tests only)")
+    p.add_argument("--config", help="config JSON for --untrained")
+    p.add_argument("--version", default="1.0.0")
+    args = p.parse_args(argv)
+    torch.manual_seed(0)
+    if args.untrained:
+        cfg = Config.load(args.config)
+        model = EmotionModel(cfg.model)
+        export_bundle(model, cfg, resolve(args.out), trained=False, name="emotionbatch-untrained",
+                      version=args.version, description="Random weights for wiring tests; outputs carry no meaning.")
+    elif args.checkpoint:
+        model, cfg, state = load_checkpoint(Path(args.checkpoint))
+        export_bundle(model, cfg, resolve(args.out), trained=True, name=state.get("bundle_name", "emotionbatch-default"),
+                      version=args.version, description=state.get("description", ""), data=state.get("data", []),
+                      metrics=state.get("metrics", {}))
+    else:
+        p.error("give --checkpoint or --untrained")
+    print(f"bundle written to {resolve(args.out)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Multi-task loss: CE + (1 - CCC_valence) + (1 - CCC_arousal), each term over the items that carry its label."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def ccc(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Lin's concordance correlation coefficient over a batch (population variances)."""
+    mp, mt = pred.mean(), target.mean()
+    vp, vt = ((pred - mp) ** 2).mean(), ((target - mt) ** 2).mean()
+    cov = ((pred - mp) * (target - mt)).mean()
+    return 2 * cov / (vp + vt + (mp - mt) ** 2 + eps)
+
+
+def multitask_loss(logits: torch.Tensor, valence: torch.Tensor, arousal: torch.Tensor, category: torch.Tensor,
+                   valence_target: torch.Tensor, arousal_target: torch.Tensor, tasks: str = "multi",
+                   ) -> tuple[torch.Tensor, dict[str, float]]:
+    """category: class index or -1 (no label); valence/arousal targets: NaN where unlabelled.
+    tasks: "multi" (all terms), "categorical" (CE only), "dimensional" (CCC terms only).
+    CCC needs at least two labelled items in the batch; terms without enough labels are skipped."""
+    total = logits.new_zeros(())
+    parts: dict[str, float] = {}
+    has_cat = category >= 0
+    if tasks in ("multi", "categorical") and bool(has_cat.any()):
+        ce = F.cross_entropy(logits[has_cat], category[has_cat])
+        total = total + ce
+        parts["ce"] = float(ce)
+    if tasks in ("multi", "dimensional"):
+        for name, pred, target in (("valence", valence, valence_target), ("arousal", arousal, arousal_target)):
+            has = ~torch.isnan(target)
+            if int(has.sum()) >= 2:
+                term = 1.0 - ccc(pred[has], target[has])
+                total = total + term
+                parts[f"1-ccc_{name}"] = float(term)
+    return total, parts
