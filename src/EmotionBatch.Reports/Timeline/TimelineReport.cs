@@ -48,12 +48,13 @@ public static class TimelineReport
         }
 
         var ordered = rows.OrderBy(row => row.StartSeconds).ThenBy(row => row.UtteranceIndex).ToList();
-        var end = Math.Max(durationSeconds ?? 0, ordered.Max(row => row.EndSeconds));
+        var lastEnd = ordered.Max(row => row.EndSeconds);
+        var end = Math.Max(durationSeconds ?? 0, lastEnd);
         if (!(end > 0))
         {
             end = 1;
         }
-        else if (durationSeconds is null)
+        else if (end <= lastEnd)
         {
             end *= 1.01; // a little air after the last utterance, which otherwise ends on the frame
         }
