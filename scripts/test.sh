@@ -10,5 +10,23 @@ if [ -f training/smoke.sh ]; then
   bash training/smoke.sh
 fi
 
+results="$root/TestResults"
+rm -rf "$results"
 dotnet build EmotionBatch.sln -c Release --no-restore --verbosity quiet
-dotnet test EmotionBatch.sln -c Release --no-build --verbosity quiet --logger "console;verbosity=normal"
+status=0
+dotnet test EmotionBatch.sln -c Release --no-build --verbosity quiet \
+  --logger "console;verbosity=normal" --logger "trx" --results-directory "$results" || status=$?
+
+# One closing line over all test assemblies.
+python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+passed = failed = skipped = 0
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    counters = ET.parse(path).getroot().find("t:ResultSummary/t:Counters", ns)
+    passed += int(counters.get("passed", 0))
+    failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0))
+    skipped += int(counters.get("notExecuted", 0))
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status
