@@ -126,6 +126,14 @@ public sealed partial class ParquetResultStore : IResultStore
 
         var record = new FailedRecord(recording.Id, recording.ETag, attempt, Permanent: !willRetry, now, willRetry ? now + Backoff(attempt) : null, row.Stage, row.Reason);
         await PutJsonAsync(FailedName(key), record, cancellationToken).ConfigureAwait(false);
+
+        // An earlier attempt of this version may have died between writing its rows and its done record; a failed
+        // version must not leave those rows behind. A committed version keeps its rows whatever a late failure says.
+        if (!await _store.ExistsAsync(DoneName(key), cancellationToken).ConfigureAwait(false))
+        {
+            await _store.DeleteAsync(UtteranceName(recording), cancellationToken).ConfigureAwait(false);
+            await _store.DeleteAsync(OutputsName(key), cancellationToken).ConfigureAwait(false);
+        }
         StorageLog.FailureRecorded(_logger, recording.Id, key.ToString(), attempt, willRetry);
     }
 

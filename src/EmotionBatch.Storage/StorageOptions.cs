@@ -88,4 +88,11 @@ public sealed class OutputOptions : BlobEndpointOptions
 
     [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
     public TimeSpan MaxRetryBackoff { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>
+    /// How long a worker's claim on a recording outlives the worker (blob output; renewed every third of it while
+    /// the worker lives). Blob leases allow 15 to 60 s. Local output uses OS file locks, which die with the process.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:15", "00:01:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 }

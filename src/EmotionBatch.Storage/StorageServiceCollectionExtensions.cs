@@ -12,7 +12,7 @@ public static class StorageServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="IRecordingSource"/> (section <c>EmotionBatch:Source</c>) and <see cref="IResultStore"/>
-    /// (section <c>EmotionBatch:Output</c>) as singletons, with options validated at start-up.
+    /// (section <c>EmotionBatch:Output</c>) as singletons, plus <see cref="IRecordingClaims"/> kept beside the output, with options validated at start-up.
     /// </summary>
     public static IServiceCollection AddEmotionBatchStorage(this IServiceCollection services, IConfiguration configuration)
     {
@@ -52,6 +52,19 @@ public static class StorageServiceCollectionExtensions
             {
                 StorageKind.Blob => ParquetResultStore.ForBlobContainer(BlobClientFactory.CreateContainerClient(options), options.Prefix, options, time, logger),
                 _ => ParquetResultStore.ForLocalFolder(options.LocalPath, options, time, logger),
+            };
+        });
+
+        services.TryAddSingleton<IRecordingClaims>(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<OutputOptions>>().Value;
+            var loggers = provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+            return options.Kind switch
+            {
+                StorageKind.Blob => new BlobLeaseClaims(
+                    BlobClientFactory.CreateContainerClient(options), options.Prefix, options.LeaseDuration,
+                    provider.GetRequiredService<TimeProvider>(), loggers.CreateLogger<BlobLeaseClaims>()),
+                _ => new FileLockClaims(options.LocalPath),
             };
         });
 

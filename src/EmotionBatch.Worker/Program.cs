@@ -1,9 +1,12 @@
 using System.CommandLine;
+using EmotionBatch.Reports.Cli;
 using EmotionBatch.Worker.Cli;
 
 var root = new RootCommand("EmotionBatch: per-utterance emotion analytics for archives of recorded speech.");
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ProcessCommand.Create());
+root.Subcommands.Add(ReportCommands.CreateReportCommand());
+root.Subcommands.Add(ReportCommands.CreateSummarizeCommand());
 root.Subcommands.Add(EncodeTextCommand.Create());
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

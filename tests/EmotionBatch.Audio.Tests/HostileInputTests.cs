@@ -45,11 +45,10 @@ public sealed class HostileInputTests : IDisposable
 
         """;
 
-    private string ConcatList() => $"""
+    // Relative to the list, so even ffmpeg's concat "safe" mode would open it.
+    private static string ConcatList() => """
         ffconcat version 1.0
-        file '{_fifo}'
-        file 'http://127.0.0.1:{Port}/segment.wav'
-        file '/etc/passwd'
+        file 'secret.wav'
 
         """;
 
@@ -62,9 +61,11 @@ public sealed class HostileInputTests : IDisposable
 
     private static async Task<RecordingFailedException> RefusedByBothAsync(string path)
     {
+        // A decoder that followed the playlist would block on the FIFO; the timeout turns that into a failure.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         var decoder = Signal.Decoder();
-        var probe = await Assert.ThrowsAsync<RecordingFailedException>(() => decoder.ProbeAsync(path, CancellationToken.None));
-        var decode = await Assert.ThrowsAsync<RecordingFailedException>(() => Signal.DecodeAllAsync(path));
+        var probe = await Assert.ThrowsAsync<RecordingFailedException>(() => decoder.ProbeAsync(path, timeout.Token));
+        var decode = await Assert.ThrowsAsync<RecordingFailedException>(() => Signal.DecodeAllAsync(path, cancellationToken: timeout.Token));
         Assert.Equal(probe.Reason, decode.Reason);
         Assert.False(probe.Retryable);
         return probe;
@@ -134,8 +135,9 @@ public sealed class HostileInputTests : IDisposable
         var path = _folder.File("direct.txt");
         await File.WriteAllTextAsync(path, kind == "hls" ? HlsPlaylist() : ConcatList());
 
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         var error = await Assert.ThrowsAsync<RecordingFailedException>(
-            () => Signal.Decoder().ProbeWithFfprobeAsync(path, CancellationToken.None));
+            () => Signal.Decoder().ProbeWithFfprobeAsync(path, timeout.Token));
 
         Assert.Equal($"unsupported container '{kind}' (playlists are refused)", error.Reason);
         await AssertNothingElseWasOpenedAsync();

@@ -11,10 +11,11 @@ internal static class Signal
     public static FfmpegAudioDecoder Decoder(DecoderOptions? options = null) =>
         new(Options.Create(options ?? new DecoderOptions()), NullLogger<FfmpegAudioDecoder>.Instance);
 
-    public static async Task<(float[] Samples, List<PcmChunk> Chunks)> DecodeAllAsync(string path, DecoderOptions? options = null)
+    public static async Task<(float[] Samples, List<PcmChunk> Chunks)> DecodeAllAsync(
+        string path, DecoderOptions? options = null, CancellationToken cancellationToken = default)
     {
         var chunks = new List<PcmChunk>();
-        await foreach (var chunk in Decoder(options).DecodeAsync(path, CancellationToken.None))
+        await foreach (var chunk in Decoder(options).DecodeAsync(path, cancellationToken))
         {
             chunks.Add(chunk);
         }

@@ -18,10 +18,10 @@ class ModelConfig:
     n_fft: int = 400  # 25 ms window
     hop_length: int = 160  # 10 ms hop
     n_mels: int = 64
-    acoustic_dim: int = 144
-    acoustic_layers: int = 3
+    acoustic_dim: int = 128
+    acoustic_layers: int = 2
     acoustic_heads: int = 4
-    acoustic_ff: int = 288
+    acoustic_ff: int = 256
     text_dim: int = 384
     fusion_dim: int = 128
     fusion_heads: int = 4
@@ -51,15 +51,17 @@ class DataConfig:
 @dataclass
 class TrainConfig:
     seed: int = 13
-    epochs: int = 20
+    epochs: int = 12
     batch_speech: int = 16
-    batch_text: int = 64
+    batch_text: int = 32
     lr: float = 1e-3
     weight_decay: float = 0.01
-    warmup_steps: int = 100
+    warmup_steps: int = 40
     max_train_seconds: float = 3.0
     # "multi": CE + (1-CCC_v) + (1-CCC_a); "categorical": CE on speech only; "dimensional": CCC on text only.
     tasks: str = "multi"
+    # Weight of the auxiliary acoustic-only CE (model.EmotionModel.aux_classifier); 0 disables it.
+    aux_weight: float = 0.5
     # Random modality masking on speech items (EmoBank items never have audio).
     rmm_p_text: float = 0.5
     rmm_p_audio: float = 0.1

@@ -139,6 +139,33 @@ def export_bundle(model: EmotionModel, cfg: Config, out: Path, *, trained: bool,
     return out
 
 
+def manifest_metrics(state: dict[str, Any], cv_dir: Path | None) -> dict[str, Any]:
+    """Measured numbers only: EmoBank dev CCC of this model, plus the speaker-independent CV of its config."""
+    final = state.get("metrics", {})
+    out: dict[str, Any] = {"text_features": state.get("text_features")}
+    if "dimensional_emobank" in final:
+        out["emobank_dev"] = {k: final["dimensional_emobank"][k] for k in ("ccc_valence", "ccc_arousal", "n")}
+    if cv_dir is not None:
+        cv = json.loads((cv_dir / "metrics.json").read_text())
+        folds = cv["folds"]
+
+        def pick(*path):
+            d = folds
+            for p in path:
+                d = d.get(p, {}) if isinstance(d, dict) else {}
+            return {"mean": round(d["mean"], 4), "std": round(d["std"], 4)} if "mean" in d else None
+
+        speech = {}
+        for mode in ("categorical_text_as_trained", "categorical_text_missing"):
+            if mode in folds:
+                speech[mode.replace("categorical_", "")] = {
+                    corpus: {m: pick(mode, corpus, m) for m in ("war", "uar", "macro_f1")}
+                    for corpus in folds[mode]}
+        out["speech_cv"] = {"protocol": cv["protocol"], "folds": len(cv["per_fold"]), **speech}
+        out["emobank_dev_cv"] = {m: pick("dimensional_emobank", m) for m in ("ccc_valence", "ccc_arousal")}
+    return out
+
+
 def load_checkpoint(path: Path) -> tuple[EmotionModel, Config, dict[str, Any]]:
     state = torch.load(str(path), map_location="cpu")
     cfg = Config.from_dict(state["config"])
@@ -154,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--untrained", action="store_true", help="export random weights (wiring tests only)")
     p.add_argument("--config", help="config JSON for --untrained")
     p.add_argument("--version", default="1.0.0")
+    p.add_argument("--cv", help="a CV run folder (train.py cv) whose mean/std metrics go into the manifest")
     args = p.parse_args(argv)
     torch.manual_seed(0)
     if args.untrained:
@@ -163,9 +191,13 @@ def main(argv: list[str] | None = None) -> None:
                       version=args.version, description="Random weights for wiring tests; outputs carry no meaning.")
     elif args.checkpoint:
         model, cfg, state = load_checkpoint(Path(args.checkpoint))
-        export_bundle(model, cfg, resolve(args.out), trained=True, name=state.get("bundle_name", "emotionbatch-default"),
-                      version=args.version, description=state.get("description", ""), data=state.get("data", []),
-                      metrics=state.get("metrics", {}))
+        metrics = manifest_metrics(state, resolve(args.cv) if args.cv else None)
+        description = ("Small log-mel transformer acoustic encoder trained from scratch + frozen all-MiniLM-L6-v2 token "
+                       "features, fused by learnable bridge tokens (Ispas et al. 2023). Trained on Emo-DB + RAVDESS "
+                       "(categories) and EmoBank (valence/arousal, text). NON-COMMERCIAL: RAVDESS is CC BY-NC-SA 4.0. "
+                       "See docs/model-card.md.")
+        export_bundle(model, cfg, resolve(args.out), trained=True, name="emotionbatch-default",
+                      version=args.version, description=description, data=state.get("data", []), metrics=metrics)
     else:
         p.error("give --checkpoint or --untrained")
     print(f"bundle written to {resolve(args.out)}")

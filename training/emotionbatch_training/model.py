@@ -248,11 +248,18 @@ class FusionHead(nn.Module):
 
 
 class EmotionModel(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, num_classes: int = 4):
         super().__init__()
         self.cfg = cfg
         self.acoustic = AcousticEncoder(cfg)
         self.head = FusionHead(cfg)
+        # Training aid, not exported: an utterance-level classifier on the mean acoustic frame. The paper's acoustic
+        # features are pretrained (HuBERT); ours start from scratch, and without this direct signal the categorical
+        # loss barely reaches the encoder through the fusion head within our CPU budget.
+        self.aux_classifier = nn.Linear(cfg.acoustic_dim, num_classes)
+
+    def auxiliary_logits(self, acoustic_features: torch.Tensor, acoustic_mask: torch.Tensor) -> torch.Tensor:
+        return self.aux_classifier(masked_mean(acoustic_features, acoustic_mask, acoustic_features.new_zeros(())))
 
     def forward(self, waveform, waveform_lengths, text_features, text_mask):
         a, am = self.acoustic(waveform, waveform_lengths)

@@ -162,14 +162,18 @@ class Batcher:
         return out
 
 
-def forward(model: EmotionModel, batch: dict[str, Any]):
+def forward(model: EmotionModel, batch: dict[str, Any], with_aux: bool = False):
+    aux = None
     if "logmel" in batch:
         a, am = model.acoustic.encode_logmel(batch["logmel"], batch["frame_mask"])
+        if with_aux:
+            aux = model.auxiliary_logits(a, am)
         am = am * batch["keep_audio"].unsqueeze(1)
     else:
         b = batch["text"].size(0)
         a, am = torch.zeros(b, 1, model.acoustic.dim), torch.zeros(b, 1)
-    return model.head(a, am, batch["text"], batch["text_mask"])
+    out = model.head(a, am, batch["text"], batch["text_mask"])
+    return (out, aux) if with_aux else out
 
 
 def cycle(items: Sequence[Item], batch_size: int, rng: np.random.Generator) -> Iterator[list[Item]]:
@@ -210,19 +214,29 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     for epoch in range(tc.epochs):
         sums: dict[str, float] = {}
         for _ in range(steps_per_epoch):
-            outputs, targets = [], []
+            outputs, targets, aux_loss = [], [], None
             for stream in (audio_stream, text_stream):
                 if stream is None:
                     continue
                 batch = batcher.batch(next(stream), train=True, rng=rng)
-                outputs.append(forward(model, batch))
+                out, aux = forward(model, batch, with_aux=True)
+                outputs.append(out)
                 targets.append(batch)
+                has = batch["category"] >= 0
+                if aux is not None and tc.aux_weight > 0 and tc.tasks != "dimensional" and bool(has.any()):
+                    aux_loss = torch.nn.functional.cross_entropy(aux[has], batch["category"][has])
             logits = torch.cat([o[0] for o in outputs])
             valence = torch.cat([o[1] for o in outputs])
             arousal = torch.cat([o[2] for o in outputs])
             loss, parts = multitask_loss(
                 logits, valence, arousal, torch.cat([t["category"] for t in targets]),
                 torch.cat([t["valence"] for t in targets]), torch.cat([t["arousal"] for t in targets]), tc.tasks)
+            if aux_loss is not None:
+                loss = loss + tc.aux_weight * aux_loss
+                parts["aux_ce"] = float(aux_loss)
+            if not torch.isfinite(loss):
+                log("  non-finite loss, step skipped")
+                continue
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -11,12 +11,14 @@ public sealed record PassSummary(int Listed, int Completed, int Failed, int Skip
 
 /// <summary>
 /// One pass over the source: lists recordings, skips what is done (or failed and still backing off), and processes
-/// the rest with bounded concurrency. A recording that fails never stops the pass.
+/// the rest with bounded concurrency. A recording that fails never stops the pass. Each recording is processed under
+/// a claim in the output store, so workers sharing a container never work on the same recording at once.
 /// </summary>
 public sealed partial class BatchRunner
 {
     private readonly IRecordingSource _source;
     private readonly IResultStore _store;
+    private readonly IRecordingClaims _claims;
     private readonly RecordingPipeline _pipeline;
     private readonly WorkerOptions _options;
     private readonly TimeProvider _clock;
@@ -26,6 +28,7 @@ public sealed partial class BatchRunner
     public BatchRunner(
         IRecordingSource source,
         IResultStore store,
+        IRecordingClaims claims,
         RecordingPipeline pipeline,
         IOptions<WorkerOptions> options,
         TimeProvider clock,
@@ -34,6 +37,7 @@ public sealed partial class BatchRunner
     {
         _source = source;
         _store = store;
+        _claims = claims;
         _pipeline = pipeline;
         _options = options.Value;
         _clock = clock;
@@ -95,19 +99,53 @@ public sealed partial class BatchRunner
 
     private async Task<RecordingOutcome> ProcessIfDueAsync(RecordingRef recording, CancellationToken cancellationToken)
     {
-        var state = await _store.GetStateAsync(recording, cancellationToken).ConfigureAwait(false);
-        var due = state.Status switch
+        var skipped = new RecordingOutcome(recording, OutcomeKind.Skipped, 0, 0, TimeSpan.Zero);
+        if (!IsDue(await _store.GetStateAsync(recording, cancellationToken).ConfigureAwait(false)))
         {
-            RecordingStatus.New => true,
-            RecordingStatus.FailedRetryable => state.RetryAfter is null || state.RetryAfter <= _clock.GetUtcNow(),
-            _ => false,
-        };
-        if (!due)
-        {
-            return new RecordingOutcome(recording, OutcomeKind.Skipped, 0, 0, TimeSpan.Zero);
+            return skipped;
         }
-        return await _pipeline.ProcessAsync(recording, state.Attempts + 1, cancellationToken).ConfigureAwait(false);
+
+        var claim = await _claims.TryClaimAsync(recording, cancellationToken).ConfigureAwait(false);
+        if (claim is null)
+        {
+            LogClaimedElsewhere(recording.Id);
+            return skipped;
+        }
+        await using (claim.ConfigureAwait(false))
+        {
+            // Another worker may have finished it between our first look and the claim.
+            var state = await _store.GetStateAsync(recording, cancellationToken).ConfigureAwait(false);
+            if (!IsDue(state))
+            {
+                return skipped;
+            }
+
+            // A lost claim stops the work before its commit; the next holder redoes it from scratch.
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, claim.Lost);
+            try
+            {
+                return await _pipeline.ProcessAsync(recording, state.Attempts + 1, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (claim.Lost.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                LogClaimLost(recording.Id);
+                return skipped;
+            }
+        }
     }
+
+    private bool IsDue(RecordingState state) => state.Status switch
+    {
+        RecordingStatus.New => true,
+        RecordingStatus.FailedRetryable => state.RetryAfter is null || state.RetryAfter <= _clock.GetUtcNow(),
+        _ => false,
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Skipping {RecordingId} this pass: another worker holds its claim")]
+    private partial void LogClaimedElsewhere(string recordingId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopped {RecordingId}: its claim was lost; nothing was committed and whoever claims it next redoes it")]
+    private partial void LogClaimLost(string recordingId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pass over {Source}: {Listed} listed, {Completed} completed, {Failed} failed, {Skipped} skipped, {Utterances} utterances in {ElapsedSeconds:F1} s")]
     private partial void LogPass(string source, int listed, int completed, int failed, int skipped, int utterances, double elapsedSeconds);

@@ -1,0 +1,80 @@
+import unittest
+
+import _path  # noqa: F401
+import torch
+
+from emotionbatch_training.config import ModelConfig
+from emotionbatch_training.model import EmotionModel, FusionHead
+
+torch.set_num_threads(1)
+
+
+def inputs(b=3, t=7, l=5, da=128):
+    torch.manual_seed(1)
+    return torch.randn(b, t, da), torch.ones(b, t), torch.randn(b, l, 384), torch.ones(b, l)
+
+
+class FusionHeadTest(unittest.TestCase):
+    def heads(self):
+        for fusion in ("bridge", "concat", "mean"):
+            for sa in (True, False):
+                yield f"{fusion}/sa={sa}", FusionHead(ModelConfig(fusion=fusion, self_attention=sa)).eval()
+
+    def test_output_shapes(self):
+        for name, head in self.heads():
+            with self.subTest(name):
+                logits, valence, arousal = head(*inputs())
+                self.assertEqual(logits.shape, (3, 4))
+                self.assertEqual(valence.shape, (3,))
+                self.assertEqual(arousal.shape, (3,))
+
+    def test_all_zero_masks_are_finite(self):
+        for name, head in self.heads():
+            a, am, t, tm = inputs()
+            for label, (am_, tm_) in {"no audio": (am * 0, tm), "no text": (am, tm * 0),
+                                      "neither": (am * 0, tm * 0)}.items():
+                with self.subTest(name=name, case=label), torch.no_grad():
+                    for out in head(a, am_, t, tm_):
+                        self.assertTrue(bool(torch.isfinite(out).all()))
+
+    def test_masked_inputs_are_ignored(self):
+        # A masked modality gives the same outputs whatever its features hold (zeros by convention).
+        for name, head in self.heads():
+            a, am, t, tm = inputs()
+            with self.subTest(name), torch.no_grad():
+                ref = head(a, am, torch.zeros(3, 1, 384), torch.zeros(3, 1))
+                other = head(a, am, t * 100, tm * 0)
+                for x, y in zip(ref, other):
+                    self.assertTrue(torch.allclose(x, y, atol=1e-5))
+
+    def test_padding_invariance(self):
+        for name, head in self.heads():
+            a, am, t, tm = inputs(b=1)
+            a_pad = torch.cat([a, torch.randn(1, 4, a.size(2))], dim=1)
+            am_pad = torch.cat([am, torch.zeros(1, 4)], dim=1)
+            t_pad = torch.cat([t, torch.randn(1, 3, 384)], dim=1)
+            tm_pad = torch.cat([tm, torch.zeros(1, 3)], dim=1)
+            with self.subTest(name), torch.no_grad():
+                for x, y in zip(head(a, am, t, tm), head(a_pad, am_pad, t_pad, tm_pad)):
+                    self.assertTrue(torch.allclose(x, y, atol=1e-5))
+
+    def test_valence_arousal_on_bundle_scale(self):
+        head = FusionHead(ModelConfig()).eval()
+        a, am, t, tm = inputs()
+        with torch.no_grad():
+            _, v, ar = head(a * 50, am, t * 50, tm)
+        self.assertTrue(bool(((v >= -1) & (v <= 1) & (ar >= -1) & (ar <= 1)).all()))
+
+
+class EmotionModelTest(unittest.TestCase):
+    def test_end_to_end(self):
+        model = EmotionModel(ModelConfig()).eval()
+        with torch.no_grad():
+            logits, v, a = model(torch.randn(2, 8000) * 0.1, torch.tensor([8000, 4000]),
+                                 torch.randn(2, 4, 384), torch.tensor([[1.0] * 4, [0.0] * 4]))
+        self.assertEqual(logits.shape, (2, 4))
+        self.assertTrue(bool(torch.isfinite(logits).all()))
+
+
+if __name__ == "__main__":
+    unittest.main()
