@@ -135,12 +135,12 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
 
     /// <summary>Input options shared by ffprobe and ffmpeg: local files only, audio demuxers only.</summary>
     private static IEnumerable<string> InputArguments() =>
-        [];
+        ["-protocol_whitelist", "file", "-format_whitelist", ContainerPolicy.FormatWhitelist];
 
     private async Task<ProbeResult> ProbeCoreAsync(string path, CancellationToken cancellationToken)
     {
         var fullPath = CheckLocalFile(path);
-        string? playlist = null;
+        var playlist = await SniffPlaylistAsync(fullPath, cancellationToken).ConfigureAwait(false);
         if (playlist is not null)
         {
             LogRefused(_logger, path, playlist);
@@ -186,7 +186,7 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         }
 
         var format = analysis.Format?.FormatName ?? "unknown";
-        if (false)
+        if (!ContainerPolicy.IsAllowed(format))
         {
             LogRefused(_logger, fullPath, format);
             throw Refused(ProbeStage, ContainerPolicy.RefusalReason(format));
