@@ -48,10 +48,16 @@ public sealed class SessionFactory
                 _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
             },
         };
+        // The graphs are chains of operators: parallelism inside each operator, none between them.
+        sessionOptions.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
+        sessionOptions.InterOpNumThreads = 1;
         if (_options.IntraOpThreads > 0)
         {
             sessionOptions.IntraOpNumThreads = _options.IntraOpThreads;
         }
+        sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", _options.IntraOpSpinning ? "1" : "0");
+        // Arena and memory patterns stay on (defaults): batches repeat similar shapes, so buffers are reused.
+        sessionOptions.EnableCpuMemArena = true;
         if (ExecutionProvider == ExecutionProviderKind.Cuda)
         {
             sessionOptions.AppendExecutionProvider_CUDA(_options.DeviceId);

@@ -8,5 +8,6 @@ root.Subcommands.Add(ProcessCommand.Create());
 root.Subcommands.Add(ReportCommands.CreateReportCommand());
 root.Subcommands.Add(ReportCommands.CreateSummarizeCommand());
 root.Subcommands.Add(EncodeTextCommand.Create());
+root.Subcommands.Add(EmotionBatch.Benchmarking.BenchCommand.CreateBenchCommand(BenchPipeline.RunAsync));
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .config import Config, TRAINING_ROOT, resolve
-from .train import run_cv
+from .train import aggregate, run_cv
 
 VARIANTS: dict[str, list[str]] = {
     "default": [],
-    "no_aux": ["train.aux_weight=0"],
+    "no_aux": ["train.aux_weight=0", "train.encoder_training=joint"],
+    "joint_encoder": ["train.encoder_training=joint"],
     "categorical_only": ["train.tasks=categorical"],
     "dimensional_only": ["train.tasks=dimensional"],
     "concat_pooling": ["model.fusion=concat"],
@@ -59,11 +60,12 @@ COLUMNS = [
 ]
 
 
-def table(rows: list[tuple[str, Path]]) -> str:
+def table(rows: list[tuple[str, Any]]) -> str:
+    """rows: (name, run folder or an already loaded {"folds": aggregate, "per_fold": [...]})."""
     lines = ["| variant | folds | " + " | ".join(c for c, _ in COLUMNS) + " |",
              "|---|---|" + "---|" * len(COLUMNS)]
-    for name, path in rows:
-        m = json.loads((path / "metrics.json").read_text())
+    for name, source in rows:
+        m = source if isinstance(source, dict) else json.loads((source / "metrics.json").read_text())
         folds = m["folds"]
         n = len(m["per_fold"])
         cells = []
@@ -89,7 +91,14 @@ def main(argv: Optional[list[str]] = None) -> None:
     if args.command == "run":
         run(args.variants.split(","), [int(f) for f in args.folds.split(",")], out, args.config)
     else:
-        rows = [("default (all folds)", resolve(args.baseline))] if args.baseline else []
+        rows: list[tuple[str, Any]] = []
+        if args.baseline:
+            base = json.loads((resolve(args.baseline) / "metrics.json").read_text())
+            rows.append((f"default ({len(base['per_fold'])} folds)", base))
+            wanted = [int(f) for f in args.folds.split(",")]
+            subset = [base["per_fold"][i] for i in wanted if i < len(base["per_fold"])]
+            if subset and len(subset) < len(base["per_fold"]):
+                rows.append((f"default (folds {args.folds})", {"folds": aggregate(subset), "per_fold": subset}))
         rows += [(name, out / name) for name in VARIANTS if (out / name / "metrics.json").exists()]
         text = table(rows)
         (out / "table.md").write_text(text + "\n")

@@ -54,14 +54,19 @@ class TrainConfig:
     epochs: int = 12
     batch_speech: int = 16
     batch_text: int = 32
-    lr: float = 1e-3
+    lr: float = 5e-4
     weight_decay: float = 0.01
     warmup_steps: int = 40
     max_train_seconds: float = 3.0
     # "multi": CE + (1-CCC_v) + (1-CCC_a); "categorical": CE on speech only; "dimensional": CCC on text only.
     tasks: str = "multi"
     # Weight of the auxiliary acoustic-only CE (model.EmotionModel.aux_classifier); 0 disables it.
-    aux_weight: float = 0.5
+    aux_weight: float = 1.0
+    # "aux": the acoustic encoder learns only from the auxiliary utterance-level CE and the fusion head sees its
+    # features detached, as the paper's fusion sees frozen pretrained features; "joint": the head's losses also
+    # reach the encoder (in our runs this kept the encoder from learning at all within the CPU budget).
+    encoder_training: str = "aux"
+    grad_clip: float = 5.0
     # Random modality masking on speech items (EmoBank items never have audio).
     rmm_p_text: float = 0.5
     rmm_p_audio: float = 0.1

@@ -176,7 +176,7 @@ class AcousticEncoder(nn.Module):
             SelfAttentionLayer(d, cfg.acoustic_heads, cfg.acoustic_ff, cfg.dropout) for _ in range(cfg.acoustic_layers))
         self.norm = nn.LayerNorm(d)
         self.dim = d
-        self.xscale = math.sqrt(d)
+        self.conv_norm = nn.LayerNorm(d)
 
     def encode_logmel(self, logmel: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = masked_normalize(logmel, mask)
@@ -186,8 +186,9 @@ class AcousticEncoder(nn.Module):
         h = F.gelu(self.conv2(h * mask.unsqueeze(1)))
         mask = mask[:, ::2]
         h = h.transpose(1, 2) * mask.unsqueeze(-1)
-        # Scaled as in ESPnet's positional encoding so the (small) conv outputs are not drowned by the positions.
-        h = self.dropout(h * self.xscale + sinusoidal_positions(h.size(1), self.dim, h))
+        # LayerNorm puts the conv output on the positions' scale; unnormalised it either drowns in them or (scaled up)
+        # made training from scratch diverge.
+        h = self.dropout(self.conv_norm(h) + sinusoidal_positions(h.size(1), self.dim, h)) * mask.unsqueeze(-1)
         for layer in self.layers:
             h = layer(h, mask)
         return self.norm(h) * mask.unsqueeze(-1), mask

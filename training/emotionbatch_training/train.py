@@ -162,12 +162,14 @@ class Batcher:
         return out
 
 
-def forward(model: EmotionModel, batch: dict[str, Any], with_aux: bool = False):
+def forward(model: EmotionModel, batch: dict[str, Any], with_aux: bool = False, detach_acoustic: bool = False):
     aux = None
     if "logmel" in batch:
         a, am = model.acoustic.encode_logmel(batch["logmel"], batch["frame_mask"])
         if with_aux:
             aux = model.auxiliary_logits(a, am)
+        if detach_acoustic:
+            a = a.detach()
         am = am * batch["keep_audio"].unsqueeze(1)
     else:
         b = batch["text"].size(0)
@@ -219,7 +221,7 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
                 if stream is None:
                     continue
                 batch = batcher.batch(next(stream), train=True, rng=rng)
-                out, aux = forward(model, batch, with_aux=True)
+                out, aux = forward(model, batch, with_aux=True, detach_acoustic=tc.encoder_training == "aux")
                 outputs.append(out)
                 targets.append(batch)
                 has = batch["category"] >= 0
@@ -239,7 +241,11 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
                 continue
             optimizer.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            # Clipped per part: one global norm would let the noisy text-batch CCC gradients rescale the acoustic
+            # encoder's steps at random, which in our runs stalled its learning.
+            if tc.grad_clip > 0:
+                for part in (model.acoustic, model.aux_classifier, model.head):
+                    torch.nn.utils.clip_grad_norm_(part.parameters(), tc.grad_clip)
             optimizer.step()
             schedule.step()
             for k, v in {"loss": float(loss), **parts}.items():
@@ -391,9 +397,9 @@ def smoke_overrides(cfg: Config) -> None:
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["fit", "cv"])
+    p.add_argument("command", choices=["fit", "cv", "texts"], help="texts: only write the text list for EncodeText")
     p.add_argument("--config", default=str(TRAINING_ROOT / "configs" / "default.json"))
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", help="run folder (fit, cv)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     p.add_argument("--folds", help="comma-separated fold indices to run (default: all)")
     p.add_argument("--smoke", action="store_true")
@@ -407,6 +413,12 @@ def main(argv: Optional[list[str]] = None) -> None:
         smoke_overrides(cfg)
     for o in args.set:
         cfg.set(o)
+    if args.command == "texts":
+        items = load_items(resolve(cfg.data.data_root), cfg.data.corpora, cfg.data.csv_corpora)
+        log(str(write_text_tsv(items, resolve(cfg.data.cache_dir) / "text" / "input.tsv")))
+        return
+    if not args.out:
+        raise SystemExit("--out is required")
     out = resolve(args.out)
     if args.command == "fit":
         run_fit(cfg, out)

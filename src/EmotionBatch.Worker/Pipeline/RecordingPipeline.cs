@@ -15,6 +15,12 @@ namespace EmotionBatch.Worker.Pipeline;
 /// </summary>
 public sealed partial class RecordingPipeline
 {
+    /// <summary>Cap on the utterances held for length sorting: about 12 MB of samples at typical lengths, 60 MB at the longest.</summary>
+    private const int MaxWindowUtterances = 64;
+
+    private static readonly IComparer<UtteranceRow> UtteranceOrder =
+        Comparer<UtteranceRow>.Create(static (a, b) => a.UtteranceIndex.CompareTo(b.UtteranceIndex));
+
     private readonly IRecordingSource _source;
     private readonly IAudioDecoder _decoder;
     private readonly ISpeechSegmenter _segmenter;
@@ -147,22 +153,24 @@ public sealed partial class RecordingPipeline
         var producer = ProduceUtterancesAsync(path, utterances.Writer, linked.Token);
 
         var rows = new List<UtteranceRow>();
-        var batch = new List<(Utterance Utterance, Transcript? Transcript)>(batchSize);
+        // Batches are cut from a window of a few batches sorted by length, so each pads little; memory stays bounded by the window.
+        var windowSize = Math.Max(batchSize, Math.Min(batchSize * 4, MaxWindowUtterances));
+        var window = new List<(Utterance Utterance, Transcript? Transcript)>(windowSize);
         try
         {
             await foreach (var utterance in utterances.Reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
             {
                 var transcript = await TranscribeAsync(utterance, linked.Token).ConfigureAwait(false);
-                batch.Add((utterance, transcript));
-                if (batch.Count == batchSize)
+                window.Add((utterance, transcript));
+                if (window.Count == windowSize)
                 {
-                    await InferAsync(recording, batch, rows, linked.Token).ConfigureAwait(false);
-                    batch.Clear();
+                    await InferWindowAsync(recording, window, batchSize, rows, linked.Token).ConfigureAwait(false);
+                    window.Clear();
                 }
             }
-            if (batch.Count > 0)
+            if (window.Count > 0)
             {
-                await InferAsync(recording, batch, rows, linked.Token).ConfigureAwait(false);
+                await InferWindowAsync(recording, window, batchSize, rows, linked.Token).ConfigureAwait(false);
             }
         }
         catch
@@ -215,6 +223,21 @@ public sealed partial class RecordingPipeline
         {
             throw new RecordingFailedException("transcribe", $"speech recognition failed on utterance {utterance.Index}: {ex.Message}", ex) { Retryable = true };
         }
+    }
+
+    /// <summary>Infers a window shortest first, in batches, and leaves its rows in utterance order.</summary>
+    private async Task InferWindowAsync(
+        RecordingRef recording, List<(Utterance Utterance, Transcript? Transcript)> window, int batchSize, List<UtteranceRow> rows, CancellationToken cancellationToken)
+    {
+        window.Sort(static (a, b) => a.Utterance.Samples.Length != b.Utterance.Samples.Length
+            ? a.Utterance.Samples.Length.CompareTo(b.Utterance.Samples.Length)
+            : a.Utterance.Index.CompareTo(b.Utterance.Index));
+        var first = rows.Count;
+        for (var start = 0; start < window.Count; start += batchSize)
+        {
+            await InferAsync(recording, window.GetRange(start, Math.Min(batchSize, window.Count - start)), rows, cancellationToken).ConfigureAwait(false);
+        }
+        rows.Sort(first, rows.Count - first, UtteranceOrder);
     }
 
     private async Task InferAsync(RecordingRef recording, List<(Utterance Utterance, Transcript? Transcript)> batch, List<UtteranceRow> rows, CancellationToken cancellationToken)

@@ -1,0 +1,255 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using EmotionBatch.Inference;
+using Microsoft.ML.OnnxRuntime;
+
+namespace EmotionBatch.Benchmarking;
+
+/// <summary>
+/// <c>bench</c>: generates a fixed set of recordings, times every stage alone and the whole pipeline, and prints real-time
+/// factors, utterances per second, peak memory and the ratios that show where time goes. No timing is asserted anywhere.
+/// </summary>
+public static class BenchCommand
+{
+    private const string MemoryLinePrefix = "MEMORY ";
+
+    /// <param name="pipeline">Runs one pass of the worker's pipeline; without it the whole-pipeline row and the memory mode are skipped.</param>
+    public static Command CreateBenchCommand(PipelineRunner? pipeline = null)
+    {
+        var bundle = new Option<string>("--bundle") { Description = "Model bundle folder.", DefaultValueFactory = _ => "models/default" };
+        var minutes = new Option<double>("--minutes") { Description = "Minutes of generated audio, shared by the recordings.", DefaultValueFactory = _ => 8 };
+        var recordings = new Option<int>("--recordings") { Description = "Number of generated recordings (mp3, opus, flac, aac in turn).", DefaultValueFactory = _ => 4 };
+        var whisper = new Option<string?>("--whisper-model") { Description = "Whisper ggml model; without it the ASR stage is skipped and the pipeline runs without text." };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads and Whisper threads; 0 = one per CPU.", DefaultValueFactory = _ => 0 };
+        var repeat = new Option<int>("--repeat") { Description = "Runs per stage; the table shows the median and the best.", DefaultValueFactory = _ => 3 };
+        var batch = new Option<int>("--batch-size") { Description = "Utterances per inference batch.", DefaultValueFactory = _ => 16 };
+        var vad = new Option<string>("--vad-model") { Description = "Silero VAD ONNX file.", DefaultValueFactory = _ => Audio.SileroVadModel.DefaultRelativePath };
+        var work = new Option<string?>("--work") { Description = "Folder for generated audio and outputs (default: a new temporary folder, removed afterwards)." };
+        var memory = new Option<bool>("--memory") { Description = "Peak memory of decode + VAD + emotion on a 1-minute and a long recording, each in a fresh process." };
+        var hours = new Option<double>("--memory-hours") { Description = "Length of the long recording in --memory mode.", DefaultValueFactory = _ => 3 };
+        var acoustic = new Option<string?>("--acoustic-onnx") { Description = "Time only this acoustic-encoder graph (e.g. a HuBERT-large export) on --utterances of --utterance-seconds." };
+        var utterances = new Option<int>("--utterances") { Description = "Utterances for --acoustic-onnx.", DefaultValueFactory = _ => 10 };
+        var utteranceSeconds = new Option<double>("--utterance-seconds") { Description = "Seconds per utterance for --acoustic-onnx.", DefaultValueFactory = _ => 4 };
+        var spinning = new Option<bool>("--spinning") { Description = "Let idle ONNX Runtime threads spin (EmotionBatch:Model:IntraOpSpinning)." };
+        var child = new Option<string?>("--memory-child") { Hidden = true };
+
+        var command = new Command("bench", "Benchmark each stage and the whole pipeline on generated recordings.");
+        foreach (var option in new Option[] { bundle, minutes, recordings, whisper, threads, repeat, batch, vad, work, memory, hours, acoustic, utterances, utteranceSeconds, spinning, child })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var settings = new BenchSettings
+            {
+                BundlePath = parse.GetValue(bundle)!,
+                Minutes = parse.GetValue(minutes),
+                Recordings = Math.Max(1, parse.GetValue(recordings)),
+                WhisperModel = parse.GetValue(whisper),
+                Threads = parse.GetValue(threads),
+                Repeat = Math.Max(1, parse.GetValue(repeat)),
+                BatchSize = Math.Max(1, parse.GetValue(batch)),
+                VadModel = parse.GetValue(vad)!,
+                WorkFolder = parse.GetValue(work),
+                Spinning = parse.GetValue(spinning),
+            };
+            if (parse.GetValue(acoustic) is { } graph)
+            {
+                return RunAcousticOnly(graph, settings, parse.GetValue(utterances), parse.GetValue(utteranceSeconds), Console.Out);
+            }
+            if (!Directory.Exists(settings.BundlePath))
+            {
+                Console.Error.WriteLine($"bench: no model bundle at {Path.GetFullPath(settings.BundlePath)}; pass --bundle (e.g. models/untrained).");
+                return 2;
+            }
+            if (parse.GetValue(child) is { } file)
+            {
+                return await RunMemoryChildAsync(file, settings, pipeline, cancellationToken).ConfigureAwait(false);
+            }
+
+            var folder = settings.WorkFolder ?? Path.Combine(Path.GetTempPath(), "emotionbatch-bench-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.CreateDirectory(folder);
+            try
+            {
+                return parse.GetValue(memory)
+                    ? await RunMemoryAsync(folder, settings, parse.GetValue(hours), pipeline, Console.Out, cancellationToken).ConfigureAwait(false)
+                    : await new StageBench(settings, pipeline, Console.Out).RunAsync(folder, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (settings.WorkFolder is null)
+                {
+                    try { Directory.Delete(folder, recursive: true); } catch (IOException) { /* temporary folder; best effort */ }
+                }
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Parent side of --memory: makes both recordings, runs each in a fresh process, compares the peaks.</summary>
+    private static async Task<int> RunMemoryAsync(string folder, BenchSettings settings, double hours, PipelineRunner? pipeline, TextWriter output, CancellationToken cancellationToken)
+    {
+        if (pipeline is null)
+        {
+            output.WriteLine("bench --memory needs the worker's pipeline; run it through the emotionbatch executable.");
+            return 2;
+        }
+        output.WriteLine($"machine: {MachineInfo.Describe()}");
+        output.WriteLine($"load average at start: {MachineInfo.LoadAverage()}");
+        var corpus = new BenchCorpus(folder, settings.Seed);
+        var generate = Stopwatch.StartNew();
+        var shortRecording = await corpus.CreateLongRecordingAsync("memory-short/recording.flac", 60, cancellationToken).ConfigureAwait(false);
+        var longRecording = await corpus.CreateLongRecordingAsync("memory-long/recording.flac", hours * 3600, cancellationToken).ConfigureAwait(false);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"generated 60 s and {hours * 3600:0} s FLAC recordings in {generate.Elapsed.TotalSeconds:0} s ({new FileInfo(longRecording.Path).Length / (1024.0 * 1024):0} MiB)"));
+
+        var results = new List<(BenchRecording Recording, Dictionary<string, string> Values)>();
+        foreach (var recording in new[] { shortRecording, longRecording })
+        {
+            // The source lists folders, so each recording sits alone in its own.
+            var values = await RunChildAsync(Path.GetDirectoryName(recording.Path)!, settings, cancellationToken).ConfigureAwait(false);
+            results.Add((recording, values));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{recording.Seconds,8:0} s audio: peak resident {BenchReport.Mib(long.Parse(values["peak_bytes"], CultureInfo.InvariantCulture)),9}, " +
+                $"before the host {BenchReport.Mib(long.Parse(values["startup_bytes"], CultureInfo.InvariantCulture)),9}, " +
+                $"pass {double.Parse(values["seconds"], CultureInfo.InvariantCulture):0.0} s " +
+                $"({recording.Seconds / double.Parse(values["seconds"], CultureInfo.InvariantCulture):0.0}x real time), {values["utterances"]} utterances, load {values["load"]}"));
+        }
+        var ratio = double.Parse(results[1].Values["peak_bytes"], CultureInfo.InvariantCulture) / double.Parse(results[0].Values["peak_bytes"], CultureInfo.InvariantCulture);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak memory, long / 1-minute recording: {ratio:0.00}x"));
+        return 0;
+    }
+
+    private static async Task<Dictionary<string, string>> RunChildAsync(string file, BenchSettings settings, CancellationToken cancellationToken)
+    {
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot locate this executable");
+        var startInfo = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            // Started as `dotnet emotionbatch.dll`: the child needs the assembly too.
+            startInfo.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
+        }
+        string[] arguments =
+        [
+            "bench", "--memory-child", file, "--bundle", Path.GetFullPath(settings.BundlePath), "--vad-model", Path.GetFullPath(settings.VadModel),
+            "--threads", settings.Threads.ToString(CultureInfo.InvariantCulture), "--batch-size", settings.BatchSize.ToString(CultureInfo.InvariantCulture),
+            .. settings.Spinning ? ["--spinning"] : Array.Empty<string>(),
+        ];
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {self}");
+        var stdout = await process.StandardOutput.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        var line = stdout.Split('\n').LastOrDefault(l => l.StartsWith(MemoryLinePrefix, StringComparison.Ordinal));
+        if (process.ExitCode != 0 || line is null)
+        {
+            throw new InvalidOperationException($"memory child for {file} failed (exit code {process.ExitCode}): {stdout}");
+        }
+        return line[MemoryLinePrefix.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Select(pair => pair.Split('=', 2))
+            .ToDictionary(kv => kv[0], kv => kv[1]);
+    }
+
+    /// <summary>Child side of --memory: one pipeline pass over a folder of one recording in this fresh process, then its high-water mark.</summary>
+    private static async Task<int> RunMemoryChildAsync(string file, BenchSettings settings, PipelineRunner? pipeline, CancellationToken cancellationToken)
+    {
+        if (pipeline is null)
+        {
+            return 2;
+        }
+        var folder = Path.Combine(Path.GetTempPath(), "emotionbatch-bench-child-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var startup = MachineInfo.PeakResidentBytes();
+            var result = await pipeline(
+                new PipelineRunRequest(file, Path.Combine(folder, "out"), StageBench.HostSettings(settings, Path.Combine(folder, "work"))),
+                cancellationToken).ConfigureAwait(false);
+            if (result.Completed != 1)
+            {
+                Console.Error.WriteLine($"bench: the pipeline did not complete {file}");
+                return 1;
+            }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{MemoryLinePrefix}peak_bytes={MachineInfo.PeakResidentBytes()} startup_bytes={startup} seconds={result.Elapsed.TotalSeconds:0.000} " +
+                $"utterances={result.Utterances} load={MachineInfo.LoadAverage().Replace(' ', '/')}"));
+            return 0;
+        }
+        finally
+        {
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { /* temporary folder; best effort */ }
+        }
+    }
+
+    /// <summary>
+    /// One acoustic-encoder graph alone, on seeded pseudo-speech: dense encoders cost the same whatever the signal, so
+    /// this gives a large encoder's production cost without a bundle built around it.
+    /// </summary>
+    private static int RunAcousticOnly(string graph, BenchSettings settings, int count, double seconds, TextWriter output)
+    {
+        output.WriteLine($"machine: {MachineInfo.Describe()}");
+        output.WriteLine($"load average at start: {MachineInfo.LoadAverage()}");
+        var before = MachineInfo.PeakResidentBytes();
+        var load = Stopwatch.StartNew();
+        using var session = new SessionFactory(new ModelOptions { IntraOpThreads = settings.EffectiveThreads, IntraOpSpinning = settings.Spinning }).CreateSession(graph);
+        var loadSeconds = load.Elapsed.TotalSeconds;
+        var afterLoad = MachineInfo.PeakResidentBytes();
+        var names = session.InputMetadata.Keys.ToArray();
+        var outputs = session.OutputMetadata.Keys.ToArray();
+
+        var samples = (int)(seconds * Core.IAudioDecoder.SampleRate);
+        var random = new Random(settings.Seed);
+        var batches = new List<(OrtValue Waveform, OrtValue Lengths)>();
+        for (var start = 0; start < count; start += settings.BatchSize)
+        {
+            var b = Math.Min(settings.BatchSize, count - start);
+            var wave = new float[b * samples];
+            for (var i = 0; i < wave.Length; i++)
+            {
+                var t = i % samples / (double)Core.IAudioDecoder.SampleRate;
+                wave[i] = (float)(0.2 * Math.Sin(2 * Math.PI * 140 * t) * (0.6 + 0.4 * Math.Sin(2 * Math.PI * 3 * t)) + 0.02 * (random.NextDouble() - 0.5));
+            }
+            var lengths = Enumerable.Repeat((long)samples, b).ToArray();
+            batches.Add((OrtValue.CreateTensorValueFromMemory(wave, [b, samples]), OrtValue.CreateTensorValueFromMemory(lengths, [b])));
+        }
+
+        using var runOptions = new RunOptions();
+        var warm = Stopwatch.StartNew();
+        using (session.Run(runOptions, names, [batches[0].Waveform, batches[0].Lengths], outputs))
+        {
+        }
+        var warmSeconds = warm.Elapsed.TotalSeconds;
+        var times = new List<double>();
+        for (var rep = 0; rep < settings.Repeat; rep++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            foreach (var (wave, lengths) in batches)
+            {
+                using var result = session.Run(runOptions, names, [wave, lengths], outputs);
+            }
+            times.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+        foreach (var (wave, lengths) in batches)
+        {
+            wave.Dispose();
+            lengths.Dispose();
+        }
+
+        times.Sort();
+        var median = times[times.Count / 2];
+        var audio = count * seconds;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"graph {graph} ({new FileInfo(graph).Length / (1024.0 * 1024):0} MiB), threads {settings.EffectiveThreads}, {count} utterances of {seconds} s in batches of {settings.BatchSize}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"session load {loadSeconds:0.0} s; first (warm-up) batch {warmSeconds:0.00} s"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"acoustic encoder: median {median:0.00} s (best {times[0]:0.00} s) for {audio:0} s of audio = {audio / median:0.00}x real time, {count / median:0.00} utterances/s"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"peak resident memory: {BenchReport.Mib(MachineInfo.PeakResidentBytes())} (before load {BenchReport.Mib(before)}, after load {BenchReport.Mib(afterLoad)})"));
+        output.WriteLine($"load average at end: {MachineInfo.LoadAverage()}");
+        return 0;
+    }
+}

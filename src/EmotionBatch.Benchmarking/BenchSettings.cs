@@ -1,0 +1,33 @@
+namespace EmotionBatch.Benchmarking;
+
+/// <summary>What the bench runs on; filled from the command line.</summary>
+public sealed class BenchSettings
+{
+    public string BundlePath { get; set; } = "models/default";
+    public double Minutes { get; set; } = 8;
+    public int Recordings { get; set; } = 4;
+    public string? WhisperModel { get; set; }
+    /// <summary>ONNX Runtime intra-op threads (and Whisper threads); 0 = one per CPU the process sees.</summary>
+    public int Threads { get; set; }
+    public int Repeat { get; set; } = 3;
+    public int BatchSize { get; set; } = 16;
+    public string VadModel { get; set; } = Audio.SileroVadModel.DefaultRelativePath;
+    /// <summary>Where recordings and outputs go; a fresh temporary folder when null.</summary>
+    public string? WorkFolder { get; set; }
+    public int Seed { get; set; } = 17;
+    /// <summary>ONNX Runtime intra-op spinning (EmotionBatch:Model:IntraOpSpinning).</summary>
+    public bool Spinning { get; set; }
+
+    public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+}
+
+/// <summary>A whole-pipeline pass the host runs for the bench: the real source, pipeline, batch runner and result store.</summary>
+/// <param name="Source">A recording file or a folder of recordings.</param>
+/// <param name="Settings">Configuration overrides (EmotionBatch:...), applied over appsettings.json.</param>
+public sealed record PipelineRunRequest(string Source, string OutputFolder, IReadOnlyDictionary<string, string?> Settings);
+
+/// <param name="Elapsed">The pass alone, host start-up and model loading excluded.</param>
+public sealed record PipelineRunResult(int Completed, int Failed, int Utterances, double AudioSeconds, TimeSpan Elapsed);
+
+/// <summary>Runs one pass of the worker's pipeline; supplied by the worker, which owns the host.</summary>
+public delegate Task<PipelineRunResult> PipelineRunner(PipelineRunRequest request, CancellationToken cancellationToken);

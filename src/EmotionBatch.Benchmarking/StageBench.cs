@@ -1,0 +1,468 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using EmotionBatch.Audio;
+using EmotionBatch.Core;
+using EmotionBatch.Inference;
+using EmotionBatch.Inference.Bundles;
+using EmotionBatch.Storage;
+using EmotionBatch.Transcription;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace EmotionBatch.Benchmarking;
+
+/// <summary>
+/// Times each stage alone on the same generated recordings (each stage fed the previous stage's output, prepared
+/// beforehand), then the whole pipeline through the host, and prints the table and ratios.
+/// </summary>
+public sealed class StageBench
+{
+    /// <summary>Batches are formed inside windows of this many batches, as the pipeline does.</summary>
+    public const int WindowBatches = 4;
+
+    private readonly BenchSettings _settings;
+    private readonly PipelineRunner? _pipeline;
+    private readonly TextWriter _out;
+
+    public StageBench(BenchSettings settings, PipelineRunner? pipeline, TextWriter output)
+    {
+        _settings = settings;
+        _pipeline = pipeline;
+        _out = output;
+    }
+
+    public async Task<int> RunAsync(string folder, CancellationToken cancellationToken)
+    {
+        var s = _settings;
+        var loadBefore = MachineInfo.LoadAverage();
+        _out.WriteLine($"machine: {MachineInfo.Describe()}");
+        _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"settings: bundle {s.BundlePath}, {s.Minutes} min in {s.Recordings} recordings, threads {s.EffectiveThreads}{(s.Spinning ? " (spinning)" : "")}, batch {s.BatchSize}, repeat {s.Repeat}, seed {s.Seed}"));
+        _out.WriteLine($"load average at start: {loadBefore}");
+
+        var generate = Stopwatch.StartNew();
+        var corpus = new BenchCorpus(folder, s.Seed);
+        var recordings = await corpus.CreateRecordingsAsync("recordings", s.Recordings, s.Minutes * 60, cancellationToken).ConfigureAwait(false);
+        var audioSeconds = recordings.Sum(r => r.Seconds);
+        _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"generated {recordings.Count} recordings ({string.Join(", ", recordings.Select(r => r.Format))}), {audioSeconds:0} s of audio, in {generate.Elapsed.TotalSeconds:0.0} s"));
+
+        var stages = new List<StageResult>();
+
+        // Decode: ffmpeg to float PCM, chunks kept for the VAD stage.
+        var decoder = new FfmpegAudioDecoder(
+            Options.Create(new DecoderOptions { MaxDurationSeconds = 7 * 24 * 3600 }), NullLogger<FfmpegAudioDecoder>.Instance);
+        List<PcmChunk>[] pcm = [];
+        var decode = await MeasureAsync(async () =>
+        {
+            pcm = new List<PcmChunk>[recordings.Count];
+            for (var r = 0; r < recordings.Count; r++)
+            {
+                pcm[r] = [];
+                await foreach (var chunk in decoder.DecodeAsync(recordings[r].Path, cancellationToken).ConfigureAwait(false))
+                {
+                    pcm[r].Add(chunk);
+                }
+            }
+        }).ConfigureAwait(false);
+        var decodedSeconds = pcm.Sum(p => p.Sum(c => c.Samples.Length)) / (double)IAudioDecoder.SampleRate;
+
+        // VAD on the decoded PCM.
+        using var segmenter = new SileroSpeechSegmenter(
+            Options.Create(new VadOptions { ModelPath = Path.GetFullPath(s.VadModel) }), NullLogger<SileroSpeechSegmenter>.Instance);
+        List<Utterance>[] utterances = [];
+        var vad = await MeasureAsync(async () =>
+        {
+            utterances = new List<Utterance>[recordings.Count];
+            for (var r = 0; r < recordings.Count; r++)
+            {
+                utterances[r] = [];
+                await foreach (var u in segmenter.SegmentAsync(Replay(pcm[r]), cancellationToken).ConfigureAwait(false))
+                {
+                    utterances[r].Add(u);
+                }
+            }
+        }).ConfigureAwait(false);
+        pcm = [];
+        var all = utterances.SelectMany(u => u).ToList();
+        var count = all.Count;
+        stages.Add(Row("decode (ffmpeg -> f32 PCM)", decode, decodedSeconds, count));
+        stages.Add(Row("VAD (Silero, 32 ms windows)", vad, decodedSeconds, count));
+
+        // ASR, or fixed sentences standing in for transcripts so the text encoder is exercised either way.
+        var transcripts = new string?[count];
+        string? asrNote = null;
+        if (s.WhisperModel is { } whisperModel)
+        {
+            using var whisper = new WhisperTranscriber(
+                new TranscriptionOptions { ModelPath = whisperModel, Threads = s.EffectiveThreads }, logger: null, verifyModel: false);
+            var asr = await MeasureAsync(async () =>
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    transcripts[i] = (await whisper.TranscribeAsync(all[i], cancellationToken).ConfigureAwait(false))?.Text;
+                }
+            }).ConfigureAwait(false);
+            stages.Add(Row("ASR (Whisper.net)", asr, decodedSeconds, count, Path.GetFileName(whisperModel)));
+            var empty = transcripts.Count(string.IsNullOrWhiteSpace);
+            if (empty > 0)
+            {
+                asrNote = $"{empty} of {count} transcripts empty; fixed sentences stand in for them in the text stages";
+            }
+        }
+        else
+        {
+            stages.Add(StageResult.Skipped("ASR (Whisper.net)", "skipped (no model: --whisper-model)"));
+        }
+        for (var i = 0; i < count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(transcripts[i]))
+            {
+                transcripts[i] = BenchCorpus.Sentences[i % BenchCorpus.Sentences.Count];
+            }
+        }
+
+        // Batches exactly as the pipeline forms them: per recording, sorted by length inside windows.
+        var plan = new List<int[]>();
+        var offset = 0;
+        foreach (var perRecording in utterances)
+        {
+            foreach (var batch in BatchPlan.Windowed(perRecording.Select(u => u.Samples.Length).ToArray(), s.BatchSize, WindowBatches))
+            {
+                plan.Add(batch.Select(i => i + offset).ToArray());
+            }
+            offset += perRecording.Count;
+        }
+        var lengths = all.Select(u => u.Samples.Length).ToArray();
+
+        var modelOptions = new ModelOptions { BundlePath = s.BundlePath, BatchSize = s.BatchSize, IntraOpThreads = s.EffectiveThreads, IntraOpSpinning = s.Spinning };
+        var bundle = ModelBundle.Load(s.BundlePath);
+        using var model = new OnnxEmotionModel(bundle, modelOptions);
+        using var raw = new RawEmotionGraphs(bundle, modelOptions);
+        var tokenizer = model.TextEncoder.Tokenizer;
+
+        var withText = new List<PreparedBatch>();
+        var audioOnly = new List<PreparedBatch>();
+        var inputsWithText = new List<EmotionInput[]>();
+        var inputsAudioOnly = new List<EmotionInput[]>();
+        foreach (var batch in plan)
+        {
+            var waves = batch.Select(i => (ReadOnlyMemory<float>)all[i].Samples).ToArray();
+            withText.Add(raw.Prepare(waves, batch.Select(i => tokenizer.Encode(transcripts[i]!)).ToArray()));
+            audioOnly.Add(raw.Prepare(waves, null));
+            inputsWithText.Add(batch.Select(i => new EmotionInput(all[i].Samples, transcripts[i])).ToArray());
+            inputsAudioOnly.Add(batch.Select(i => new EmotionInput(all[i].Samples, null)).ToArray());
+        }
+
+        try
+        {
+            // Warm-up: first runs allocate arenas and pick kernels.
+            raw.Run(withText[0]);
+            model.Predict(inputsWithText[0], cancellationToken);
+            var parity = ParityCheck(raw, model, withText[0], inputsWithText[0]);
+
+            var rawTimes = new List<GraphTimes>();
+            var csharpText = new List<double>();
+            var csharpAudio = new List<double>();
+            IReadOnlyList<EmotionPrediction>[] predictions = new IReadOnlyList<EmotionPrediction>[plan.Count];
+            for (var rep = 0; rep < s.Repeat; rep++)
+            {
+                // Interleaved, and in alternating order, so that both sides see the same background load.
+                double RunCSharp() => Time(() =>
+                {
+                    foreach (var b in inputsWithText)
+                    {
+                        model.Predict(b, cancellationToken);
+                    }
+                });
+                if (rep % 2 == 1)
+                {
+                    csharpText.Add(RunCSharp());
+                }
+                var sum = default(GraphTimes);
+                foreach (var b in withText)
+                {
+                    sum += raw.Run(b);
+                }
+                rawTimes.Add(sum);
+                if (rep % 2 == 0)
+                {
+                    csharpText.Add(RunCSharp());
+                }
+                csharpAudio.Add(Time(() =>
+                {
+                    for (var b = 0; b < inputsAudioOnly.Count; b++)
+                    {
+                        predictions[b] = model.Predict(inputsAudioOnly[b], cancellationToken);
+                    }
+                }));
+            }
+            var rawAudio = new List<double>();
+            for (var rep = 0; rep < s.Repeat; rep++)
+            {
+                rawAudio.Add(audioOnly.Sum(b => raw.Run(b).Total));
+            }
+
+            stages.Add(Row("acoustic encoder (ORT)", rawTimes.Select(t => t.Acoustic).ToList(), decodedSeconds, count));
+            stages.Add(Row("text encoder (ORT)", rawTimes.Select(t => t.Text).ToList(), decodedSeconds, count, "fixed sentences" + (s.WhisperModel is null ? "" : " or ASR text")));
+            stages.Add(Row("fusion head (ORT)", rawTimes.Select(t => t.Fusion).ToList(), decodedSeconds, count));
+            stages.Add(Row("emotion, raw ORT (3 graphs)", rawTimes.Select(t => t.Total).ToList(), decodedSeconds, count));
+            stages.Add(Row("emotion, C# OnnxEmotionModel", csharpText, decodedSeconds, count));
+            stages.Add(Row("emotion, raw ORT, audio only", rawAudio, decodedSeconds, count));
+            stages.Add(Row("emotion, C#, audio only", csharpAudio, decodedSeconds, count, "what the pipeline runs without ASR"));
+
+            // Parquet: the result store's commit (rows, ledger records, atomic rename) per recording.
+            var rows = BuildRows(recordings, utterances, plan, predictions, bundle.Info);
+            var writes = 0;
+            var parquet = await MeasureAsync(async () =>
+            {
+                var store = ParquetResultStore.ForLocalFolder(Path.Combine(folder, $"parquet-{writes++}"));
+                for (var r = 0; r < recordings.Count; r++)
+                {
+                    await store.CommitAsync(rows[r].Recording, rows[r].Rows, cancellationToken).ConfigureAwait(false);
+                }
+            }).ConfigureAwait(false);
+            stages.Add(Row("Parquet write (commit)", parquet, decodedSeconds, count));
+
+            StageResult? pipeline = null;
+            if (_pipeline is not null)
+            {
+                var runs = new List<double>();
+                var pipelineUtterances = 0;
+                for (var rep = 0; rep < s.Repeat; rep++)
+                {
+                    var result = await _pipeline(new PipelineRunRequest(
+                        Path.Combine(folder, "recordings"),
+                        Path.Combine(folder, $"pipeline-out-{rep}"),
+                        HostSettings(s, Path.Combine(folder, "work"))), cancellationToken).ConfigureAwait(false);
+                    if (result.Failed > 0)
+                    {
+                        _out.WriteLine($"warning: {result.Failed} recordings failed in the pipeline run");
+                    }
+                    runs.Add(result.Elapsed.TotalSeconds);
+                    pipelineUtterances = result.Utterances;
+                }
+                pipeline = Row("whole pipeline (host, BatchRunner)", runs, decodedSeconds, pipelineUtterances,
+                    s.WhisperModel is null ? "decode+VAD+emotion+write" : "with ASR");
+                stages.Add(pipeline);
+            }
+            else
+            {
+                stages.Add(StageResult.Skipped("whole pipeline (host, BatchRunner)", "skipped (run through the emotionbatch executable)"));
+            }
+
+            _out.WriteLine();
+            BenchReport.WriteTable(_out, stages);
+            _out.WriteLine();
+            WriteRatios(stages, pipeline, s.WhisperModel is not null, plan, lengths, utterances, parity);
+            if (asrNote is not null)
+            {
+                _out.WriteLine($"note: {asrNote}");
+            }
+        }
+        finally
+        {
+            foreach (var b in withText.Concat(audioOnly))
+            {
+                b.Dispose();
+            }
+        }
+
+        _out.WriteLine($"peak resident memory of this process: {BenchReport.Mib(MachineInfo.PeakResidentBytes())}");
+        _out.WriteLine($"load average at end: {MachineInfo.LoadAverage()} (start: {loadBefore})");
+        return 0;
+    }
+
+    private void WriteRatios(List<StageResult> stages, StageResult? pipeline, bool asr, List<int[]> plan, int[] lengths, List<Utterance>[] utterances, double parity)
+    {
+        StageResult Get(string prefix) => stages.First(x => x.Stage.StartsWith(prefix, StringComparison.Ordinal));
+        var rawText = Get("emotion, raw ORT (3");
+        var csText = Get("emotion, C# OnnxEmotionModel");
+        var rawAudio = Get("emotion, raw ORT, audio");
+        var csAudio = Get("emotion, C#, audio");
+        _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"C# OnnxEmotionModel vs raw InferenceSession.Run on identical batches: {csText.Seconds / rawText.Seconds:0.000}x with text " +
+            $"({(csText.Seconds / rawText.Seconds - 1) * 100:+0.0;-0.0}%), {csAudio.Seconds / rawAudio.Seconds:0.000}x audio only " +
+            $"({(csAudio.Seconds / rawAudio.Seconds - 1) * 100:+0.0;-0.0}%); max |p_C# - softmax(raw logits)| = {parity:0.0e0}"));
+
+        var pipelineStages = new List<StageResult> { Get("decode"), Get("VAD"), asr ? csText : csAudio, Get("Parquet") };
+        if (asr)
+        {
+            pipelineStages.Add(Get("ASR"));
+        }
+        var slowest = pipelineStages.MaxBy(x => x.Seconds)!;
+        var serial = pipelineStages.Sum(x => x.Seconds);
+        if (pipeline is not null)
+        {
+            _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"whole pipeline / slowest stage alone ({slowest.Stage}): {pipeline.Seconds / slowest.Seconds:0.00}x; " +
+                $"/ sum of its stages run one after another: {pipeline.Seconds / serial:0.00}x"));
+        }
+
+        var arrival = new List<int[]>();
+        var globalSorted = new List<int[]>();
+        var offset = 0;
+        foreach (var perRecording in utterances)
+        {
+            var n = perRecording.Count;
+            arrival.AddRange(Enumerable.Range(offset, n).Chunk(_settings.BatchSize));
+            globalSorted.AddRange(BatchPlan.Windowed(perRecording.Select(u => u.Samples.Length).ToArray(), _settings.BatchSize, int.MaxValue / _settings.BatchSize)
+                .Select(b => b.Select(i => i + offset).ToArray()));
+            offset += n;
+        }
+        _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"padding waste of acoustic batches (padded samples that are not audio): arrival order {BatchPlan.PaddingWaste(arrival, lengths):P1}, " +
+            $"sorted in windows of {WindowBatches} batches (used) {BatchPlan.PaddingWaste(plan, lengths):P1}, whole recording sorted {BatchPlan.PaddingWaste(globalSorted, lengths):P1}; " +
+            $"{lengths.Length} utterances, mean {lengths.Average() / IAudioDecoder.SampleRate:0.00} s, {plan.Count} batches"));
+    }
+
+    private static double ParityCheck(RawEmotionGraphs raw, OnnxEmotionModel model, PreparedBatch batch, EmotionInput[] inputs)
+    {
+        var logits = new float[batch.Count * EmotionLabels.All.Count];
+        raw.Run(batch, logits);
+        var predicted = model.Predict(inputs);
+        var worst = 0.0;
+        for (var b = 0; b < batch.Count; b++)
+        {
+            var row = logits.AsSpan(b * 4, 4);
+            var max = row[0];
+            foreach (var v in row)
+            {
+                max = Math.Max(max, v);
+            }
+            var e = new double[4];
+            for (var k = 0; k < 4; k++)
+            {
+                e[k] = Math.Exp(row[k] - max);
+            }
+            var sum = e.Sum();
+            float[] p = [predicted[b].ProbabilityAngry, predicted[b].ProbabilityHappy, predicted[b].ProbabilitySad, predicted[b].ProbabilityNeutral];
+            for (var k = 0; k < 4; k++)
+            {
+                worst = Math.Max(worst, Math.Abs(e[k] / sum - p[k]));
+            }
+        }
+        return worst;
+    }
+
+    private static List<(RecordingRef Recording, List<UtteranceRow> Rows)> BuildRows(
+        IReadOnlyList<BenchRecording> recordings, List<Utterance>[] utterances, List<int[]> plan, IReadOnlyList<EmotionPrediction>[] predictions, ModelBundleInfo bundle)
+    {
+        var byIndex = new EmotionPrediction[utterances.Sum(u => u.Count)];
+        for (var b = 0; b < plan.Count; b++)
+        {
+            for (var i = 0; i < plan[b].Length; i++)
+            {
+                byIndex[plan[b][i]] = predictions[b][i];
+            }
+        }
+        var result = new List<(RecordingRef, List<UtteranceRow>)>();
+        var offset = 0;
+        var now = DateTime.UtcNow;
+        for (var r = 0; r < recordings.Count; r++)
+        {
+            var file = new FileInfo(recordings[r].Path);
+            var recording = new RecordingRef(file.Name, new Uri(file.FullName), $"bench-{r}", file.Length, file.LastWriteTimeUtc);
+            var rows = new List<UtteranceRow>();
+            foreach (var u in utterances[r])
+            {
+                var p = byIndex[offset + u.Index];
+                rows.Add(new UtteranceRow(recording.Id, recording.Uri.ToString(), recording.ETag, u.Index, u.StartSeconds, u.EndSeconds,
+                    null, null, p.Label, p.ProbabilityAngry, p.ProbabilityHappy, p.ProbabilitySad, p.ProbabilityNeutral, p.Valence, p.Arousal,
+                    false, bundle.Name, bundle.Version, now));
+            }
+            offset += utterances[r].Count;
+            result.Add((recording, rows));
+        }
+        return result;
+    }
+
+    /// <summary>Configuration the host gets for the pipeline stage and the memory mode.</summary>
+    public static Dictionary<string, string?> HostSettings(BenchSettings s, string workFolder) => new()
+    {
+        ["EmotionBatch:Model:BundlePath"] = Path.GetFullPath(s.BundlePath),
+        ["EmotionBatch:Model:BatchSize"] = s.BatchSize.ToString(CultureInfo.InvariantCulture),
+        ["EmotionBatch:Model:IntraOpThreads"] = s.EffectiveThreads.ToString(CultureInfo.InvariantCulture),
+        ["EmotionBatch:Model:IntraOpSpinning"] = s.Spinning ? "true" : "false",
+        ["EmotionBatch:Vad:ModelPath"] = Path.GetFullPath(s.VadModel),
+        ["EmotionBatch:Transcription:ModelPath"] = s.WhisperModel is null ? "" : Path.GetFullPath(s.WhisperModel),
+        ["EmotionBatch:Transcription:Threads"] = s.EffectiveThreads.ToString(CultureInfo.InvariantCulture),
+        ["EmotionBatch:Transcription:ExpectedSha256"] = "",
+        ["EmotionBatch:Worker:WorkFolder"] = workFolder,
+        ["EmotionBatch:Worker:MaxDurationSeconds"] = (7 * 24 * 3600).ToString(CultureInfo.InvariantCulture),
+        ["EmotionBatch:Decoder:MaxDurationSeconds"] = (7 * 24 * 3600).ToString(CultureInfo.InvariantCulture),
+        ["EmotionBatch:Telemetry:Exporter"] = "None",
+        ["Logging:LogLevel:Default"] = "Error",
+    };
+
+    private StageResult Row(string stage, List<double> seconds, double audioSeconds, int utterances, string? note = null)
+    {
+        var sorted = seconds.Order().ToList();
+        return new StageResult(stage, sorted[sorted.Count / 2], sorted[0], audioSeconds, utterances, note);
+    }
+
+    private async Task<List<double>> MeasureAsync(Func<Task> run)
+    {
+        var times = new List<double>(_settings.Repeat);
+        for (var i = 0; i < _settings.Repeat; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            await run().ConfigureAwait(false);
+            times.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+        return times;
+    }
+
+    private static double Time(Action run)
+    {
+        var start = Stopwatch.GetTimestamp();
+        run();
+        return Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    private static async IAsyncEnumerable<PcmChunk> Replay(List<PcmChunk> chunks, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var chunk in chunks)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return chunk;
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+}
+
+/// <summary>How utterances are grouped into batches, and what the grouping wastes.</summary>
+public static class BatchPlan
+{
+    /// <summary>
+    /// Indices in arrival order, cut into windows of <paramref name="windowBatches"/> x <paramref name="batchSize"/>;
+    /// inside each window sorted by length and cut into batches. Mirrors the pipeline's batching.
+    /// </summary>
+    public static IEnumerable<int[]> Windowed(int[] lengths, int batchSize, int windowBatches)
+    {
+        var window = (long)batchSize * windowBatches;
+        for (var start = 0; start < lengths.Length; start += (int)Math.Min(window, lengths.Length))
+        {
+            var end = (int)Math.Min(lengths.Length, start + window);
+            var order = Enumerable.Range(start, end - start).OrderBy(i => lengths[i]).ToArray();
+            foreach (var batch in order.Chunk(batchSize))
+            {
+                yield return batch;
+            }
+        }
+    }
+
+    /// <summary>Share of the padded [B, S] tensors that is padding.</summary>
+    public static double PaddingWaste(IEnumerable<int[]> batches, int[] lengths)
+    {
+        long padded = 0, real = 0;
+        foreach (var batch in batches)
+        {
+            var max = Math.Max(OnnxEmotionModel.MinimumPaddedSamples, batch.Max(i => lengths[i]));
+            padded += (long)max * batch.Length;
+            real += batch.Sum(i => (long)lengths[i]);
+        }
+        return padded == 0 ? 0 : 1 - real / (double)padded;
+    }
+}
