@@ -368,6 +368,21 @@ def run_cv(cfg: Config, out: Path, folds: Optional[Sequence[int]] = None) -> dic
     return summary
 
 
+def merge_cv(out: Path, cfg: Config) -> dict[str, Any]:
+    fold_dirs = sorted(out.glob("fold*/metrics.json"), key=lambda p: int(p.parent.name[4:]))
+    if not fold_dirs:
+        raise SystemExit(f"no fold*/metrics.json under {out}")
+    results = [json.loads(p.read_text()) for p in fold_dirs]
+    folds = [int(p.parent.name[4:]) for p in fold_dirs]
+    summary = {"protocol": f"speaker-independent {cfg.train.folds}-fold CV over speech speakers, folds run: {folds}; "
+                           "EmoBank: train split for training, dev split for reporting",
+               "text_features": "encode-text" if (resolve(cfg.data.cache_dir) / "text-features").exists() else "stand-in",
+               "folds": aggregate(results), "per_fold": results}
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log(json.dumps(summary["folds"], indent=1))
+    return summary
+
+
 def run_fit(cfg: Config, out: Path) -> dict[str, Any]:
     """Train on every speaker and EmoBank train; report EmoBank dev. Writes model.pt for export."""
     torch.set_num_threads(cfg.train.threads)
@@ -397,7 +412,9 @@ def smoke_overrides(cfg: Config) -> None:
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["fit", "cv", "texts"], help="texts: only write the text list for EncodeText")
+    p.add_argument("command", choices=["fit", "cv", "texts", "merge"],
+                   help="texts: only write the text list for EncodeText; merge: combine fold folders of a CV run "
+                        "whose folds ran in separate processes")
     p.add_argument("--config", default=str(TRAINING_ROOT / "configs" / "default.json"))
     p.add_argument("--out", help="run folder (fit, cv)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
@@ -420,7 +437,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     if not args.out:
         raise SystemExit("--out is required")
     out = resolve(args.out)
-    if args.command == "fit":
+    if args.command == "merge":
+        merge_cv(out, cfg)
+    elif args.command == "fit":
         run_fit(cfg, out)
     else:
         folds = [int(x) for x in args.folds.split(",")] if args.folds else None
