@@ -44,7 +44,9 @@ internal static class ContainerPolicy
     /// </summary>
     public static string? SniffPlaylist(ReadOnlySpan<byte> head)
     {
-        if (head.StartsWith("\xEF\xBB\xBF"u8))
+        // The UTF-8 byte-order mark; a "\xEF"u8 literal would encode U+00EF instead.
+        ReadOnlySpan<byte> byteOrderMark = [0xEF, 0xBB, 0xBF];
+        if (head.StartsWith(byteOrderMark))
         {
             head = head[3..];
         }

@@ -90,6 +90,18 @@ public sealed class HostileInputTests : IDisposable
     }
 
     [Fact]
+    public async Task Hls_playlist_with_a_byte_order_mark_is_named_as_a_playlist()
+    {
+        var playlist = _folder.File("bom.wav");
+        await File.WriteAllBytesAsync(playlist, [0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes(HlsPlaylist())]);
+
+        var error = await RefusedByBothAsync(playlist);
+
+        Assert.Equal("unsupported container 'hls' (playlists are refused)", error.Reason);
+        await AssertNothingElseWasOpenedAsync();
+    }
+
+    [Fact]
     public async Task Hls_playlist_is_refused_without_opening_what_it_names()
     {
         var playlist = _folder.File("recording.m3u8");

@@ -69,3 +69,24 @@ public sealed class ProcessCommandTests : IDisposable
         return (process.ExitCode, await stdout + await stderr);
     }
 }
+
+public sealed class TargetSettingsTests
+{
+    [Theory]
+    [InlineData("https://acct.blob.core.windows.net/calls", "https://acct.blob.core.windows.net/", "calls", "")]
+    [InlineData("https://acct.blob.core.windows.net/calls/2026/11", "https://acct.blob.core.windows.net/", "calls", "2026/11")]
+    [InlineData("https://acct.blob.core.windows.net/calls/x?sv=1&sig=abc", "https://acct.blob.core.windows.net/?sv=1&sig=abc", "calls", "x")]
+    [InlineData("http://127.0.0.1:10000/devstoreaccount1/calls/in", "http://127.0.0.1:10000/devstoreaccount1", "calls", "in")]
+    public void Blob_uris_become_service_container_and_prefix(string target, string service, string container, string prefix)
+    {
+        var settings = Cli.TargetSettings.For(target);
+        Assert.Equal("Blob", settings["EmotionBatch:Source:Kind"]);
+        Assert.Equal(service, settings["EmotionBatch:Source:ServiceUri"]);
+        Assert.Equal(container, settings["EmotionBatch:Source:ContainerName"]);
+        Assert.Equal(prefix, settings["EmotionBatch:Source:Prefix"]);
+    }
+
+    [Fact]
+    public void A_uri_without_a_container_is_refused() =>
+        Assert.Throws<ArgumentException>(() => Cli.TargetSettings.For("https://acct.blob.core.windows.net/"));
+}

@@ -73,12 +73,22 @@ public static class TargetSettings
         if (Uri.TryCreate(target, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp))
         {
             // https://account.blob.core.windows.net/container/optional/prefix (a SAS query, if any, stays in the service URI only).
-            var segments = uri.AbsolutePath.Trim('/').Split('/', 2);
+            // Emulators and IP endpoints are path-style: the account is the first path segment, part of the service URI.
+            var pathStyle = uri.IsLoopback || uri.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6;
+            var path = uri.AbsolutePath.Trim('/');
+            var accountPath = "/";
+            if (pathStyle)
+            {
+                var account = path.Split('/', 2);
+                accountPath = "/" + account[0];
+                path = account.Length > 1 ? account[1] : "";
+            }
+            var segments = path.Split('/', 2);
             if (segments[0].Length == 0)
             {
                 throw new ArgumentException($"The blob URI names no container: {uri.GetLeftPart(UriPartial.Path)}");
             }
-            var serviceUri = new UriBuilder(uri) { Path = "/" }.Uri;
+            var serviceUri = new UriBuilder(uri) { Path = accountPath }.Uri;
             return new Dictionary<string, string?>
             {
                 ["EmotionBatch:Source:Kind"] = "Blob",
