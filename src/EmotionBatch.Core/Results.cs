@@ -56,7 +56,11 @@ public interface IResultStore
 
     Task<RecordingState> GetStateAsync(RecordingRef recording, CancellationToken cancellationToken);
 
-    Task CommitAsync(RecordingRef recording, IReadOnlyList<UtteranceRow> rows, CancellationToken cancellationToken);
+    /// <param name="recordingDurationSeconds">Length of the recording, for the per-recording summary's share of speech; null when unknown.</param>
+    Task CommitAsync(RecordingRef recording, IReadOnlyList<UtteranceRow> rows, double? recordingDurationSeconds, CancellationToken cancellationToken);
+
+    Task CommitAsync(RecordingRef recording, IReadOnlyList<UtteranceRow> rows, CancellationToken cancellationToken) =>
+        CommitAsync(recording, rows, recordingDurationSeconds: null, cancellationToken);
 
     Task RecordFailureAsync(RecordingRef recording, FailureRow failure, CancellationToken cancellationToken);
 }

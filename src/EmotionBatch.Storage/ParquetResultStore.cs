@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Azure.Storage.Blobs;
 using EmotionBatch.Core;
+using EmotionBatch.Reports.Summaries;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -17,6 +18,7 @@ public sealed partial class ParquetResultStore : IResultStore
 {
     public const string UtterancesFolder = "utterances";
     public const string ErrorsFolder = "errors";
+    public const string SummariesFolder = "summaries";
     public const string StateFolder = "_state";
 
     private readonly IObjectStore _store;
@@ -66,7 +68,10 @@ public sealed partial class ParquetResultStore : IResultStore
     /// Replaces whatever this recording had in the utterances dataset with <paramref name="rows"/>. A recording with
     /// no utterances gets a done record and no parquet file.
     /// </summary>
-    public async Task CommitAsync(RecordingRef recording, IReadOnlyList<UtteranceRow> rows, CancellationToken cancellationToken)
+    public Task CommitAsync(RecordingRef recording, IReadOnlyList<UtteranceRow> rows, CancellationToken cancellationToken) =>
+        CommitAsync(recording, rows, recordingDurationSeconds: null, cancellationToken);
+
+    public async Task CommitAsync(RecordingRef recording, IReadOnlyList<UtteranceRow> rows, double? recordingDurationSeconds, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(recording);
         ArgumentNullException.ThrowIfNull(rows);
@@ -80,11 +85,16 @@ public sealed partial class ParquetResultStore : IResultStore
             var safeRows = rows.Select(row => row with { RecordingUri = Redact.Uri(row.RecordingUri) }).ToList();
             using var parquet = await ParquetRows.WriteUtterancesAsync(safeRows, cancellationToken).ConfigureAwait(false);
             await _store.PutAtomicAsync(output, parquet, cancellationToken).ConfigureAwait(false);
+
+            // The per-recording summary is named after the utterances file, so it is replaced and removed with it.
+            var summary = RecordingSummary.From(safeRows, recordingDurationSeconds);
+            await _store.PutAtomicAsync(SummaryName(output), SummaryParquet.Serialize([summary]), cancellationToken).ConfigureAwait(false);
         }
         else
         {
             // An earlier commit of this same version may have had rows.
             await _store.DeleteAsync(output, cancellationToken).ConfigureAwait(false);
+            await _store.DeleteAsync(SummaryName(output), cancellationToken).ConfigureAwait(false);
             await _store.DeleteAsync(OutputsName(key), cancellationToken).ConfigureAwait(false);
         }
 
@@ -132,6 +142,7 @@ public sealed partial class ParquetResultStore : IResultStore
         if (!await _store.ExistsAsync(DoneName(key), cancellationToken).ConfigureAwait(false))
         {
             await _store.DeleteAsync(UtteranceName(recording), cancellationToken).ConfigureAwait(false);
+            await _store.DeleteAsync(SummaryName(UtteranceName(recording)), cancellationToken).ConfigureAwait(false);
             await _store.DeleteAsync(OutputsName(key), cancellationToken).ConfigureAwait(false);
         }
         StorageLog.FailureRecorded(_logger, recording.Id, key.ToString(), attempt, willRetry);
@@ -169,6 +180,7 @@ public sealed partial class ParquetResultStore : IResultStore
                 if (IsOwnUtteranceFile(file, old))
                 {
                     await _store.DeleteAsync(file, cancellationToken).ConfigureAwait(false);
+                    await _store.DeleteAsync(SummaryName(file), cancellationToken).ConfigureAwait(false);
                 }
             }
             await _store.DeleteAsync(OutputsName(old), cancellationToken).ConfigureAwait(false);
@@ -190,6 +202,9 @@ public sealed partial class ParquetResultStore : IResultStore
         "date=" + recording.LastModified.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     internal static string UtteranceName(RecordingRef recording) => $"{UtterancesFolder}/{Partition(recording)}/{recording.Key}.parquet";
+
+    /// <summary>The summary of a recording version sits beside its utterances file: same partition, same name.</summary>
+    internal static string SummaryName(string utteranceName) => SummariesFolder + utteranceName[UtterancesFolder.Length..];
 
     internal static string ErrorName(RecordingRef recording, int attempt) =>
         $"{ErrorsFolder}/{Partition(recording)}/{recording.Key}-attempt{attempt.ToString(CultureInfo.InvariantCulture)}.parquet";

@@ -77,6 +77,16 @@ public sealed class BlobContainerEndToEndTests : IClassFixture<AzuriteFixture>, 
         Assert.Contains("speech", (string)errors[1]["reason"]!, StringComparison.OrdinalIgnoreCase);
         Assert.All(errors, e => Assert.False(string.IsNullOrWhiteSpace((string?)e["reason"])));
 
+        // One summary row per completed recording, consistent with its utterance rows.
+        var summaries = DuckDbParquet.ReadRows(Path.Combine(output, "summaries", "**", "*.parquet"), orderBy: "recording_id");
+        Assert.Equal(["2026/11/jfk-stereo.mp3", "2026/11/jfk.wav"], summaries.Select(r => (string)r["recording_id"]!).ToArray());
+        foreach (var summary in summaries)
+        {
+            Assert.Equal(rows.Count(r => r["recording_id"]!.Equals(summary["recording_id"])), Convert.ToInt32(summary["utterances"]));
+            Assert.InRange(Convert.ToDouble(summary["duration_seconds"]), 10.5, 11.5);
+            Assert.InRange(Convert.ToDouble(summary["speech_share"]), 0.5, 1.0);
+        }
+
         // A second pass over the same container writes nothing new.
         var second = await WorkerHarness.RunPassAsync(settings);
         Assert.Equal(0, second.Completed);
@@ -94,6 +104,8 @@ public sealed class BlobContainerEndToEndTests : IClassFixture<AzuriteFixture>, 
         Assert.Equal(third.Utterances, replaced.Count);
         Assert.All(replaced, r => Assert.True(Convert.ToDouble(r["end_seconds"]) <= 5.0));
         Assert.Single(replaced.Select(r => (string)r["etag"]!).Distinct());
+        // The replaced version's summary went with its rows.
+        Assert.Equal(2, DuckDbParquet.Count(Path.Combine(output, "summaries", "**", "*.parquet")));
         Assert.Equal(rows.Count(r => (string)r["recording_id"]! == "2026/11/jfk-stereo.mp3"), after.Count(r => (string)r["recording_id"]! == "2026/11/jfk-stereo.mp3"));
     }
 
@@ -131,7 +143,7 @@ public sealed class BlobContainerEndToEndTests : IClassFixture<AzuriteFixture>, 
             Directory.CreateDirectory(Path.GetDirectoryName(local)!);
             await target.GetBlobClient(blob.Name).DownloadToAsync(local);
         }
-        Assert.Equal(1, parquetBlobs);
+        Assert.Equal(2, parquetBlobs); // the utterances file and the recording's summary
         var rows = DuckDbParquet.ReadRows(Path.Combine(downloaded, "utterances", "**", "*.parquet"));
         Assert.Equal(pass.Utterances, rows.Count);
         Assert.All(rows, r => Assert.Equal("jfk.wav", r["recording_id"]));

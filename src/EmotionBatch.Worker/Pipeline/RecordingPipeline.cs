@@ -101,7 +101,7 @@ public sealed partial class RecordingPipeline
             }
 
             stage.Restart();
-            await _store.CommitAsync(recording, rows, cancellationToken).ConfigureAwait(false);
+            await _store.CommitAsync(recording, rows, info.DurationSeconds, cancellationToken).ConfigureAwait(false);
             _telemetry.StageFinished("commit", stage.Elapsed);
             _telemetry.RecordingCompleted(rows.Count, audioSeconds, stopwatch.Elapsed);
             activity?.SetTag("emotionbatch.utterances", rows.Count);
