@@ -51,7 +51,7 @@ class DataConfig:
 @dataclass
 class TrainConfig:
     seed: int = 13
-    epochs: int = 12
+    epochs: int = 24
     batch_speech: int = 16
     batch_text: int = 32
     lr: float = 5e-4
@@ -65,7 +65,7 @@ class TrainConfig:
     # "aux": the acoustic encoder learns only from the auxiliary utterance-level CE and the fusion head sees its
     # features detached, as the paper's fusion sees frozen pretrained features; "joint": the head's losses also
     # reach the encoder. Without the auxiliary loss the scratch encoder did not learn at all (see the model card).
-    encoder_training: str = "aux"
+    encoder_training: str = "joint"
     grad_clip: float = 5.0
     # Random modality masking on speech items (EmoBank items never have audio).
     rmm_p_text: float = 0.5

@@ -413,7 +413,7 @@ def smoke_overrides(cfg: Config) -> None:
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=["fit", "cv", "texts", "merge"],
-                   help="texts: only write the text list for EncodeText; merge: combine fold folders of a CV run "
+                   help="texts: only write the text list for the worker's encode-text command; merge: combine fold folders of a CV run "
                         "whose folds ran in separate processes")
     p.add_argument("--config", default=str(TRAINING_ROOT / "configs" / "default.json"))
     p.add_argument("--out", help="run folder (fit, cv)")
