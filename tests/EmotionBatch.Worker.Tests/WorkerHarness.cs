@@ -9,21 +9,15 @@ namespace EmotionBatch.Worker.Tests;
 /// <summary>The real host, wired as in production, pointed at test sources and outputs.</summary>
 internal static class WorkerHarness
 {
-    /// <summary>The trained default bundle when it exists, else the untrained wiring bundle.</summary>
-    public static string Bundle =>
-        File.Exists(Path.Combine(RepoPaths.DefaultBundle, "manifest.json"))
-            ? RepoPaths.DefaultBundle
-            : Path.Combine(RepoPaths.Root, "models", "untrained");
+    public static string Bundle => WorkerProcess.Bundle;
 
-    public static Dictionary<string, string?> BaseSettings(string workFolder) => new()
+    /// <summary>The settings every test worker uses, with logs limited to warnings for in-process runs.</summary>
+    public static Dictionary<string, string?> BaseSettings(string workFolder)
     {
-        ["EmotionBatch:Worker:WorkFolder"] = workFolder,
-        ["EmotionBatch:Vad:ModelPath"] = RepoPaths.SileroVadOnnx,
-        ["EmotionBatch:Model:BundlePath"] = Bundle,
-        ["EmotionBatch:Model:IntraOpThreads"] = "1",
-        ["EmotionBatch:Output:RetryBackoff"] = "00:00:00",
-        ["Logging:LogLevel:Default"] = "Warning",
-    };
+        var settings = WorkerProcess.BaseSettings(workFolder);
+        settings["Logging:LogLevel:Default"] = "Warning";
+        return settings;
+    }
 
     public static async Task<PassSummary> RunPassAsync(IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken = default)
     {
