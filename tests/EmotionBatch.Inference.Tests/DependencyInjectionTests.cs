@@ -1,3 +1,4 @@
+using EmotionBatch.Testing;
 using System.Collections.Concurrent;
 using EmotionBatch.Core;
 using Microsoft.Extensions.Configuration;
@@ -65,28 +66,5 @@ public sealed class DependencyInjectionTests(TestBundles bundles)
         builder.Logging.ClearProviders().AddProvider(logs);
         builder.Services.AddEmotionBatchInference(builder.Configuration);
         return builder.Build();
-    }
-}
-
-internal sealed class CapturingLoggerProvider : ILoggerProvider
-{
-    public ConcurrentQueue<string> Queue { get; } = new();
-
-    public IReadOnlyList<string> Messages => Queue.ToArray();
-
-    public ILogger CreateLogger(string categoryName) => new Logger(Queue);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(ConcurrentQueue<string> queue) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            queue.Enqueue(formatter(state, exception));
     }
 }
