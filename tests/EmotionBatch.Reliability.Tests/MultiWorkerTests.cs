@@ -44,6 +44,9 @@ public sealed partial class MultiWorkerTests : IClassFixture<AzuriteFixture>, ID
                 settings["EmotionBatch:Source:ConnectionString"] = _azurite.ConnectionString;
                 settings["EmotionBatch:Source:ContainerName"] = source.Name;
                 settings["EmotionBatch:Output:LeaseDuration"] = "00:00:15";
+                // One recording per worker at a time, so the killed worker holds exactly one unfinished claim
+                // (with two, it can die between committing one recording and logging it).
+                settings["EmotionBatch:Worker:MaxConcurrentRecordings"] = "1";
                 settings["Logging:LogLevel:EmotionBatch.Storage"] = "Debug";
                 output.Apply(settings, _azurite.ConnectionString);
                 workers.Add(WorkerProcess.Start(settings, "run"));
