@@ -36,21 +36,36 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         _ffprobe = GlobalFFOptions.GetFFProbeBinaryPath(ffOptions);
     }
 
+    /// <summary>
+    /// Probing before decoding gives clear reasons (no audio, too long, refused container) and pins the demuxer that
+    /// <see cref="DecodeAsync"/> uses.
+    /// </summary>
     public async Task<AudioInfo> ProbeAsync(string path, CancellationToken cancellationToken)
     {
-        var probe = await ProbeCoreAsync(path, cancellationToken).ConfigureAwait(false);
-        return probe.Info;
+        var fullPath = CheckLocalFile(path);
+        var playlist = await SniffPlaylistAsync(fullPath, cancellationToken).ConfigureAwait(false);
+        if (playlist is not null)
+        {
+            LogRefused(_logger, path, playlist);
+            throw Refused(ProbeStage, ContainerPolicy.RefusalReason(playlist));
+        }
+        return await ProbeWithFfprobeAsync(fullPath, cancellationToken).ConfigureAwait(false);
     }
 
-    public async IAsyncEnumerable<PcmChunk> DecodeAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<PcmChunk> DecodeAsync(AudioInfo probed, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // Probing first gives clear reasons (no audio, too long, refused container) and pins the demuxer for decoding.
-        var probe = await ProbeCoreAsync(path, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(probed);
+        // The record is public: a format that did not come from ProbeAsync must still never reach ffmpeg unchecked.
+        if (!ContainerPolicy.IsAllowed(probed.Format))
+        {
+            throw Refused(DecodeStage, ContainerPolicy.RefusalReason(probed.Format));
+        }
+        var path = CheckLocalFile(probed.Path);
         var maxSamples = (long)(_options.MaxDurationSeconds * IAudioDecoder.SampleRate);
         var chunkSamples = Math.Max(1, _options.ChunkMilliseconds * IAudioDecoder.SampleRate / 1000);
         var started = Stopwatch.GetTimestamp();
 
-        using var ffmpeg = FfmpegProcess.Start(_ffmpeg, DecodeArguments(probe), cancellationToken);
+        using var ffmpeg = FfmpegProcess.Start(_ffmpeg, DecodeArguments(path, probed.Format), cancellationToken);
         var buffer = ArrayPool<byte>.Shared.Rent(chunkSamples * BytesPerSample);
         long produced = 0;
         try
@@ -118,12 +133,12 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         }
     }
 
-    private List<string> DecodeArguments(ProbeResult probe) =>
+    private static List<string> DecodeArguments(string fullPath, string format) =>
     [
         "-nostdin", "-hide_banner", "-loglevel", "error",
         .. InputArguments(),
-        "-f", ContainerPolicy.DemuxerToForce(probe.Info.Format),
-        "-i", probe.Url,
+        "-f", ContainerPolicy.DemuxerToForce(format),
+        "-i", FileUrl(fullPath),
         "-map", "0:a:0",
         "-ac", "1",
         "-ar", IAudioDecoder.SampleRate.ToString(CultureInfo.InvariantCulture),
@@ -137,23 +152,10 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
     private static IEnumerable<string> InputArguments() =>
         ["-protocol_whitelist", "file", "-format_whitelist", ContainerPolicy.FormatWhitelist];
 
-    private async Task<ProbeResult> ProbeCoreAsync(string path, CancellationToken cancellationToken)
-    {
-        var fullPath = CheckLocalFile(path);
-        var playlist = await SniffPlaylistAsync(fullPath, cancellationToken).ConfigureAwait(false);
-        if (playlist is not null)
-        {
-            LogRefused(_logger, path, playlist);
-            throw Refused(ProbeStage, ContainerPolicy.RefusalReason(playlist));
-        }
-        return await ProbeWithFfprobeAsync(fullPath, cancellationToken).ConfigureAwait(false);
-    }
-
     /// <summary>The ffprobe step alone (no sniffing), so its own whitelist can be exercised directly.</summary>
-    internal async Task<ProbeResult> ProbeWithFfprobeAsync(string fullPath, CancellationToken cancellationToken)
+    internal async Task<AudioInfo> ProbeWithFfprobeAsync(string fullPath, CancellationToken cancellationToken)
     {
-        // "file:" keeps a name like "-i" or "http:..." from being read as an option or another protocol.
-        var url = "file:" + fullPath;
+        var url = FileUrl(fullPath);
         string json;
         using (var ffprobe = FfmpegProcess.Start(
             _ffprobe,
@@ -197,13 +199,13 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
             throw Refused(ProbeStage, "not an audio file: ffprobe found no audio stream");
         }
 
-        var info = new AudioInfo(analysis.Duration.TotalSeconds, audio.SampleRateHz ?? 0, audio.Channels ?? 0, format);
+        var info = new AudioInfo(fullPath, analysis.Duration.TotalSeconds, audio.SampleRateHz ?? 0, audio.Channels ?? 0, format);
         if (info.DurationSeconds > _options.MaxDurationSeconds)
         {
             throw TooLong(ProbeStage, string.Create(CultureInfo.InvariantCulture, $"{info.DurationSeconds / 3600:0.##} h ({info.DurationSeconds:0} s)"));
         }
         LogProbed(_logger, fullPath, info.Format, info.DurationSeconds, info.SampleRate, info.Channels);
-        return new ProbeResult(url, info);
+        return info;
     }
 
     /// <summary>Asks ffprobe (same whitelists, so nothing is opened) which demuxer it recognised, for the refusal reason.</summary>
@@ -226,6 +228,9 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         }
         return "unknown";
     }
+
+    /// <summary>"file:" keeps a name like "-i" or "http:..." from being read as an option or another protocol.</summary>
+    private static string FileUrl(string fullPath) => "file:" + fullPath;
 
     private static string CheckLocalFile(string path)
     {
@@ -263,8 +268,6 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
     };
 
     private static RecordingFailedException Refused(string stage, string reason) => new(stage, reason) { Retryable = false };
-
-    internal sealed record ProbeResult(string Url, AudioInfo Info);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "Probed {Path}: {Format}, {DurationSeconds:0.00} s, {SampleRate} Hz, {Channels} channel(s)")]
     private static partial void LogProbed(ILogger logger, string path, string format, double durationSeconds, int sampleRate, int channels);

@@ -60,7 +60,8 @@ public sealed class StageBench
             for (var r = 0; r < recordings.Count; r++)
             {
                 pcm[r] = [];
-                await foreach (var chunk in decoder.DecodeAsync(recordings[r].Path, cancellationToken).ConfigureAwait(false))
+                var probed = await decoder.ProbeAsync(recordings[r].Path, cancellationToken).ConfigureAwait(false);
+                await foreach (var chunk in decoder.DecodeAsync(probed, cancellationToken).ConfigureAwait(false))
                 {
                     pcm[r].Add(chunk);
                 }
@@ -390,7 +391,6 @@ public sealed class StageBench
         ["EmotionBatch:Transcription:Threads"] = s.EffectiveThreads.ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Transcription:ExpectedSha256"] = "",
         ["EmotionBatch:Worker:WorkFolder"] = workFolder,
-        ["EmotionBatch:Worker:MaxDurationSeconds"] = (7 * 24 * 3600).ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Decoder:MaxDurationSeconds"] = (7 * 24 * 3600).ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Telemetry:Exporter"] = "None",
         ["Logging:LogLevel:Default"] = "Error",

@@ -1,7 +1,9 @@
 namespace EmotionBatch.Core;
 
-/// <summary>What the decoder learned about a recording before decoding it.</summary>
-public sealed record AudioInfo(double DurationSeconds, int SampleRate, int Channels, string Format);
+/// <summary>What the decoder learned about a recording before decoding it; decoding starts from it.</summary>
+/// <param name="Path">Full path of the probed local file.</param>
+/// <param name="Format">The container as the decoder's probe named it; decoding is pinned to it.</param>
+public sealed record AudioInfo(string Path, double DurationSeconds, int SampleRate, int Channels, string Format);
 
 /// <summary>A run of decoded 16 kHz mono samples. <see cref="StartSample"/> counts from the start of the recording.</summary>
 public readonly record struct PcmChunk(long StartSample, ReadOnlyMemory<float> Samples);
@@ -11,9 +13,11 @@ public interface IAudioDecoder
 {
     const int SampleRate = 16_000;
 
+    /// <summary>Checks the file and reads its container, length and first audio stream; throws <see cref="RecordingFailedException"/> with the reason.</summary>
     Task<AudioInfo> ProbeAsync(string path, CancellationToken cancellationToken);
 
-    IAsyncEnumerable<PcmChunk> DecodeAsync(string path, CancellationToken cancellationToken);
+    /// <summary>Decodes a recording probed by <see cref="ProbeAsync"/>; taking the probe result means each file is probed once.</summary>
+    IAsyncEnumerable<PcmChunk> DecodeAsync(AudioInfo probed, CancellationToken cancellationToken);
 }
 
 /// <summary>One stretch of speech found by voice activity detection.</summary>

@@ -37,7 +37,7 @@ public sealed class DecoderStreamingTests : IClassFixture<DecoderStreamingTests.
         long expectedStart = 0;
         var count = 0;
 
-        await foreach (var chunk in decoder.DecodeAsync(_recording.Path, CancellationToken.None))
+        await foreach (var chunk in decoder.DecodeFileAsync(_recording.Path, CancellationToken.None))
         {
             Assert.Equal(expectedStart, chunk.StartSample);
             Assert.InRange(chunk.Samples.Length, 1, Rate);
@@ -62,7 +62,7 @@ public sealed class DecoderStreamingTests : IClassFixture<DecoderStreamingTests.
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
-            await foreach (var _ in decoder.DecodeAsync(_recording.Path, cancellation.Token))
+            await foreach (var _ in decoder.DecodeFileAsync(_recording.Path, cancellation.Token))
             {
                 Assert.NotEmpty(FfmpegProcessesReading(_recording.Path));
                 if (++chunks == 3)
@@ -79,7 +79,7 @@ public sealed class DecoderStreamingTests : IClassFixture<DecoderStreamingTests.
     [Fact]
     public async Task Leaving_the_loop_early_kills_ffmpeg()
     {
-        await foreach (var _ in Signal.Decoder().DecodeAsync(_recording.Path, CancellationToken.None))
+        await foreach (var _ in Signal.Decoder().DecodeFileAsync(_recording.Path, CancellationToken.None))
         {
             break;
         }

@@ -46,7 +46,7 @@ public sealed class FfmpegAudioDecoderTests
         var (samples, chunks) = await Signal.DecodeAllAsync(RepoPaths.JfkWav);
         var reference = Signal.ReadPcm16Wav(RepoPaths.JfkWav);
 
-        Assert.Equal(new AudioInfo(11.0, 16_000, 1, "wav"), info);
+        Assert.Equal(new AudioInfo(Path.GetFullPath(RepoPaths.JfkWav), 11.0, 16_000, 1, "wav"), info);
         Assert.Equal(reference.Length, samples.Length);
         Assert.Equal(0, chunks[0].StartSample);
         Assert.Equal(Rate, chunks[1].StartSample);
@@ -95,5 +95,45 @@ public sealed class FfmpegAudioDecoderTests
         Assert.Contains("MaxDurationSeconds", probe.Reason);
         Assert.Equal(probe.Reason, decode.Reason);
         Assert.False(probe.Retryable);
+    }
+
+    [Fact]
+    public async Task Decoding_stops_past_the_limit_when_the_probed_length_understated_it()
+    {
+        using var folder = RepoPaths.NewTempFolder("decode-understated");
+        var path = await TestAudio.ToneAsync(folder.File("tone.flac"), 5, sampleRate: Rate);
+        var decoder = Signal.Decoder(new DecoderOptions { MaxDurationSeconds = 2 });
+        // What a header claiming one second would have produced.
+        var understated = new AudioInfo(Path.GetFullPath(path), 1, Rate, 1, "flac");
+
+        var error = await Assert.ThrowsAsync<RecordingFailedException>(async () =>
+        {
+            await foreach (var _ in decoder.DecodeAsync(understated, CancellationToken.None))
+            {
+            }
+        });
+
+        Assert.Equal("decode", error.Stage);
+        Assert.StartsWith("recording is too long: more than ", error.Reason);
+        Assert.Contains("the limit is 2 s", error.Reason);
+    }
+
+    [Fact]
+    public async Task Decoding_refuses_a_format_the_probe_would_have_refused()
+    {
+        using var folder = RepoPaths.NewTempFolder("decode-forged");
+        var path = await TestAudio.ToneAsync(folder.File("tone.wav"), 1, sampleRate: Rate);
+        var forged = new AudioInfo(Path.GetFullPath(path), 1, Rate, 1, "hls");
+
+        var error = await Assert.ThrowsAsync<RecordingFailedException>(async () =>
+        {
+            await foreach (var _ in Signal.Decoder().DecodeAsync(forged, CancellationToken.None))
+            {
+            }
+        });
+
+        Assert.Equal("decode", error.Stage);
+        Assert.Contains("hls", error.Reason);
+        Assert.False(error.Retryable);
     }
 }

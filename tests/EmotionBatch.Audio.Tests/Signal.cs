@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EmotionBatch.Audio;
 using EmotionBatch.Core;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -15,7 +16,7 @@ internal static class Signal
         string path, DecoderOptions? options = null, CancellationToken cancellationToken = default)
     {
         var chunks = new List<PcmChunk>();
-        await foreach (var chunk in Decoder(options).DecodeAsync(path, cancellationToken))
+        await foreach (var chunk in Decoder(options).DecodeFileAsync(path, cancellationToken))
         {
             chunks.Add(chunk);
         }
@@ -27,6 +28,17 @@ internal static class Signal
             at += chunk.Samples.Length;
         }
         return (samples, chunks);
+    }
+
+    /// <summary>Probe then decode, as the pipeline does.</summary>
+    public static async IAsyncEnumerable<PcmChunk> DecodeFileAsync(
+        this IAudioDecoder decoder, string path, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var probed = await decoder.ProbeAsync(path, cancellationToken);
+        await foreach (var chunk in decoder.DecodeAsync(probed, cancellationToken))
+        {
+            yield return chunk;
+        }
     }
 
     public static double Rms(ReadOnlySpan<float> samples)

@@ -107,7 +107,6 @@ public sealed class HostileInputCorpusTests : IClassFixture<AzuriteFixture>, IDi
         settings["EmotionBatch:Output:LocalPath"] = output;
         settings["EmotionBatch:Output:MaxAttempts"] = "1";
         settings["EmotionBatch:Worker:MaxFileSizeBytes"] = MaxFileSizeBytes.ToString(CultureInfo.InvariantCulture);
-        settings["EmotionBatch:Worker:MaxDurationSeconds"] = MaxDurationSeconds.ToString(CultureInfo.InvariantCulture);
         settings["EmotionBatch:Decoder:MaxDurationSeconds"] = MaxDurationSeconds.ToString(CultureInfo.InvariantCulture);
 
         using var worker = WorkerProcess.Start(settings, "run", "--once");

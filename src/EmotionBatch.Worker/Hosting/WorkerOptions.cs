@@ -15,10 +15,6 @@ public sealed class WorkerOptions
     [Range(1, long.MaxValue)]
     public long MaxFileSizeBytes { get; set; } = 2L * 1024 * 1024 * 1024;
 
-    /// <summary>Recordings longer than this fail after probing, before decoding.</summary>
-    [Range(1, 7 * 24 * 3600)]
-    public double MaxDurationSeconds { get; set; } = 6 * 3600;
-
     /// <summary>
     /// Recordings processed at once. Two on two cores lets one recording decode while another runs VAD and inference:
     /// 111.7x against 69.5x real time in docs/performance.md. Each one holds its own utterance buffers.

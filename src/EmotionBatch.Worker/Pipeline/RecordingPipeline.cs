@@ -87,14 +87,9 @@ public sealed partial class RecordingPipeline
             stage.Restart();
             var info = await _decoder.ProbeAsync(local.Path, cancellationToken).ConfigureAwait(false);
             _telemetry.StageFinished("probe", stage.Elapsed);
-            if (info.DurationSeconds > _options.MaxDurationSeconds)
-            {
-                throw new RecordingFailedException("probe",
-                    $"recording lasts {info.DurationSeconds:F0} s, over the limit of {_options.MaxDurationSeconds:F0} s (EmotionBatch:Worker:MaxDurationSeconds)");
-            }
             audioSeconds = info.DurationSeconds;
 
-            var rows = await AnalyseAsync(recording, local.Path, cancellationToken).ConfigureAwait(false);
+            var rows = await AnalyseAsync(recording, info, cancellationToken).ConfigureAwait(false);
             if (rows.Count == 0)
             {
                 throw new RecordingFailedException("segment", $"no speech detected in {info.DurationSeconds:F1} s of audio");
@@ -139,7 +134,7 @@ public sealed partial class RecordingPipeline
         }
     }
 
-    private async Task<List<UtteranceRow>> AnalyseAsync(RecordingRef recording, string path, CancellationToken cancellationToken)
+    private async Task<List<UtteranceRow>> AnalyseAsync(RecordingRef recording, AudioInfo audio, CancellationToken cancellationToken)
     {
         var batchSize = Math.Max(1, _model.PreferredBatchSize);
         var utterances = Channel.CreateBounded<Utterance>(new BoundedChannelOptions(batchSize * 2)
@@ -150,7 +145,7 @@ public sealed partial class RecordingPipeline
         });
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = ProduceUtterancesAsync(path, utterances.Writer, linked.Token);
+        var producer = ProduceUtterancesAsync(audio, utterances.Writer, linked.Token);
 
         var rows = new List<UtteranceRow>();
         // Batches are cut from a window of a few batches sorted by length, so each pads little; memory stays bounded by the window.
@@ -184,14 +179,14 @@ public sealed partial class RecordingPipeline
         return rows;
     }
 
-    private async Task ProduceUtterancesAsync(string path, ChannelWriter<Utterance> writer, CancellationToken cancellationToken)
+    private async Task ProduceUtterancesAsync(AudioInfo audio, ChannelWriter<Utterance> writer, CancellationToken cancellationToken)
     {
         // Run on the thread pool so decoding overlaps with inference from the first chunk on.
         await Task.Yield();
         var stage = Stopwatch.StartNew();
         try
         {
-            var pcm = _decoder.DecodeAsync(path, cancellationToken);
+            var pcm = _decoder.DecodeAsync(audio, cancellationToken);
             await foreach (var utterance in _segmenter.SegmentAsync(pcm, cancellationToken).ConfigureAwait(false))
             {
                 await writer.WriteAsync(utterance, cancellationToken).ConfigureAwait(false);
