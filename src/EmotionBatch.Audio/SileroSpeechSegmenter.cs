@@ -79,13 +79,8 @@ public sealed partial class SileroSpeechSegmenter : ISpeechSegmenter, IDisposabl
     /// <summary>Speech probability of each whole 512-sample window, for parity checks against the reference.</summary>
     internal float[] ScoreWindows(ReadOnlySpan<float> samples)
     {
-        using var stream = new SileroStream(_session, _options);
-        var scores = new float[samples.Length / SpeechTracker.WindowSamples];
-        for (var i = 0; i < scores.Length; i++)
-        {
-            scores[i] = stream.Score(samples.Slice(i * SpeechTracker.WindowSamples, SpeechTracker.WindowSamples));
-        }
-        return scores;
+        using var stream = new SileroStream(_session, _options, sequential: true);
+        return stream.ScoreSequentially(samples);
     }
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Loaded Silero VAD model {ModelPath}")]
@@ -95,52 +90,54 @@ public sealed partial class SileroSpeechSegmenter : ISpeechSegmenter, IDisposabl
     private static partial void LogUtterance(ILogger logger, int index, double startSeconds, double endSeconds);
 
     /// <summary>
-    /// Model state for one recording. Input, state and output tensors wrap arrays allocated here once and are bound to
-    /// an <see cref="OrtIoBinding"/>, so each 32 ms window is a copy into the input array and one run, without allocation.
+    /// Model state for one recording. Silero is recurrent, so one stream is one window per run, and per-run overhead
+    /// dominates its cost. The recording is therefore scored a block at a time in <see cref="VadOptions.Lanes"/>
+    /// lanes run as one batch: lane 0 continues the recording's state, every other lane starts from a zero state
+    /// <see cref="VadOptions.LaneWarmupMs"/> before its stretch, and scores from that warm-up are dropped.
+    /// With one lane this is exactly the reference, window after window.
     /// </summary>
     private sealed class SileroStream : IDisposable
     {
-        private const int Context = 64;
         private const int Window = SpeechTracker.WindowSamples;
-        private const int StateSize = 2 * 1 * 128;
 
         private readonly InferenceSession _session;
-        private readonly float[] _input = new float[Context + Window];
-        private readonly float[] _state = new float[StateSize];
-        private readonly float[] _stateOut = new float[StateSize];
-        private readonly float[] _probability = new float[1];
-        private readonly long[] _sampleRate = [SampleRate];
-        private readonly OrtValue[] _values;
-        private readonly OrtIoBinding _binding;
-        private readonly RunOptions _runOptions = new();
         private readonly SpeechTracker _tracker;
         private readonly PcmBuffer _buffer;
+        private readonly int _lanes;
+        private readonly int _laneWindows;
+        private readonly int _warmupWindows;
+        private readonly float[] _scores;
+        // Lane 0's recurrent state between blocks: where the previous block's last lane stopped.
+        private readonly float[] _carriedState = new float[LaneBatch.StatePerLane * 2];
+        private readonly RunOptions _runOptions = new();
+        private LaneBatch? _fullBatch;
+        private LaneBatch? _lastBatch;
 
+        // Next window to score, and the scored windows not yet given to the tracker.
         private long _nextWindow;
-        private bool _finalWindowDone;
+        private long _scoredFrom;
+        private int _scoredCount;
+        private int _pushed;
+        private bool _finalBlockDone;
         private bool _finished;
         private int _index;
 
-        public SileroStream(InferenceSession session, VadOptions options)
+        public SileroStream(InferenceSession session, VadOptions options, bool sequential = false)
         {
             _session = session;
             _tracker = new SpeechTracker(options, SampleRate);
+            _lanes = sequential ? 1 : options.Lanes;
+            // One lane scores each window as soon as it arrives, so utterances come out with no block delay.
+            _laneWindows = _lanes == 1 ? 1 : Math.Max(1, (int)(options.LaneSeconds * SampleRate / Window));
+            _warmupWindows = _lanes == 1 ? 0 : (int)Math.Ceiling(options.LaneWarmupMs * SampleRate / 1000.0 / Window);
+            _scores = new float[BlockWindows];
             var maxSamples = (int)(options.MaxUtteranceSeconds * SampleRate);
-            _buffer = new PcmBuffer(maxSamples + (options.PaddingMs + options.MinSilenceMs) * SampleRate / 1000 + AppendSlice + 2 * Window);
-
-            var input = OrtValue.CreateTensorValueFromMemory(_input, [1, Context + Window]);
-            var state = OrtValue.CreateTensorValueFromMemory(_state, [2, 1, 128]);
-            var sr = OrtValue.CreateTensorValueFromMemory(_sampleRate, []);
-            var output = OrtValue.CreateTensorValueFromMemory(_probability, [1, 1]);
-            var stateOut = OrtValue.CreateTensorValueFromMemory(_stateOut, [2, 1, 128]);
-            _values = [input, state, sr, output, stateOut];
-            _binding = session.CreateIoBinding();
-            _binding.BindInput("input", input);
-            _binding.BindInput("state", state);
-            _binding.BindInput("sr", sr);
-            _binding.BindOutput("output", output);
-            _binding.BindOutput("stateN", stateOut);
+            _buffer = new PcmBuffer(maxSamples + (options.PaddingMs + options.MinSilenceMs) * SampleRate / 1000
+                + (BlockWindows + 2) * Window + AppendSlice);
         }
+
+        /// <summary>Windows scored by one full block: lane 0's stretch includes the others' warm-up length.</summary>
+        private int BlockWindows => _warmupWindows + _lanes * _laneWindows;
 
         public static void CheckInterface(InferenceSession session, string modelPath)
         {
@@ -157,25 +154,41 @@ public sealed partial class SileroSpeechSegmenter : ISpeechSegmenter, IDisposabl
 
         public void Append(ReadOnlySpan<float> samples)
         {
-            _buffer.DiscardBefore(Math.Min(_tracker.RetainFrom, _nextWindow));
+            Discard();
             _buffer.Append(samples);
         }
 
-        /// <summary>Runs windows until one closes an utterance; null when more input is needed (or, at the end, when done).</summary>
+        /// <summary>Scores blocks until a window closes an utterance; null when more input is needed (or, at the end, when done).</summary>
         public Utterance? Next(bool endOfStream)
         {
             SampleSpan span;
             while (true)
             {
-                if (_buffer.End >= _nextWindow + Window || (endOfStream && !_finalWindowDone && _buffer.End > _nextWindow))
+                if (_pushed < _scoredCount)
                 {
-                    // The last partial window is zero-padded, as the reference implementation does.
-                    _finalWindowDone |= _buffer.End < _nextWindow + Window;
-                    if (RunWindow(out span))
+                    var windowStart = _scoredFrom + (long)_pushed * Window;
+                    if (_tracker.Push(windowStart, _scores[_pushed++], out span))
                     {
                         return Cut(span);
                     }
                     continue;
+                }
+                var pending = _buffer.End - _nextWindow;
+                if (pending >= (long)BlockWindows * Window)
+                {
+                    ScoreBlock(BlockWindows, _lanes);
+                    continue;
+                }
+                if (endOfStream && !_finalBlockDone)
+                {
+                    _finalBlockDone = true;
+                    if (pending > 0)
+                    {
+                        // The last partial window is zero-padded, as the reference implementation does.
+                        var windows = (int)((pending + Window - 1) / Window);
+                        ScoreBlock(windows, LanesFor(windows));
+                        continue;
+                    }
                 }
                 if (endOfStream && !_finished)
                 {
@@ -189,29 +202,74 @@ public sealed partial class SileroSpeechSegmenter : ISpeechSegmenter, IDisposabl
             }
         }
 
-        public float Score(ReadOnlySpan<float> window)
+        /// <summary>Scores windows one after another from the start, without lanes, for parity checks.</summary>
+        public float[] ScoreSequentially(ReadOnlySpan<float> samples)
         {
-            _input.AsSpan(Window, Context).CopyTo(_input);
-            window.CopyTo(_input.AsSpan(Context));
-            return Infer();
+            _buffer.Append(samples);
+            var windows = samples.Length / Window;
+            var scores = new float[windows];
+            var batch = _lastBatch = new LaneBatch(_session, 1);
+            for (var w = 0; w < windows; w++)
+            {
+                batch.Load(0, _buffer, (long)w * Window);
+                scores[w] = batch.Run(_session, _runOptions)[0];
+            }
+            return scores;
         }
 
-        private float Infer()
+        /// <summary>Fewer lanes for a short last block, so warm-up never outweighs the windows it serves.</summary>
+        private int LanesFor(int windows) =>
+            Math.Clamp((windows - _warmupWindows) / Math.Max(1, 4 * _warmupWindows), 1, _lanes);
+
+        private void ScoreBlock(int windows, int lanes)
         {
-            _session.RunWithBinding(_runOptions, _binding);
-            _stateOut.CopyTo(_state, 0);
-            return _probability[0];
+            var batch = lanes == _lanes
+                ? _fullBatch ??= new LaneBatch(_session, lanes)
+                : _lastBatch = _lastBatch?.Lanes == lanes ? _lastBatch : Replace(_lastBatch, new LaneBatch(_session, lanes));
+            var blockStart = _nextWindow;
+            var warmup = lanes == 1 ? 0 : _warmupWindows;
+            // Lane 0 scores [0, first); lane k >= 1 scores [first + (k-1)*stretch, first + k*stretch) after its warm-up.
+            var stretch = lanes == 1 ? windows : (windows - warmup + lanes - 1) / lanes;
+            var first = lanes == 1 ? windows : warmup + stretch;
+
+            batch.ResetState(_carriedState);
+            for (var step = 0; step < first; step++)
+            {
+                for (var lane = 0; lane < lanes; lane++)
+                {
+                    var window = lane == 0 ? step : first + (lane - 1) * stretch - warmup + step;
+                    batch.Load(lane, _buffer, blockStart + (long)Math.Min(window, windows) * Window);
+                }
+                var probabilities = batch.Run(_session, _runOptions);
+                for (var lane = 0; lane < lanes; lane++)
+                {
+                    var window = lane == 0 ? step : first + (lane - 1) * stretch - warmup + step;
+                    if ((lane == 0 || step >= warmup) && window < windows)
+                    {
+                        _scores[window] = probabilities[lane];
+                    }
+                }
+            }
+            // Full blocks end every lane on the block's last window, so the last lane's state carries on to lane 0.
+            batch.CopyState(lanes - 1, _carriedState);
+
+            _scoredFrom = blockStart;
+            _scoredCount = windows;
+            _pushed = 0;
+            _nextWindow = blockStart + (long)windows * Window;
         }
 
-        private bool RunWindow(out SampleSpan span)
+        private static LaneBatch Replace(LaneBatch? old, LaneBatch replacement)
         {
-            _buffer.DiscardBefore(Math.Min(_tracker.RetainFrom, _nextWindow));
-            // The model sees the last 64 samples of the previous window before the new 512.
-            _input.AsSpan(Window, Context).CopyTo(_input);
-            _buffer.CopyTo(_nextWindow, _input.AsSpan(Context));
-            var emitted = _tracker.Push(_nextWindow, Infer(), out span);
-            _nextWindow += Window;
-            return emitted;
+            old?.Dispose();
+            return replacement;
+        }
+
+        private void Discard()
+        {
+            // Keep what the tracker may still cut, and the 64 samples of context before the next window to score.
+            var unpushed = _pushed < _scoredCount ? _scoredFrom + (long)_pushed * Window : _nextWindow;
+            _buffer.DiscardBefore(Math.Min(_tracker.RetainFrom, Math.Min(unpushed, _nextWindow - LaneBatch.Context)));
         }
 
         private Utterance Cut(SampleSpan span)
@@ -224,13 +282,102 @@ public sealed partial class SileroSpeechSegmenter : ISpeechSegmenter, IDisposabl
 
         public void Dispose()
         {
+            _fullBatch?.Dispose();
+            _lastBatch?.Dispose();
+            _runOptions.Dispose();
+            _buffer.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Input, state and output tensors for a batch of lanes over arrays allocated once and bound to an
+    /// <see cref="OrtIoBinding"/>, so a step is a copy of each lane's window and one run, without allocation.
+    /// </summary>
+    private sealed class LaneBatch : IDisposable
+    {
+        public const int Context = 64;
+        public const int StatePerLane = 128;
+        private const int Window = SpeechTracker.WindowSamples;
+        private const int Input = Context + Window;
+
+        private readonly float[] _input;
+        private readonly float[] _state;
+        private readonly float[] _stateOut;
+        private readonly float[] _probabilities;
+        private readonly long[] _sampleRate = [SampleRate];
+        private readonly OrtValue[] _values;
+        private readonly OrtIoBinding _binding;
+
+        public LaneBatch(InferenceSession session, int lanes)
+        {
+            Lanes = lanes;
+            _input = new float[lanes * Input];
+            _state = new float[2 * lanes * StatePerLane];
+            _stateOut = new float[2 * lanes * StatePerLane];
+            _probabilities = new float[lanes];
+            var input = OrtValue.CreateTensorValueFromMemory(_input, [lanes, Input]);
+            var state = OrtValue.CreateTensorValueFromMemory(_state, [2, lanes, StatePerLane]);
+            var sr = OrtValue.CreateTensorValueFromMemory(_sampleRate, []);
+            var output = OrtValue.CreateTensorValueFromMemory(_probabilities, [lanes, 1]);
+            var stateOut = OrtValue.CreateTensorValueFromMemory(_stateOut, [2, lanes, StatePerLane]);
+            _values = [input, state, sr, output, stateOut];
+            _binding = session.CreateIoBinding();
+            _binding.BindInput("input", input);
+            _binding.BindInput("state", state);
+            _binding.BindInput("sr", sr);
+            _binding.BindOutput("output", output);
+            _binding.BindOutput("stateN", stateOut);
+        }
+
+        public int Lanes { get; }
+
+        /// <summary>Lane 0 gets <paramref name="lane0State"/> (both layers), the others a zero state.</summary>
+        public void ResetState(ReadOnlySpan<float> lane0State)
+        {
+            Array.Clear(_state);
+            for (var layer = 0; layer < 2; layer++)
+            {
+                lane0State.Slice(layer * StatePerLane, StatePerLane).CopyTo(_state.AsSpan(layer * Lanes * StatePerLane, StatePerLane));
+            }
+        }
+
+        public void CopyState(int lane, Span<float> destination)
+        {
+            for (var layer = 0; layer < 2; layer++)
+            {
+                _state.AsSpan((layer * Lanes + lane) * StatePerLane, StatePerLane).CopyTo(destination.Slice(layer * StatePerLane, StatePerLane));
+            }
+        }
+
+        /// <summary>The window at <paramref name="windowStart"/> with the 64 samples before it (zeros before the recording).</summary>
+        public void Load(int lane, PcmBuffer buffer, long windowStart)
+        {
+            var row = _input.AsSpan(lane * Input, Input);
+            if (windowStart < Context)
+            {
+                row[..Context].Clear();
+                buffer.CopyTo(windowStart, row[Context..]);
+            }
+            else
+            {
+                buffer.CopyTo(windowStart - Context, row);
+            }
+        }
+
+        public float[] Run(InferenceSession session, RunOptions runOptions)
+        {
+            session.RunWithBinding(runOptions, _binding);
+            _stateOut.CopyTo(_state, 0);
+            return _probabilities;
+        }
+
+        public void Dispose()
+        {
             _binding.Dispose();
             foreach (var value in _values)
             {
                 value.Dispose();
             }
-            _runOptions.Dispose();
-            _buffer.Dispose();
         }
     }
 }

@@ -31,6 +31,21 @@ public sealed class VadOptions : IValidatableObject
     [Range(1.0, 600.0)]
     public double MaxUtteranceSeconds { get; set; } = 15;
 
+    /// <summary>
+    /// Stretches of the recording scored side by side as one batch (1 = strictly one window after another). Silero
+    /// costs about the same per run for 1 or 8 windows, so 8 lanes make VAD some 2x faster on CPU.
+    /// </summary>
+    [Range(1, 64)]
+    public int Lanes { get; set; } = 8;
+
+    /// <summary>Length of each lane's stretch; a block of <c>Lanes x LaneSeconds</c> of audio is held while it is scored.</summary>
+    [Range(1.0, 600.0)]
+    public double LaneSeconds { get; set; } = 15;
+
+    /// <summary>Audio a lane runs through before its stretch so its recurrent state has settled; its scores are dropped.</summary>
+    [Range(0, 10_000)]
+    public int LaneWarmupMs { get; set; } = 1000;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (MaxUtteranceSeconds * 1000 < 2 * PaddingMs + MinSpeechMs + 100)

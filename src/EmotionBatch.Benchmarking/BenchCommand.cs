@@ -24,6 +24,7 @@ public static class BenchCommand
         var whisper = new Option<string?>("--whisper-model") { Description = "Whisper ggml model; without it the ASR stage is skipped and the pipeline runs without text." };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads and Whisper threads; 0 = one per CPU.", DefaultValueFactory = _ => 0 };
         var repeat = new Option<int>("--repeat") { Description = "Runs per stage; the table shows the median and the best.", DefaultValueFactory = _ => 3 };
+        var rounds = new Option<int>("--overhead-rounds") { Description = "Interleaved rounds timing the C# wrapper against raw ONNX Runtime (inference rows show their median).", DefaultValueFactory = _ => 15 };
         var batch = new Option<int>("--batch-size") { Description = "Utterances per inference batch.", DefaultValueFactory = _ => 16 };
         var vad = new Option<string>("--vad-model") { Description = "Silero VAD ONNX file.", DefaultValueFactory = _ => Audio.SileroVadModel.DefaultRelativePath };
         var work = new Option<string?>("--work") { Description = "Folder for generated audio and outputs (default: a new temporary folder, removed afterwards)." };
@@ -36,7 +37,7 @@ public static class BenchCommand
         var child = new Option<string?>("--memory-child") { Hidden = true };
 
         var command = new Command("bench", "Benchmark each stage and the whole pipeline on generated recordings.");
-        foreach (var option in new Option[] { bundle, minutes, recordings, whisper, threads, repeat, batch, vad, work, memory, hours, acoustic, utterances, utteranceSeconds, spinning, child })
+        foreach (var option in new Option[] { bundle, minutes, recordings, whisper, threads, repeat, rounds, batch, vad, work, memory, hours, acoustic, utterances, utteranceSeconds, spinning, child })
         {
             command.Options.Add(option);
         }
@@ -50,6 +51,7 @@ public static class BenchCommand
                 WhisperModel = parse.GetValue(whisper),
                 Threads = parse.GetValue(threads),
                 Repeat = Math.Max(1, parse.GetValue(repeat)),
+                OverheadRounds = Math.Max(1, parse.GetValue(rounds)),
                 BatchSize = Math.Max(1, parse.GetValue(batch)),
                 VadModel = parse.GetValue(vad)!,
                 WorkFolder = parse.GetValue(work),

@@ -11,6 +11,8 @@ public sealed class BenchSettings
     public int Threads { get; set; }
     public int Repeat { get; set; } = 3;
     public int BatchSize { get; set; } = 16;
+    /// <summary>Interleaved rounds of the C# wrapper against raw ORT (at least <see cref="Repeat"/>).</summary>
+    public int OverheadRounds { get; set; } = 15;
     public string VadModel { get; set; } = Audio.SileroVadModel.DefaultRelativePath;
     /// <summary>Where recordings and outputs go; a fresh temporary folder when null.</summary>
     public string? WorkFolder { get; set; }

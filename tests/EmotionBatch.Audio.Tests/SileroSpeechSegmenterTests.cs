@@ -21,6 +21,26 @@ public sealed class SileroSpeechSegmenterTests
 
     private static readonly Lazy<Task<float[]>> Jfk = new(async () => (await Signal.DecodeAllAsync(RepoPaths.JfkWav)).Samples);
 
+    private static readonly Lazy<Task<float[]>> SpeechCorpus = new(async () =>
+    {
+        var random = new Random(11);
+        var clips = Directory.GetFiles(RepoPaths.SharedFile("data", "emodb", "wav"), "*.wav").Order(StringComparer.Ordinal).Take(60);
+        // Emo-DB is 22.05 kHz: ffmpeg resamples, two files at a time.
+        var decoded = new List<float[]>();
+        foreach (var pair in clips.Chunk(2))
+        {
+            decoded.AddRange((await Task.WhenAll(pair.Select(c => Signal.DecodeAllAsync(c)))).Select(d => d.Samples));
+        }
+        var samples = new List<float>();
+        foreach (var clip in decoded)
+        {
+            var gap = (int)(Rate * (0.2 + random.NextDouble() * 1.3));
+            samples.AddRange(Enumerable.Range(0, gap).Select(_ => (float)((random.NextDouble() - 0.5) * 0.002)));
+            samples.AddRange(clip);
+        }
+        return samples.ToArray();
+    });
+
     private static SileroSpeechSegmenter Segmenter(VadOptions? options = null)
     {
         options ??= new VadOptions();
@@ -168,9 +188,56 @@ public sealed class SileroSpeechSegmenterTests
     }
 
     [Fact]
+    public async Task Lanes_find_nearly_the_utterances_that_one_window_after_another_finds()
+    {
+        // Some 170 s of real speech (Emo-DB sentences, seeded gaps and noise): blocks of 8 lanes x 8 s and a short last one.
+        // A lane starts from a fresh recurrent state, and Silero's state remembers for seconds, so a borderline window
+        // can fall the other way: boundaries may move by a window (32 ms) and a short pause may join two utterances.
+        var samples = await SpeechCorpus.Value;
+        using var sequential = Segmenter(new VadOptions { Lanes = 1 });
+        using var laned = Segmenter(new VadOptions { Lanes = 8, LaneSeconds = 8 });
+
+        var reference = await SegmentAsync(sequential, samples);
+        var other = await SegmentAsync(laned, samples);
+
+        var describe = () => $"sequential {reference.Count}: " + string.Join(" ", reference.Select(u => $"[{u.StartSeconds:0.000}-{u.EndSeconds:0.000}]"))
+            + $"\nlanes {other.Count}: " + string.Join(" ", other.Select(u => $"[{u.StartSeconds:0.000}-{u.EndSeconds:0.000}]"));
+        Assert.True(reference.Count >= 50, describe());
+        var matched = reference.Count(r => other.Any(o =>
+            Math.Abs(r.StartSeconds - o.StartSeconds) <= 0.033 && Math.Abs(r.EndSeconds - o.EndSeconds) <= 0.033));
+        Assert.True(matched >= reference.Count * 0.9, $"{matched} of {reference.Count} matched within a window\n" + describe());
+        Assert.InRange(other.Sum(u => u.DurationSeconds), reference.Sum(u => u.DurationSeconds) * 0.98, reference.Sum(u => u.DurationSeconds) * 1.02);
+        Assert.Equal(Enumerable.Range(0, other.Count), other.Select(u => u.Index));
+    }
+
+    [Fact]
+    public async Task Lanes_deliver_utterances_a_block_at_a_time_before_the_stream_ends()
+    {
+        // Blocks of 1 s warm-up + 4 lanes x 2 s = 9 s; jfk repeated 4 times is 44 s.
+        using var segmenter = Segmenter(new VadOptions { Lanes = 4, LaneSeconds = 2 });
+        var jfk = await Jfk.Value;
+        var samples = Enumerable.Repeat(jfk, 4).SelectMany(s => s).ToArray();
+        var consumed = 0;
+        async IAsyncEnumerable<PcmChunk> Counting()
+        {
+            await foreach (var chunk in Signal.Chunks(samples, Rate / 10))
+            {
+                consumed += chunk.Samples.Length;
+                yield return chunk;
+            }
+        }
+
+        await foreach (var first in segmenter.SegmentAsync(Counting(), CancellationToken.None))
+        {
+            Assert.InRange(consumed / (double)Rate, first.EndSeconds, 9.1);
+            break;
+        }
+    }
+
+    [Fact]
     public async Task Utterances_arrive_before_the_stream_ends()
     {
-        using var segmenter = Segmenter();
+        using var segmenter = Segmenter(new VadOptions { Lanes = 1 });
         var samples = await Jfk.Value;
         var consumed = 0;
         async IAsyncEnumerable<PcmChunk> Counting()

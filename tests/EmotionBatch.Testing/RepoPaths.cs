@@ -13,10 +13,11 @@ public static class RepoPaths
             ? configured
             : Path.GetFullPath(Path.Combine(Root, "..", "shared"));
 
+    /// <summary>A file or folder under <see cref="Shared"/>; missing material fails with the fix in the message.</summary>
     public static string SharedFile(params string[] parts)
     {
         var path = Path.Combine([Shared, .. parts]);
-        if (!File.Exists(path))
+        if (!File.Exists(path) && !Directory.Exists(path))
         {
             throw new FileNotFoundException($"Shared test material is missing: {path}. Set EMOTIONBATCH_SHARED to the shared folder.", path);
         }
