@@ -25,6 +25,8 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
     private readonly TextEncoder _text;
     private readonly string[] _acousticOutputs;
     private readonly string[] _fusionOutputs;
+    // Shared by concurrent runs: it only carries settings, and nothing here ever sets its terminate flag.
+    private readonly RunOptions _runOptions = new();
 
     public OnnxEmotionModel(ModelBundle bundle, ModelOptions options, ILogger<OnnxEmotionModel>? logger = null)
     {
@@ -194,8 +196,7 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
             var inputs = _bundle.AcousticEncoder.Inputs!;
             using var waveformValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, samples.AsMemory(0, count), [batch, padded]);
             using var lengthsValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, lengths.AsMemory(0, batch), [batch]);
-            using var runOptions = new RunOptions();
-            var outputs = _acoustic.Run(runOptions, [inputs.Waveform, inputs.Lengths], [waveformValue, lengthsValue], _acousticOutputs);
+            var outputs = _acoustic.Run(_runOptions, [inputs.Waveform, inputs.Lengths], [waveformValue, lengthsValue], _acousticOutputs);
             var shape = outputs[0].GetTensorTypeAndShape().Shape;
             if (shape.Length != 3 || shape[0] != batch || shape[2] != _bundle.AcousticEncoder.Dim)
             {
@@ -230,10 +231,9 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
             var inputs = _bundle.FusionHead.Inputs!;
             using var featuresValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, features.AsMemory(0, featureCount), [batch, length, dim]);
             using var maskValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(0, maskCount), [batch, length]);
-            using var runOptions = new RunOptions();
             // The acoustic outputs go straight in: no copy between the two graphs.
             using var outputs = _fusion.Run(
-                runOptions,
+                _runOptions,
                 [inputs.AcousticFeatures, inputs.AcousticMask, inputs.TextFeatures, inputs.TextMask],
                 [acoustic[0], acoustic[1], featuresValue, maskValue],
                 _fusionOutputs);
@@ -329,6 +329,7 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
         _acoustic.Dispose();
         _fusion.Dispose();
         _text.Dispose();
+        _runOptions.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model bundle {Name} {Version} from {Directory} on {Provider}")]

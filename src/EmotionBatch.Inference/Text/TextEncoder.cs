@@ -11,6 +11,8 @@ public sealed class TextEncoder : IDisposable
     private readonly TextInputs _inputs;
     private readonly string _output;
     private readonly bool _takesTokenTypes;
+    // Shared by concurrent runs: it only carries settings, and nothing here ever sets its terminate flag.
+    private readonly RunOptions _runOptions = new();
 
     private TextEncoder(string name, InferenceSession session, TextTokenizer tokenizer, int dim, TextInputs inputs, TextOutputs outputs)
     {
@@ -106,8 +108,7 @@ public sealed class TextEncoder : IDisposable
                 names.Add(_inputs.TokenTypeIds);
                 values.Add(typesValue);
             }
-            using var runOptions = new RunOptions();
-            var outputs = _session.Run(runOptions, names, values, [_output]);
+            var outputs = _session.Run(_runOptions, names, values, [_output]);
             var features = outputs[0];
             var outShape = features.GetTensorTypeAndShape().Shape;
             if (outShape.Length != 3 || outShape[0] != batch || outShape[1] != length || outShape[2] != Dim)
@@ -126,7 +127,11 @@ public sealed class TextEncoder : IDisposable
         }
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
 }
 
 /// <summary>Output of one text-encoder batch: [B, L, D] features; only the first Lengths[b] tokens of row b are real.</summary>
