@@ -27,6 +27,7 @@ public static class BenchCommand
         var rounds = new Option<int>("--overhead-rounds") { Description = "Interleaved rounds timing the C# wrapper against raw ONNX Runtime (inference rows show their median).", DefaultValueFactory = _ => 15 };
         var batch = new Option<int>("--batch-size") { Description = "Utterances per inference batch.", DefaultValueFactory = _ => 16 };
         var vad = new Option<string>("--vad-model") { Description = "Silero VAD ONNX file.", DefaultValueFactory = _ => Audio.SileroVadModel.DefaultRelativePath };
+        var lanes = new Option<int>("--vad-lanes") { Description = "Silero VAD lanes per batch (1 = one window after another).", DefaultValueFactory = _ => new Audio.VadOptions().Lanes };
         var work = new Option<string?>("--work") { Description = "Folder for generated audio and outputs (default: a new temporary folder, removed afterwards)." };
         var memory = new Option<bool>("--memory") { Description = "Peak memory of decode + VAD + emotion on a 1-minute and a long recording, each in a fresh process." };
         var hours = new Option<double>("--memory-hours") { Description = "Length of the long recording in --memory mode.", DefaultValueFactory = _ => 3 };
@@ -37,7 +38,7 @@ public static class BenchCommand
         var child = new Option<string?>("--memory-child") { Hidden = true };
 
         var command = new Command("bench", "Benchmark each stage and the whole pipeline on generated recordings.");
-        foreach (var option in new Option[] { bundle, minutes, recordings, whisper, threads, repeat, rounds, batch, vad, work, memory, hours, acoustic, utterances, utteranceSeconds, spinning, child })
+        foreach (var option in new Option[] { bundle, minutes, recordings, whisper, threads, repeat, rounds, batch, vad, lanes, work, memory, hours, acoustic, utterances, utteranceSeconds, spinning, child })
         {
             command.Options.Add(option);
         }
@@ -54,6 +55,7 @@ public static class BenchCommand
                 OverheadRounds = Math.Max(1, parse.GetValue(rounds)),
                 BatchSize = Math.Max(1, parse.GetValue(batch)),
                 VadModel = parse.GetValue(vad)!,
+                VadLanes = Math.Clamp(parse.GetValue(lanes), 1, 64),
                 WorkFolder = parse.GetValue(work),
                 Spinning = parse.GetValue(spinning),
             };

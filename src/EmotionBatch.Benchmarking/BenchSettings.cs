@@ -14,6 +14,8 @@ public sealed class BenchSettings
     /// <summary>Interleaved rounds of the C# wrapper against raw ORT (at least <see cref="Repeat"/>).</summary>
     public int OverheadRounds { get; set; } = 15;
     public string VadModel { get; set; } = Audio.SileroVadModel.DefaultRelativePath;
+    /// <summary>Silero lanes per batch (EmotionBatch:Vad:Lanes) for the VAD stage and the pipeline.</summary>
+    public int VadLanes { get; set; } = new Audio.VadOptions().Lanes;
     /// <summary>Where recordings and outputs go; a fresh temporary folder when null.</summary>
     public string? WorkFolder { get; set; }
     public int Seed { get; set; } = 17;

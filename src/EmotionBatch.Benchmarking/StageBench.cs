@@ -38,7 +38,7 @@ public sealed class StageBench
         var loadBefore = MachineInfo.LoadAverage();
         _out.WriteLine($"machine: {MachineInfo.Describe()}");
         _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"settings: bundle {s.BundlePath}, {s.Minutes} min in {s.Recordings} recordings, threads {s.EffectiveThreads}{(s.Spinning ? " (spinning)" : "")}, batch {s.BatchSize}, repeat {s.Repeat}, seed {s.Seed}"));
+            $"settings: bundle {s.BundlePath}, {s.Minutes} min in {s.Recordings} recordings, threads {s.EffectiveThreads}{(s.Spinning ? " (spinning)" : "")}, batch {s.BatchSize}, VAD lanes {s.VadLanes}, repeat {s.Repeat}, seed {s.Seed}"));
         _out.WriteLine($"load average at start: {loadBefore}");
 
         var generate = Stopwatch.StartNew();
@@ -71,7 +71,7 @@ public sealed class StageBench
 
         // VAD on the decoded PCM.
         using var segmenter = new SileroSpeechSegmenter(
-            Options.Create(new VadOptions { ModelPath = Path.GetFullPath(s.VadModel) }), NullLogger<SileroSpeechSegmenter>.Instance);
+            Options.Create(new VadOptions { ModelPath = Path.GetFullPath(s.VadModel), Lanes = s.VadLanes }), NullLogger<SileroSpeechSegmenter>.Instance);
         List<Utterance>[] utterances = [];
         var vad = await MeasureAsync(async () =>
         {
@@ -394,6 +394,7 @@ public sealed class StageBench
         ["EmotionBatch:Model:IntraOpThreads"] = s.EffectiveThreads.ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Model:IntraOpSpinning"] = s.Spinning ? "true" : "false",
         ["EmotionBatch:Vad:ModelPath"] = Path.GetFullPath(s.VadModel),
+        ["EmotionBatch:Vad:Lanes"] = s.VadLanes.ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Transcription:ModelPath"] = s.WhisperModel is null ? "" : Path.GetFullPath(s.WhisperModel),
         ["EmotionBatch:Transcription:Threads"] = s.EffectiveThreads.ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Transcription:ExpectedSha256"] = "",
