@@ -288,7 +288,7 @@ public sealed class StageBench
             var sorted = ratios.Order().ToArray();
             double At(double q) => sorted[(int)Math.Round(q * (sorted.Length - 1))];
             return string.Create(CultureInfo.InvariantCulture,
-                $"{At(0.5):0.000}x ({(At(0.5) - 1) * 100:+0.0;-0.0}%, quartiles {At(0.25):0.000}-{At(0.75):0.000})");
+                $"{At(0.5):0.000}x ({(At(0.5) - 1) * 100:+0.0;-0.0;+0.0}%, quartiles {At(0.25):0.000}-{At(0.75):0.000})");
         }
         _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"C# OnnxEmotionModel vs raw InferenceSession.Run on identical batches, median of {ratioText.Count} interleaved rounds: " +

@@ -16,8 +16,9 @@ public sealed class WorkerOptions
     public long MaxFileSizeBytes { get; set; } = 2L * 1024 * 1024 * 1024;
 
     /// <summary>
-    /// Recordings processed at once. Two on two cores lets one recording decode while another runs VAD and inference:
-    /// 111.7x against 69.5x real time in docs/performance.md. Each one holds its own utterance buffers.
+    /// Recordings processed at once. Two on two cores lets one recording decode while another runs VAD and inference
+    /// (201x against 144x real time one at a time; three or four gained nothing: docs/performance.md). Each one holds
+    /// its own VAD block and utterance buffers.
     /// </summary>
     [Range(1, 64)]
     public int MaxConcurrentRecordings { get; set; } = 2;
