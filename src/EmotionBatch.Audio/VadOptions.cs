@@ -54,5 +54,15 @@ public sealed class VadOptions : IValidatableObject
                 $"MaxUtteranceSeconds ({MaxUtteranceSeconds}) leaves no room for 2 x PaddingMs ({PaddingMs}) plus MinSpeechMs ({MinSpeechMs}).",
                 [nameof(MaxUtteranceSeconds)]);
         }
+        if (Lanes * LaneSeconds > MaxBlockSeconds)
+        {
+            // Each recording in flight holds one block of samples (64 kB per second).
+            yield return new ValidationResult(
+                $"Lanes x LaneSeconds ({Lanes} x {LaneSeconds} s) is over {MaxBlockSeconds} s of audio held per recording; lower LaneSeconds.",
+                [nameof(Lanes), nameof(LaneSeconds)]);
+        }
     }
+
+    /// <summary>Largest VAD block: 30 minutes, about 115 MB of samples per recording in flight.</summary>
+    public const int MaxBlockSeconds = 1800;
 }

@@ -44,6 +44,8 @@ public sealed class ServiceRegistrationTests
     [InlineData("EmotionBatch:Vad:Threshold", "1.5", "Threshold")]
     [InlineData("EmotionBatch:Vad:MaxUtteranceSeconds", "0.3", "MaxUtteranceSeconds")]
     [InlineData("EmotionBatch:Decoder:MaxDurationSeconds", "0", "MaxDurationSeconds")]
+    [InlineData("EmotionBatch:Vad:Lanes", "0", "Lanes")]
+    [InlineData("EmotionBatch:Vad:LaneSeconds", "300", "Lanes x LaneSeconds")]
     public async Task Invalid_options_stop_the_host_at_start(string key, string value, string named)
     {
         using var host = Build(new() { ["EmotionBatch:Vad:ModelPath"] = RepoPaths.SileroVadOnnx, [key] = value });
