@@ -216,29 +216,26 @@ public sealed class SileroSpeechSegmenterTests
         // Blocks of 1 s warm-up + 4 lanes x 2 s = 9 s; jfk repeated 4 times is 44 s.
         using var segmenter = Segmenter(new VadOptions { Lanes = 4, LaneSeconds = 2 });
         var jfk = await Jfk.Value;
-        var samples = Enumerable.Repeat(jfk, 4).SelectMany(s => s).ToArray();
-        var consumed = 0;
-        async IAsyncEnumerable<PcmChunk> Counting()
-        {
-            await foreach (var chunk in Signal.Chunks(samples, Rate / 10))
-            {
-                consumed += chunk.Samples.Length;
-                yield return chunk;
-            }
-        }
 
-        await foreach (var first in segmenter.SegmentAsync(Counting(), CancellationToken.None))
-        {
-            Assert.InRange(consumed / (double)Rate, first.EndSeconds, 9.1);
-            break;
-        }
+        var (first, readSeconds) = await FirstUtteranceAsync(segmenter, Enumerable.Repeat(jfk, 4).SelectMany(s => s).ToArray());
+
+        Assert.InRange(readSeconds, first.EndSeconds, 9.1);
     }
 
     [Fact]
     public async Task Utterances_arrive_before_the_stream_ends()
     {
         using var segmenter = Segmenter(new VadOptions { Lanes = 1 });
-        var samples = await Jfk.Value;
+
+        var (first, readSeconds) = await FirstUtteranceAsync(segmenter, await Jfk.Value);
+
+        // The first utterance ends at 2.34 s; it is known once 300 ms of silence follow, long before 11 s are read.
+        Assert.InRange(readSeconds, first.EndSeconds, first.EndSeconds + 0.6);
+    }
+
+    /// <summary>The first utterance, and how much audio had been handed to the segmenter when it came out.</summary>
+    private static async Task<(Utterance First, double ReadSeconds)> FirstUtteranceAsync(SileroSpeechSegmenter segmenter, float[] samples)
+    {
         var consumed = 0;
         async IAsyncEnumerable<PcmChunk> Counting()
         {
@@ -251,10 +248,9 @@ public sealed class SileroSpeechSegmenterTests
 
         await foreach (var first in segmenter.SegmentAsync(Counting(), CancellationToken.None))
         {
-            // The first utterance ends at 2.34 s; it is known once 300 ms of silence follow, long before 11 s are read.
-            Assert.InRange(consumed / (double)Rate, first.EndSeconds, first.EndSeconds + 0.6);
-            break;
+            return (first, consumed / (double)Rate);
         }
+        throw new InvalidOperationException("no utterance at all");
     }
 
     [Fact]
