@@ -25,11 +25,6 @@ internal static class ContainerPolicy
         formatName.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Any(name => AllowedDemuxers.Contains(name, StringComparer.OrdinalIgnoreCase));
 
-    /// <summary>The demuxer to force with <c>-f</c> so decoding uses exactly what the probe accepted.</summary>
-    public static string DemuxerToForce(string formatName) =>
-        formatName.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .First(name => AllowedDemuxers.Contains(name, StringComparer.OrdinalIgnoreCase));
-
     public static string RefusalReason(string formatName)
     {
         var isPlaylist = formatName.Split(',', StringSplitOptions.TrimEntries).Any(ReferencingDemuxers.Contains);

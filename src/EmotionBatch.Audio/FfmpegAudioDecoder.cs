@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using EmotionBatch.Core;
 using FFMpegCore;
 using Microsoft.Extensions.Logging;
@@ -14,7 +13,8 @@ namespace EmotionBatch.Audio;
 /// <summary>
 /// Decodes a local recording with ffmpeg to 16 kHz mono float PCM, streamed from ffmpeg's stdout in bounded chunks.
 /// The input reaches ffmpeg only as a <c>file:</c> URL with the file protocol and an allowlist of audio demuxers, so
-/// playlists and other referencing formats cannot make ffmpeg open further files or the network.
+/// playlists and other referencing formats cannot make ffmpeg open further files or the network. ffprobe runs only to
+/// name a refused format in the reason.
 /// </summary>
 public sealed partial class FfmpegAudioDecoder : IAudioDecoder
 {
@@ -37,10 +37,11 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
     }
 
     /// <summary>
-    /// Probing before decoding gives clear reasons (no audio, too long, refused container) and pins the demuxer that
-    /// <see cref="DecodeAsync"/> uses.
+    /// One ffmpeg process describes the recording and decodes it: its description (container, length, first audio
+    /// stream) is read from stderr before any sample is taken, so refusals (no audio, too long, refused container)
+    /// come with clear reasons and cost no separate ffprobe start.
     /// </summary>
-    public async Task<AudioInfo> ProbeAsync(string path, CancellationToken cancellationToken)
+    public async Task<DecodingAudio> OpenAsync(string path, CancellationToken cancellationToken)
     {
         var fullPath = CheckLocalFile(path);
         var playlist = await SniffPlaylistAsync(fullPath, cancellationToken).ConfigureAwait(false);
@@ -49,23 +50,66 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
             LogRefused(_logger, path, playlist);
             throw Refused(ProbeStage, ContainerPolicy.RefusalReason(playlist));
         }
-        return await ProbeWithFfprobeAsync(fullPath, cancellationToken).ConfigureAwait(false);
+        return await OpenWithoutSniffingAsync(fullPath, cancellationToken).ConfigureAwait(false);
     }
 
-    public async IAsyncEnumerable<PcmChunk> DecodeAsync(AudioInfo probed, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The description alone: opens the recording and stops decoding at once.</summary>
+    public async Task<AudioInfo> ProbeAsync(string path, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(probed);
-        // The record is public: a format that did not come from ProbeAsync must still never reach ffmpeg unchecked.
-        if (!ContainerPolicy.IsAllowed(probed.Format))
+        await using var audio = await OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        return audio.Info;
+    }
+
+    /// <summary>ffmpeg alone (no sniffing), so its own whitelist can be exercised directly.</summary>
+    internal async Task<DecodingAudio> OpenWithoutSniffingAsync(string fullPath, CancellationToken cancellationToken)
+    {
+        var ffmpeg = FfmpegProcess.Start(_ffmpeg, DecodeArguments(fullPath), cancellationToken, levelTagged: true);
+        try
         {
-            throw Refused(DecodeStage, ContainerPolicy.RefusalReason(probed.Format));
+            await ffmpeg.InputDescribed.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var description = InputDescription.Parse(ffmpeg.DescriptionLines());
+            if (description is null)
+            {
+                // ffmpeg could not open or recognise the file; it has exited or is about to.
+                await ffmpeg.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+                if (ffmpeg.StderrLines().Any(l => l.Contains("not on whitelist", StringComparison.Ordinal)))
+                {
+                    var detected = await DetectRefusedFormatAsync(FileUrl(fullPath), cancellationToken).ConfigureAwait(false);
+                    LogRefused(_logger, fullPath, detected);
+                    throw Refused(ProbeStage, ContainerPolicy.RefusalReason(detected));
+                }
+                throw Refused(ProbeStage, $"not a readable audio file: ffmpeg: {ffmpeg.StderrSummary()}");
+            }
+            if (!ContainerPolicy.IsAllowed(description.Format))
+            {
+                LogRefused(_logger, fullPath, description.Format);
+                throw Refused(ProbeStage, ContainerPolicy.RefusalReason(description.Format));
+            }
+            if (!description.HasAudio)
+            {
+                throw Refused(ProbeStage, "not an audio file: no audio stream found");
+            }
+            var info = new AudioInfo(fullPath, description.DurationSeconds, description.SampleRate, description.Channels, description.Format);
+            if (info.DurationSeconds > _options.MaxDurationSeconds)
+            {
+                throw TooLong(ProbeStage, string.Create(CultureInfo.InvariantCulture, $"{info.DurationSeconds / 3600:0.##} h ({info.DurationSeconds:0} s)"));
+            }
+            LogProbed(_logger, fullPath, info.Format, info.DurationSeconds, info.SampleRate, info.Channels);
+            return new FfmpegDecodingAudio(info, ffmpeg, this);
         }
-        var path = CheckLocalFile(probed.Path);
+        catch
+        {
+            ffmpeg.Dispose();
+            throw;
+        }
+    }
+
+    private async IAsyncEnumerable<PcmChunk> ReadAsync(
+        AudioInfo info, FfmpegProcess ffmpeg, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var maxSamples = (long)(_options.MaxDurationSeconds * IAudioDecoder.SampleRate);
         var chunkSamples = Math.Max(1, _options.ChunkMilliseconds * IAudioDecoder.SampleRate / 1000);
         var started = Stopwatch.GetTimestamp();
-
-        using var ffmpeg = FfmpegProcess.Start(_ffmpeg, DecodeArguments(path, probed.Format), cancellationToken);
         var buffer = ArrayPool<byte>.Shared.Rent(chunkSamples * BytesPerSample);
         long produced = 0;
         try
@@ -113,7 +157,7 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
                     Retryable = false,
                 };
             }
-            LogDecoded(_logger, path, produced / (double)IAudioDecoder.SampleRate, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            LogDecoded(_logger, info.Path, produced / (double)IAudioDecoder.SampleRate, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         finally
         {
@@ -133,11 +177,11 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         }
     }
 
-    private static List<string> DecodeArguments(string fullPath, string format) =>
+    private static List<string> DecodeArguments(string fullPath) =>
     [
-        "-nostdin", "-hide_banner", "-loglevel", "error",
+        // Level tags let the description be read from trusted info lines and keep info lines out of error reasons.
+        "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info",
         .. InputArguments(),
-        "-f", ContainerPolicy.DemuxerToForce(format),
         "-i", FileUrl(fullPath),
         "-map", "0:a:0",
         "-ac", "1",
@@ -151,62 +195,6 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
     /// <summary>Input options shared by ffprobe and ffmpeg: local files only, audio demuxers only.</summary>
     private static IEnumerable<string> InputArguments() =>
         ["-protocol_whitelist", "file", "-format_whitelist", ContainerPolicy.FormatWhitelist];
-
-    /// <summary>The ffprobe step alone (no sniffing), so its own whitelist can be exercised directly.</summary>
-    internal async Task<AudioInfo> ProbeWithFfprobeAsync(string fullPath, CancellationToken cancellationToken)
-    {
-        var url = FileUrl(fullPath);
-        string json;
-        using (var ffprobe = FfmpegProcess.Start(
-            _ffprobe,
-            ["-hide_banner", "-loglevel", "error", .. InputArguments(), "-print_format", "json", "-show_format", "-show_streams", "-sexagesimal", url],
-            cancellationToken))
-        {
-            using var reader = new StreamReader(ffprobe.StandardOutput);
-            json = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
-            var exitCode = await ffprobe.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-            if (exitCode != 0)
-            {
-                if (ffprobe.StderrLines().Any(l => l.Contains("not on whitelist", StringComparison.Ordinal)))
-                {
-                    var detected = await DetectRefusedFormatAsync(url, cancellationToken).ConfigureAwait(false);
-                    LogRefused(_logger, fullPath, detected);
-                    throw Refused(ProbeStage, ContainerPolicy.RefusalReason(detected));
-                }
-                throw Refused(ProbeStage, $"not a readable audio file: ffprobe: {ffprobe.StderrSummary()}");
-            }
-        }
-
-        IMediaAnalysis analysis;
-        try
-        {
-            analysis = FFProbe.FromJson(json);
-        }
-        catch (Exception e) when (e is JsonException or FFMpegCore.Exceptions.FFMpegException or FormatException or InvalidOperationException)
-        {
-            throw new RecordingFailedException(ProbeStage, $"ffprobe output could not be read: {e.Message}", e) { Retryable = false };
-        }
-
-        var format = analysis.Format?.FormatName ?? "unknown";
-        if (!ContainerPolicy.IsAllowed(format))
-        {
-            LogRefused(_logger, fullPath, format);
-            throw Refused(ProbeStage, ContainerPolicy.RefusalReason(format));
-        }
-        var audio = analysis.PrimaryAudioStream ?? analysis.AudioStreams.FirstOrDefault();
-        if (audio is null)
-        {
-            throw Refused(ProbeStage, "not an audio file: ffprobe found no audio stream");
-        }
-
-        var info = new AudioInfo(fullPath, analysis.Duration.TotalSeconds, audio.SampleRateHz ?? 0, audio.Channels ?? 0, format);
-        if (info.DurationSeconds > _options.MaxDurationSeconds)
-        {
-            throw TooLong(ProbeStage, string.Create(CultureInfo.InvariantCulture, $"{info.DurationSeconds / 3600:0.##} h ({info.DurationSeconds:0} s)"));
-        }
-        LogProbed(_logger, fullPath, info.Format, info.DurationSeconds, info.SampleRate, info.Channels);
-        return info;
-    }
 
     /// <summary>Asks ffprobe (same whitelists, so nothing is opened) which demuxer it recognised, for the refusal reason.</summary>
     private async Task<string> DetectRefusedFormatAsync(string url, CancellationToken cancellationToken)
@@ -268,6 +256,23 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
     };
 
     private static RecordingFailedException Refused(string stage, string reason) => new(stage, reason) { Retryable = false };
+
+    /// <summary>The running ffmpeg behind an opened recording; disposing kills it if it is still decoding.</summary>
+    private sealed class FfmpegDecodingAudio(AudioInfo info, FfmpegProcess ffmpeg, FfmpegAudioDecoder decoder) : DecodingAudio(info)
+    {
+        private int _read;
+
+        public override IAsyncEnumerable<PcmChunk> ReadAsync(CancellationToken cancellationToken) =>
+            Interlocked.Exchange(ref _read, 1) == 0
+                ? decoder.ReadAsync(Info, ffmpeg, cancellationToken)
+                : throw new InvalidOperationException("The samples of a decoding recording can be read once.");
+
+        public override ValueTask DisposeAsync()
+        {
+            ffmpeg.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "Probed {Path}: {Format}, {DurationSeconds:0.00} s, {SampleRate} Hz, {Channels} channel(s)")]
     private static partial void LogProbed(ILogger logger, string path, string format, double durationSeconds, int sampleRate, int channels);

@@ -7,42 +7,93 @@ namespace EmotionBatch.Audio;
 /// <summary>
 /// One ffmpeg/ffprobe child process: arguments passed as an argv list (never a parsed command line), stdin closed,
 /// stderr kept as a bounded tail for error reasons, and the process killed on cancellation or disposal.
+/// Run with <c>-loglevel level+info</c>, ffmpeg tags each line with its level: info lines never become reasons, and
+/// the input's description (<see cref="InputDescription"/>) is collected from them until the output is set up.
 /// </summary>
 internal sealed class FfmpegProcess : IDisposable
 {
     private const int StderrLinesKept = 24;
+    private const int DescriptionLinesKept = 64;
 
     private readonly Process _process;
     private readonly Queue<string> _stderrTail = new();
+    private readonly List<string> _description = [];
+    private readonly TaskCompletionSource _described = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenRegistration _cancellation;
 
-    private FfmpegProcess(Process process, CancellationToken cancellationToken)
+    private readonly bool _levelTagged;
+
+    private FfmpegProcess(Process process, bool levelTagged, CancellationToken cancellationToken)
     {
         _process = process;
-        _process.ErrorDataReceived += (_, e) =>
-        {
-            if (string.IsNullOrWhiteSpace(e.Data))
-            {
-                return;
-            }
-            lock (_stderrTail)
-            {
-                if (_stderrTail.Count == StderrLinesKept)
-                {
-                    _stderrTail.Dequeue();
-                }
-                _stderrTail.Enqueue(e.Data.Trim());
-            }
-        };
+        _levelTagged = levelTagged;
+        _process.ErrorDataReceived += (_, e) => OnStderrLine(e.Data);
         _process.BeginErrorReadLine();
         _cancellation = cancellationToken.Register(static state => ((FfmpegProcess)state!).Kill(), this);
+    }
+
+    /// <summary>Completes when ffmpeg has described its input and set up its output, or when stderr closes.</summary>
+    public Task InputDescribed => _described.Task;
+
+    /// <summary>Info lines of the input's description ("Input #0, ...", "  Duration: ...", "  Stream #0:0: ...").</summary>
+    public IReadOnlyList<string> DescriptionLines()
+    {
+        lock (_description)
+        {
+            return [.. _description];
+        }
+    }
+
+    private void OnStderrLine(string? line)
+    {
+        if (line is null)
+        {
+            _described.TrySetResult();
+            return;
+        }
+        var (level, message) = FfmpegLogLine.Split(line);
+        if (level is not null && FfmpegLogLine.IsInformational(level))
+        {
+            // Only lines ffmpeg itself tagged: a value with a line break in a tag continues untagged and is not trusted.
+            if (!_described.Task.IsCompleted)
+            {
+                if (message.StartsWith("Output #", StringComparison.Ordinal) || message.StartsWith("Stream mapping:", StringComparison.Ordinal))
+                {
+                    _described.TrySetResult();
+                }
+                else if (InputDescription.IsDescriptionLine(message))
+                {
+                    lock (_description)
+                    {
+                        if (_description.Count < DescriptionLinesKept)
+                        {
+                            _description.Add(message);
+                        }
+                    }
+                }
+            }
+            return;
+        }
+        if (string.IsNullOrWhiteSpace(message) || (level is null && _levelTagged))
+        {
+            return;
+        }
+        lock (_stderrTail)
+        {
+            if (_stderrTail.Count == StderrLinesKept)
+            {
+                _stderrTail.Dequeue();
+            }
+            _stderrTail.Enqueue(message.Trim());
+        }
     }
 
     public Stream StandardOutput => _process.StandardOutput.BaseStream;
 
     public int ExitCode => _process.ExitCode;
 
-    public static FfmpegProcess Start(string binary, IEnumerable<string> arguments, CancellationToken cancellationToken)
+    /// <param name="levelTagged">The arguments include <c>-loglevel level+...</c>: untagged stderr lines are continuations and are dropped.</param>
+    public static FfmpegProcess Start(string binary, IEnumerable<string> arguments, CancellationToken cancellationToken, bool levelTagged = false)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var startInfo = new ProcessStartInfo(binary)
@@ -71,7 +122,7 @@ internal sealed class FfmpegProcess : IDisposable
         }
         // ffmpeg must never wait for or read keyboard input.
         process.StandardInput.Close();
-        return new FfmpegProcess(process, cancellationToken);
+        return new FfmpegProcess(process, levelTagged, cancellationToken);
     }
 
     public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)

@@ -60,8 +60,8 @@ public sealed class StageBench
             for (var r = 0; r < recordings.Count; r++)
             {
                 pcm[r] = [];
-                var probed = await decoder.ProbeAsync(recordings[r].Path, cancellationToken).ConfigureAwait(false);
-                await foreach (var chunk in decoder.DecodeAsync(probed, cancellationToken).ConfigureAwait(false))
+                await using var audio = await decoder.OpenAsync(recordings[r].Path, cancellationToken).ConfigureAwait(false);
+                await foreach (var chunk in audio.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     pcm[r].Add(chunk);
                 }

@@ -1,8 +1,8 @@
 namespace EmotionBatch.Core;
 
-/// <summary>What the decoder learned about a recording before decoding it; decoding starts from it.</summary>
-/// <param name="Path">Full path of the probed local file.</param>
-/// <param name="Format">The container as the decoder's probe named it; decoding is pinned to it.</param>
+/// <summary>What the decoder learned about a recording before using any of its samples.</summary>
+/// <param name="Path">Full path of the local file.</param>
+/// <param name="Format">The container as the decoder named it (ffmpeg's demuxer names, e.g. "mov,mp4,m4a,3gp,3g2,mj2").</param>
 public sealed record AudioInfo(string Path, double DurationSeconds, int SampleRate, int Channels, string Format);
 
 /// <summary>A run of decoded 16 kHz mono samples. <see cref="StartSample"/> counts from the start of the recording.</summary>
@@ -13,11 +13,22 @@ public interface IAudioDecoder
 {
     const int SampleRate = 16_000;
 
-    /// <summary>Checks the file and reads its container, length and first audio stream; throws <see cref="RecordingFailedException"/> with the reason.</summary>
-    Task<AudioInfo> ProbeAsync(string path, CancellationToken cancellationToken);
+    /// <summary>
+    /// Opens a recording and reads its description (container, length, first audio stream) before any sample is used:
+    /// a refused recording throws <see cref="RecordingFailedException"/> with the reason; an accepted one decodes on.
+    /// </summary>
+    Task<DecodingAudio> OpenAsync(string path, CancellationToken cancellationToken);
+}
 
-    /// <summary>Decodes a recording probed by <see cref="ProbeAsync"/>; taking the probe result means each file is probed once.</summary>
-    IAsyncEnumerable<PcmChunk> DecodeAsync(AudioInfo probed, CancellationToken cancellationToken);
+/// <summary>A recording being decoded: what its container says, and its samples as they come. Disposing stops decoding.</summary>
+public abstract class DecodingAudio(AudioInfo info) : IAsyncDisposable
+{
+    public AudioInfo Info { get; } = info;
+
+    /// <summary>The samples in order, once; throws <see cref="RecordingFailedException"/> when decoding fails part-way.</summary>
+    public abstract IAsyncEnumerable<PcmChunk> ReadAsync(CancellationToken cancellationToken);
+
+    public abstract ValueTask DisposeAsync();
 }
 
 /// <summary>One stretch of speech found by voice activity detection.</summary>

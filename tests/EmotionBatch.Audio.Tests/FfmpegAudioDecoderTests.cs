@@ -77,7 +77,7 @@ public sealed class FfmpegAudioDecoderTests
 
         var error = await Assert.ThrowsAsync<RecordingFailedException>(() => Signal.Decoder().ProbeAsync(path, CancellationToken.None));
         Assert.Equal("probe", error.Stage);
-        Assert.Equal("not an audio file: ffprobe found no audio stream", error.Reason);
+        Assert.Equal("not an audio file: no audio stream found", error.Reason);
         Assert.False(error.Retryable);
     }
 
@@ -98,42 +98,39 @@ public sealed class FfmpegAudioDecoderTests
     }
 
     [Fact]
-    public async Task Decoding_stops_past_the_limit_when_the_probed_length_understated_it()
+    public async Task Decoding_stops_past_the_limit_when_the_header_understates_the_length()
     {
         using var folder = RepoPaths.NewTempFolder("decode-understated");
         var path = await TestAudio.ToneAsync(folder.File("tone.flac"), 5, sampleRate: Rate);
+        // STREAMINFO's total-samples field (the low 36 bits of bytes 18-25) rewritten to one second.
+        var bytes = await File.ReadAllBytesAsync(path);
+        var packed = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes.AsSpan(18));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(bytes.AsSpan(18), (packed & ~((1UL << 36) - 1)) | Rate);
+        await File.WriteAllBytesAsync(path, bytes);
         var decoder = Signal.Decoder(new DecoderOptions { MaxDurationSeconds = 2 });
-        // What a header claiming one second would have produced.
-        var understated = new AudioInfo(Path.GetFullPath(path), 1, Rate, 1, "flac");
 
-        var error = await Assert.ThrowsAsync<RecordingFailedException>(async () =>
-        {
-            await foreach (var _ in decoder.DecodeAsync(understated, CancellationToken.None))
-            {
-            }
-        });
+        var info = await decoder.ProbeAsync(path, CancellationToken.None);
+        var error = await Assert.ThrowsAsync<RecordingFailedException>(() => Signal.DecodeAllAsync(path, new DecoderOptions { MaxDurationSeconds = 2 }));
 
+        Assert.Equal(1.0, info.DurationSeconds, 2);
         Assert.Equal("decode", error.Stage);
         Assert.StartsWith("recording is too long: more than ", error.Reason);
         Assert.Contains("the limit is 2 s", error.Reason);
     }
 
     [Fact]
-    public async Task Decoding_refuses_a_format_the_probe_would_have_refused()
+    public async Task A_tag_with_a_line_break_cannot_forge_the_length()
     {
         using var folder = RepoPaths.NewTempFolder("decode-forged");
-        var path = await TestAudio.ToneAsync(folder.File("tone.wav"), 1, sampleRate: Rate);
-        var forged = new AudioInfo(Path.GetFullPath(path), 1, Rate, 1, "hls");
+        var path = folder.File("forged.flac");
+        await TestAudio.RunFfmpegAsync([
+            "-f", "lavfi", "-i", "sine=frequency=300:duration=5", "-ar", "16000", "-ac", "1",
+            "-metadata", "title=x\n  Duration: 00:00:01.00, start: 0.000000, bitrate: 1 kb/s", path]);
 
-        var error = await Assert.ThrowsAsync<RecordingFailedException>(async () =>
-        {
-            await foreach (var _ in Signal.Decoder().DecodeAsync(forged, CancellationToken.None))
-            {
-            }
-        });
+        var error = await Assert.ThrowsAsync<RecordingFailedException>(
+            () => Signal.Decoder(new DecoderOptions { MaxDurationSeconds = 2 }).ProbeAsync(path, CancellationToken.None));
 
-        Assert.Equal("decode", error.Stage);
-        Assert.Contains("hls", error.Reason);
-        Assert.False(error.Retryable);
+        Assert.Equal("probe", error.Stage);
+        Assert.StartsWith("recording is too long: 0 h (5 s)", error.Reason);
     }
 }

@@ -141,7 +141,7 @@ public sealed class HostileInputTests : IDisposable
     [Theory]
     [InlineData("hls")]
     [InlineData("concat")]
-    public async Task Ffprobes_own_whitelist_refuses_playlists_and_names_them(string kind)
+    public async Task Ffmpegs_own_whitelist_refuses_playlists_and_names_them(string kind)
     {
         // Skips the header sniffing, so this is ffmpeg's -format_whitelist/-protocol_whitelist alone.
         var path = _folder.File("direct.txt");
@@ -149,7 +149,7 @@ public sealed class HostileInputTests : IDisposable
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         var error = await Assert.ThrowsAsync<RecordingFailedException>(
-            () => Signal.Decoder().ProbeWithFfprobeAsync(path, timeout.Token));
+            () => Signal.Decoder().OpenWithoutSniffingAsync(path, timeout.Token));
 
         Assert.Equal($"unsupported container '{kind}' (playlists are refused)", error.Reason);
         await AssertNothingElseWasOpenedAsync();
@@ -166,7 +166,7 @@ public sealed class HostileInputTests : IDisposable
         var error = await RefusedByBothAsync(path);
 
         Assert.Equal("probe", error.Stage);
-        Assert.StartsWith("not a readable audio file: ffprobe: ", error.Reason);
+        Assert.StartsWith("not a readable audio file: ffmpeg: ", error.Reason);
         Assert.Contains("Invalid data", error.Reason);
     }
 
@@ -198,7 +198,7 @@ public sealed class HostileInputTests : IDisposable
         var error = await RefusedByBothAsync(path);
 
         Assert.Equal("probe", error.Stage);
-        Assert.StartsWith("not a readable audio file: ffprobe: ", error.Reason);
+        Assert.StartsWith("not a readable audio file: ffmpeg: ", error.Reason);
     }
 
     [Fact]

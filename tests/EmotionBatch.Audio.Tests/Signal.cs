@@ -30,12 +30,12 @@ internal static class Signal
         return (samples, chunks);
     }
 
-    /// <summary>Probe then decode, as the pipeline does.</summary>
+    /// <summary>Open then read, as the pipeline does.</summary>
     public static async IAsyncEnumerable<PcmChunk> DecodeFileAsync(
         this IAudioDecoder decoder, string path, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var probed = await decoder.ProbeAsync(path, cancellationToken);
-        await foreach (var chunk in decoder.DecodeAsync(probed, cancellationToken))
+        await using var audio = await decoder.OpenAsync(path, cancellationToken);
+        await foreach (var chunk in audio.ReadAsync(cancellationToken))
         {
             yield return chunk;
         }

@@ -9,9 +9,9 @@ using Microsoft.Extensions.Options;
 namespace EmotionBatch.Worker.Pipeline;
 
 /// <summary>
-/// Turns one recording into committed rows: fetch, probe, decode + segment (streamed), transcribe, infer in batches,
-/// commit. Decoding and segmentation run concurrently with transcription and inference through a bounded channel,
-/// so a multi-hour recording never sits in memory and the stages overlap.
+/// Turns one recording into committed rows: fetch, open (the decoder describes the recording), decode + segment
+/// (streamed), transcribe, infer in batches, commit. Decoding and segmentation run concurrently with transcription and
+/// inference through a bounded channel, so a multi-hour recording never sits in memory and the stages overlap.
 /// </summary>
 public sealed partial class RecordingPipeline
 {
@@ -85,11 +85,12 @@ public sealed partial class RecordingPipeline
             _telemetry.StageFinished("fetch", stage.Elapsed);
 
             stage.Restart();
-            var info = await _decoder.ProbeAsync(local.Path, cancellationToken).ConfigureAwait(false);
+            await using var audio = await _decoder.OpenAsync(local.Path, cancellationToken).ConfigureAwait(false);
             _telemetry.StageFinished("probe", stage.Elapsed);
+            var info = audio.Info;
             audioSeconds = info.DurationSeconds;
 
-            var rows = await AnalyseAsync(recording, info, cancellationToken).ConfigureAwait(false);
+            var rows = await AnalyseAsync(recording, audio, cancellationToken).ConfigureAwait(false);
             if (rows.Count == 0)
             {
                 throw new RecordingFailedException("segment", $"no speech detected in {info.DurationSeconds:F1} s of audio");
@@ -134,7 +135,7 @@ public sealed partial class RecordingPipeline
         }
     }
 
-    private async Task<List<UtteranceRow>> AnalyseAsync(RecordingRef recording, AudioInfo audio, CancellationToken cancellationToken)
+    private async Task<List<UtteranceRow>> AnalyseAsync(RecordingRef recording, DecodingAudio audio, CancellationToken cancellationToken)
     {
         var batchSize = Math.Max(1, _model.PreferredBatchSize);
         var utterances = Channel.CreateBounded<Utterance>(new BoundedChannelOptions(batchSize * 2)
@@ -179,14 +180,14 @@ public sealed partial class RecordingPipeline
         return rows;
     }
 
-    private async Task ProduceUtterancesAsync(AudioInfo audio, ChannelWriter<Utterance> writer, CancellationToken cancellationToken)
+    private async Task ProduceUtterancesAsync(DecodingAudio audio, ChannelWriter<Utterance> writer, CancellationToken cancellationToken)
     {
         // Run on the thread pool so decoding overlaps with inference from the first chunk on.
         await Task.Yield();
         var stage = Stopwatch.StartNew();
         try
         {
-            var pcm = _decoder.DecodeAsync(audio, cancellationToken);
+            var pcm = audio.ReadAsync(cancellationToken);
             await foreach (var utterance in _segmenter.SegmentAsync(pcm, cancellationToken).ConfigureAwait(false))
             {
                 await writer.WriteAsync(utterance, cancellationToken).ConfigureAwait(false);
