@@ -90,8 +90,6 @@ internal sealed class FfmpegProcess : IDisposable
 
     public Stream StandardOutput => _process.StandardOutput.BaseStream;
 
-    public int ExitCode => _process.ExitCode;
-
     /// <param name="levelTagged">The arguments include <c>-loglevel level+...</c>: untagged stderr lines are continuations and are dropped.</param>
     public static FfmpegProcess Start(string binary, IEnumerable<string> arguments, CancellationToken cancellationToken, bool levelTagged = false)
     {

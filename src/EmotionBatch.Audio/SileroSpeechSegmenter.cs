@@ -232,18 +232,19 @@ public sealed partial class SileroSpeechSegmenter : ISpeechSegmenter, IDisposabl
             var stretch = lanes == 1 ? windows : (windows - warmup + lanes - 1) / lanes;
             var first = lanes == 1 ? windows : warmup + stretch;
 
+            int WindowOf(int lane, int step) => lane == 0 ? step : first + (lane - 1) * stretch - warmup + step;
+
             batch.ResetState(_carriedState);
             for (var step = 0; step < first; step++)
             {
                 for (var lane = 0; lane < lanes; lane++)
                 {
-                    var window = lane == 0 ? step : first + (lane - 1) * stretch - warmup + step;
-                    batch.Load(lane, _buffer, blockStart + (long)Math.Min(window, windows) * Window);
+                    batch.Load(lane, _buffer, blockStart + (long)Math.Min(WindowOf(lane, step), windows) * Window);
                 }
                 var probabilities = batch.Run(_session, _runOptions);
                 for (var lane = 0; lane < lanes; lane++)
                 {
-                    var window = lane == 0 ? step : first + (lane - 1) * stretch - warmup + step;
+                    var window = WindowOf(lane, step);
                     if ((lane == 0 || step >= warmup) && window < windows)
                     {
                         _scores[window] = probabilities[lane];

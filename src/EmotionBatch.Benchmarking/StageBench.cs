@@ -18,9 +18,6 @@ namespace EmotionBatch.Benchmarking;
 /// </summary>
 public sealed class StageBench
 {
-    /// <summary>Batches are formed inside windows of this many batches, as the pipeline does.</summary>
-    public const int WindowBatches = 4;
-
     private readonly BenchSettings _settings;
     private readonly PipelineRunner? _pipeline;
     private readonly TextWriter _out;
@@ -129,7 +126,7 @@ public sealed class StageBench
         var offset = 0;
         foreach (var perRecording in utterances)
         {
-            foreach (var batch in BatchPlan.Windowed(perRecording.Select(u => u.Samples.Length).ToArray(), s.BatchSize, WindowBatches))
+            foreach (var batch in LengthBatching.Windowed(perRecording.Select(u => u.Samples.Length).ToArray(), s.BatchSize, LengthBatching.WindowSize(s.BatchSize)))
             {
                 plan.Add(batch.Select(i => i + offset).ToArray());
             }
@@ -315,13 +312,13 @@ public sealed class StageBench
         {
             var n = perRecording.Count;
             arrival.AddRange(Enumerable.Range(offset, n).Chunk(_settings.BatchSize));
-            globalSorted.AddRange(BatchPlan.Windowed(perRecording.Select(u => u.Samples.Length).ToArray(), _settings.BatchSize, int.MaxValue / _settings.BatchSize)
+            globalSorted.AddRange(LengthBatching.Windowed(perRecording.Select(u => u.Samples.Length).ToArray(), _settings.BatchSize, Math.Max(1, perRecording.Count))
                 .Select(b => b.Select(i => i + offset).ToArray()));
             offset += n;
         }
         _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"padding waste of acoustic batches (padded samples that are not audio): arrival order {BatchPlan.PaddingWaste(arrival, lengths):P1}, " +
-            $"sorted in windows of {WindowBatches} batches (used) {BatchPlan.PaddingWaste(plan, lengths):P1}, whole recording sorted {BatchPlan.PaddingWaste(globalSorted, lengths):P1}; " +
+            $"sorted in windows of {LengthBatching.WindowSize(_settings.BatchSize)} utterances (used) {BatchPlan.PaddingWaste(plan, lengths):P1}, whole recording sorted {BatchPlan.PaddingWaste(globalSorted, lengths):P1}; " +
             $"{lengths.Length} utterances, mean {lengths.Average() / IAudioDecoder.SampleRate:0.00} s, {plan.Count} batches"));
     }
 
@@ -449,27 +446,9 @@ public sealed class StageBench
     }
 }
 
-/// <summary>How utterances are grouped into batches, and what the grouping wastes.</summary>
+/// <summary>What a grouping of utterances into batches wastes.</summary>
 public static class BatchPlan
 {
-    /// <summary>
-    /// Indices in arrival order, cut into windows of <paramref name="windowBatches"/> x <paramref name="batchSize"/>;
-    /// inside each window sorted by length and cut into batches. Mirrors the pipeline's batching.
-    /// </summary>
-    public static IEnumerable<int[]> Windowed(int[] lengths, int batchSize, int windowBatches)
-    {
-        var window = (long)batchSize * windowBatches;
-        for (var start = 0; start < lengths.Length; start += (int)Math.Min(window, lengths.Length))
-        {
-            var end = (int)Math.Min(lengths.Length, start + window);
-            var order = Enumerable.Range(start, end - start).OrderBy(i => lengths[i]).ToArray();
-            foreach (var batch in order.Chunk(batchSize))
-            {
-                yield return batch;
-            }
-        }
-    }
-
     /// <summary>Share of the padded [B, S] tensors that is padding.</summary>
     public static double PaddingWaste(IEnumerable<int[]> batches, int[] lengths)
     {

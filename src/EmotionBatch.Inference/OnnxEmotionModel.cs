@@ -153,17 +153,6 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
         });
     }
 
-    /// <summary>
-    /// Groups input indices into batches of similar length (shortest first), so padding stays small.
-    /// Callers restore the original order from the indices.
-    /// </summary>
-    public static IReadOnlyList<int[]> BatchByLength(IReadOnlyList<EmotionInput> inputs, int batchSize)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        var order = Enumerable.Range(0, inputs.Count).OrderBy(i => inputs[i].Samples.Length).ToArray();
-        return order.Chunk(batchSize).ToArray();
-    }
-
     private IDisposableReadOnlyCollection<OrtValue> RunAcoustic(IReadOnlyList<ReadOnlyMemory<float>> waveforms)
     {
         var batch = waveforms.Count;

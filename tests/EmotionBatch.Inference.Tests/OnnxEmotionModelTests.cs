@@ -146,7 +146,7 @@ public sealed class OnnxEmotionModelTests(TestBundles bundles)
     public void Batching_by_length_groups_similar_lengths()
     {
         EmotionInput[] inputs = [Input(900, 1, null), Input(100, 2, null), Input(500, 3, null), Input(300, 4, null), Input(700, 5, null)];
-        var batches = OnnxEmotionModel.BatchByLength(inputs, 2);
+        var batches = LengthBatching.Batches(inputs.Select(i => i.Samples.Length).ToArray(), 2);
         Assert.Equal([[1, 3], [2, 4], [0]], batches);
     }
 
@@ -185,5 +185,17 @@ public sealed class OnnxEmotionModelTests(TestBundles bundles)
             result[i] = (float)(random.NextDouble() * 0.6 - 0.3);
         }
         return result;
+    }
+
+    [Fact]
+    public void Windows_are_sorted_one_at_a_time_and_keep_their_indices()
+    {
+        int[] lengths = [900, 100, 500, 300, 700, 200];
+
+        Assert.Equal([[1, 3], [2, 0], [5, 4]], LengthBatching.Windowed(lengths, batchSize: 2, windowSize: 4));
+        Assert.Equal(64, LengthBatching.WindowSize(16));
+        Assert.Equal(64, LengthBatching.WindowSize(32));
+        Assert.Equal(100, LengthBatching.WindowSize(100));
+        Assert.Equal(4, LengthBatching.WindowSize(1));
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using EmotionBatch.Core;
+using EmotionBatch.Inference;
 using EmotionBatch.Worker.Hosting;
 using EmotionBatch.Worker.Observability;
 using Microsoft.Extensions.Logging;
@@ -15,9 +16,6 @@ namespace EmotionBatch.Worker.Pipeline;
 /// </summary>
 public sealed partial class RecordingPipeline
 {
-    /// <summary>Cap on the utterances held for length sorting: about 12 MB of samples at typical lengths, 60 MB at the longest.</summary>
-    private const int MaxWindowUtterances = 64;
-
     private static readonly IComparer<UtteranceRow> UtteranceOrder =
         Comparer<UtteranceRow>.Create(static (a, b) => a.UtteranceIndex.CompareTo(b.UtteranceIndex));
 
@@ -149,8 +147,7 @@ public sealed partial class RecordingPipeline
         var producer = ProduceUtterancesAsync(audio, utterances.Writer, linked.Token);
 
         var rows = new List<UtteranceRow>();
-        // Batches are cut from a window of a few batches sorted by length, so each pads little; memory stays bounded by the window.
-        var windowSize = Math.Max(batchSize, Math.Min(batchSize * 4, MaxWindowUtterances));
+        var windowSize = LengthBatching.WindowSize(batchSize);
         var window = new List<(Utterance Utterance, Transcript? Transcript)>(windowSize);
         try
         {
@@ -221,17 +218,14 @@ public sealed partial class RecordingPipeline
         }
     }
 
-    /// <summary>Infers a window shortest first, in batches, and leaves its rows in utterance order.</summary>
+    /// <summary>Infers a window in <see cref="LengthBatching"/>'s batches and leaves its rows in utterance order.</summary>
     private async Task InferWindowAsync(
         RecordingRef recording, List<(Utterance Utterance, Transcript? Transcript)> window, int batchSize, List<UtteranceRow> rows, CancellationToken cancellationToken)
     {
-        window.Sort(static (a, b) => a.Utterance.Samples.Length != b.Utterance.Samples.Length
-            ? a.Utterance.Samples.Length.CompareTo(b.Utterance.Samples.Length)
-            : a.Utterance.Index.CompareTo(b.Utterance.Index));
         var first = rows.Count;
-        for (var start = 0; start < window.Count; start += batchSize)
+        foreach (var batch in LengthBatching.Batches(window.ConvertAll(w => w.Utterance.Samples.Length), batchSize))
         {
-            await InferAsync(recording, window.GetRange(start, Math.Min(batchSize, window.Count - start)), rows, cancellationToken).ConfigureAwait(false);
+            await InferAsync(recording, batch.Select(i => window[i]).ToList(), rows, cancellationToken).ConfigureAwait(false);
         }
         rows.Sort(first, rows.Count - first, UtteranceOrder);
     }
