@@ -22,11 +22,25 @@ python3 - "$results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
 passed = failed = skipped = 0
+failures = []
 for path in glob.glob(sys.argv[1] + "/*.trx"):
-    counters = ET.parse(path).getroot().find("t:ResultSummary/t:Counters", ns)
+    root = ET.parse(path).getroot()
+    counters = root.find("t:ResultSummary/t:Counters", ns)
     passed += int(counters.get("passed", 0))
     failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0))
     skipped += int(counters.get("notExecuted", 0))
+    for result in root.iterfind("t:Results/t:UnitTestResult", ns):
+        if result.get("outcome") not in ("Passed", "NotExecuted"):
+            message = result.findtext("t:Output/t:ErrorInfo/t:Message", default="", namespaces=ns)
+            failures.append((result.get("testName"), message.strip()))
+# Failures are repeated here, last, so that a log's tail always names them.
+for name, message in failures:
+    lines = message.splitlines()
+    print(f"FAILED {name}")
+    for line in lines[:12]:
+        print(f"    {line[:300]}")
+    if len(lines) > 12:
+        print(f"    ... {len(lines) - 12} more lines in the .trx")
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
 exit $status
