@@ -3,6 +3,11 @@ using EmotionBatch.Testing;
 
 namespace EmotionBatch.Audio.Tests;
 
+/// <summary>Runs alone: the memory it measures is the whole test process's, which other test classes would grow.</summary>
+[CollectionDefinition(nameof(DecoderStreamingTests), DisableParallelization = true)]
+public sealed class DecoderStreamingCollection;
+
+[Collection(nameof(DecoderStreamingTests))]
 public sealed class DecoderStreamingTests : IClassFixture<DecoderStreamingTests.LongRecording>
 {
     private const int Rate = IAudioDecoder.SampleRate;
