@@ -10,11 +10,11 @@ namespace EmotionBatch.Deploy.Tests;
 /// </summary>
 public sealed partial class DockerfileTests
 {
-    private sealed record Instruction(string Keyword, string Arguments, int Line);
+    internal sealed record Instruction(string Keyword, string Arguments, int Line);
 
-    private sealed record Stage(string Image, string? Name, List<Instruction> Instructions);
+    internal sealed record Stage(string Image, string? Name, List<Instruction> Instructions);
 
-    private static readonly string DockerfilePath = Path.Combine(RepoPaths.Root, "Dockerfile");
+    internal static readonly string DockerfilePath = Path.Combine(RepoPaths.Root, "Dockerfile");
 
     [Fact]
     public void Is_multi_stage_with_models_build_and_runtime()
@@ -27,6 +27,7 @@ public sealed partial class DockerfileTests
         Assert.Contains("--self-contained", publish.Arguments);
         Assert.Contains("-r linux-x64", publish.Arguments);
         Assert.Contains("-p:OnnxRuntimeFlavor=", publish.Arguments);
+        Assert.Contains("-p:PublishReadyToRun=true", publish.Arguments);
         Assert.Contains(stages[2].Instructions, i => i.Keyword == "COPY" && i.Arguments.Contains("--from=build"));
         Assert.Contains(stages[2].Instructions, i => i.Keyword == "COPY" && i.Arguments.Contains("--from=models"));
     }
@@ -119,7 +120,7 @@ public sealed partial class DockerfileTests
         return args;
     }
 
-    private static List<Stage> Stages()
+    internal static List<Stage> Stages()
     {
         var stages = new List<Stage>();
         foreach (var instruction in Instructions())
@@ -169,7 +170,7 @@ public sealed partial class DockerfileTests
     }
 
     /// <summary>Approximates .dockerignore matching: '**/x/' anywhere, 'x/' as a top-level folder, '!' re-includes; last match wins.</summary>
-    private static bool IsIgnored(string path, IEnumerable<string> patterns)
+    internal static bool IsIgnored(string path, IEnumerable<string> patterns)
     {
         var ignored = false;
         foreach (var raw in patterns.Select(p => p.Trim()).Where(p => p.Length > 0 && !p.StartsWith('#')))
