@@ -7,6 +7,9 @@ namespace EmotionBatch.Benchmarking;
 /// <summary>One row of the stage table. <see cref="Seconds"/> is the median over repeats.</summary>
 public sealed record StageResult(string Stage, double Seconds, double BestSeconds, double AudioSeconds, int Utterances, string? Note = null)
 {
+    /// <summary>Median CPU seconds (user + system, ffmpeg children included); NaN where the row was not measured so.</summary>
+    public double CpuSeconds { get; init; } = double.NaN;
+
     public double RealTimeFactor => Seconds > 0 ? AudioSeconds / Seconds : double.PositiveInfinity;
     public double UtterancesPerSecond => Seconds > 0 ? Utterances / Seconds : double.PositiveInfinity;
 
@@ -76,17 +79,18 @@ internal static class BenchReport
 {
     public static void WriteTable(TextWriter output, IReadOnlyList<StageResult> stages)
     {
-        output.WriteLine($"{"stage",-34} {"seconds",9} {"best",9} {"audio s",9} {"x real time",12} {"utt/s",9}");
-        output.WriteLine(new string('-', 87));
+        output.WriteLine($"{"stage",-34} {"seconds",9} {"best",9} {"CPU s",9} {"audio s",9} {"x real time",12} {"utt/s",9}");
+        output.WriteLine(new string('-', 97));
         foreach (var s in stages)
         {
             if (s.WasSkipped)
             {
-                output.WriteLine($"{s.Stage,-34} {"-",9} {"-",9} {"-",9} {"-",12} {"-",9}  {s.Note}");
+                output.WriteLine($"{s.Stage,-34} {"-",9} {"-",9} {"-",9} {"-",9} {"-",12} {"-",9}  {s.Note}");
                 continue;
             }
+            var cpu = double.IsNaN(s.CpuSeconds) ? "-" : s.CpuSeconds.ToString("0.000", CultureInfo.InvariantCulture);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{s.Stage,-34} {s.Seconds,9:0.000} {s.BestSeconds,9:0.000} {s.AudioSeconds,9:0.0} {s.RealTimeFactor,11:0.0}x {s.UtterancesPerSecond,9:0.0}{(s.Note is null ? "" : "  " + s.Note)}"));
+                $"{s.Stage,-34} {s.Seconds,9:0.000} {s.BestSeconds,9:0.000} {cpu,9} {s.AudioSeconds,9:0.0} {s.RealTimeFactor,11:0.0}x {s.UtterancesPerSecond,9:0.0}{(s.Note is null ? "" : "  " + s.Note)}"));
         }
     }
 

@@ -31,7 +31,7 @@ public sealed class BenchSettings
 public sealed record PipelineRunRequest(string Source, string OutputFolder, IReadOnlyDictionary<string, string?> Settings);
 
 /// <param name="Elapsed">The pass alone, host start-up and model loading excluded.</param>
-public sealed record PipelineRunResult(int Completed, int Failed, int Utterances, double AudioSeconds, TimeSpan Elapsed);
+public sealed record PipelineRunResult(int Completed, int Failed, int Utterances, double AudioSeconds, TimeSpan Elapsed, double CpuSeconds);
 
 /// <summary>Runs one pass of the worker's pipeline; supplied by the worker, which owns the host.</summary>
 public delegate Task<PipelineRunResult> PipelineRunner(PipelineRunRequest request, CancellationToken cancellationToken);

@@ -27,8 +27,9 @@ public static class BenchPipeline
         {
             // Resolving the runner loads the models, so the pass below times processing only.
             var runner = host.Services.GetRequiredService<BatchRunner>();
+            var cpuBefore = CpuClock.Seconds();
             var summary = await runner.RunPassAsync(progress: null, cancellationToken).ConfigureAwait(false);
-            return new PipelineRunResult(summary.Completed, summary.Failed, summary.Utterances, summary.AudioSeconds, summary.Elapsed);
+            return new PipelineRunResult(summary.Completed, summary.Failed, summary.Utterances, summary.AudioSeconds, summary.Elapsed, CpuClock.Seconds() - cpuBefore);
         }
         finally
         {
