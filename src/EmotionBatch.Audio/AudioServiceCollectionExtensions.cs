@@ -1,6 +1,7 @@
 using EmotionBatch.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace EmotionBatch.Audio;
 
@@ -24,8 +25,18 @@ public static class AudioServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        services.AddSingleton<IAudioDecoder, FfmpegAudioDecoder>();
+        services.AddSingleton<FfmpegAudioDecoder>();
+        services.AddSingleton<IAudioDecoder>(provider => provider.GetRequiredService<FfmpegAudioDecoder>());
         services.AddSingleton<ISpeechSegmenter, SileroSpeechSegmenter>();
+        services.AddHostedService<FfmpegStartupCheck>();
         return services;
     }
+}
+
+/// <summary>Fails the host at start when ffmpeg is missing or too old, instead of failing every recording later.</summary>
+internal sealed class FfmpegStartupCheck(FfmpegAudioDecoder decoder) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => decoder.VerifyFfmpegAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

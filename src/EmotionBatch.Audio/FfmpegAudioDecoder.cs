@@ -32,8 +32,28 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         _options = options.Value;
         _logger = logger;
         var ffOptions = new FFOptions { BinaryFolder = _options.FfmpegFolder ?? string.Empty };
-        _ffmpeg = GlobalFFOptions.GetFFMpegBinaryPath(ffOptions);
-        _ffprobe = GlobalFFOptions.GetFFProbeBinaryPath(ffOptions);
+        // A configured folder is used as given: FFMpegCore would quietly fall back to PATH when the folder lacks ffmpeg.
+        _ffmpeg = string.IsNullOrEmpty(_options.FfmpegFolder) ? GlobalFFOptions.GetFFMpegBinaryPath(ffOptions) : InFolder("ffmpeg");
+        _ffprobe = string.IsNullOrEmpty(_options.FfmpegFolder) ? GlobalFFOptions.GetFFProbeBinaryPath(ffOptions) : InFolder("ffprobe");
+
+        string InFolder(string name) => Path.Combine(Path.GetFullPath(_options.FfmpegFolder!), OperatingSystem.IsWindows() ? name + ".exe" : name);
+    }
+
+    /// <summary>
+    /// Checks once, when the host starts, that the configured ffmpeg runs and is new enough: the input description is
+    /// read from FFmpeg 5+'s layout (stream lines indented by two spaces), so an older build would otherwise fail every
+    /// recording with "no audio stream found".
+    /// </summary>
+    public async Task VerifyFfmpegAsync(CancellationToken cancellationToken)
+    {
+        using var ffmpeg = FfmpegProcess.Start(_ffmpeg, ["-hide_banner", "-version"], cancellationToken);
+        using var output = new StreamReader(ffmpeg.StandardOutput);
+        var version = await output.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        await ffmpeg.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        if (FfmpegVersion.Problem(_ffmpeg, version) is { } problem)
+        {
+            throw new InvalidOperationException(problem);
+        }
     }
 
     /// <summary>

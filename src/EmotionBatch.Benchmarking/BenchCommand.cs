@@ -35,10 +35,11 @@ public static class BenchCommand
         var utterances = new Option<int>("--utterances") { Description = "Utterances for --acoustic-onnx.", DefaultValueFactory = _ => 10 };
         var utteranceSeconds = new Option<double>("--utterance-seconds") { Description = "Seconds per utterance for --acoustic-onnx.", DefaultValueFactory = _ => 4 };
         var spinning = new Option<bool>("--spinning") { Description = "Let idle ONNX Runtime threads spin (EmotionBatch:Model:IntraOpSpinning)." };
+        var ffmpeg = new Option<string?>("--ffmpeg-folder") { Description = "Folder holding the ffmpeg to decode with (EmotionBatch:Decoder:FfmpegFolder); default: the one on PATH." };
         var child = new Option<string?>("--memory-child") { Hidden = true };
 
         var command = new Command("bench", "Benchmark each stage and the whole pipeline on generated recordings.");
-        foreach (var option in new Option[] { bundle, minutes, recordings, whisper, threads, repeat, rounds, batch, vad, lanes, work, memory, hours, acoustic, utterances, utteranceSeconds, spinning, child })
+        foreach (var option in new Option[] { bundle, minutes, recordings, whisper, threads, repeat, rounds, batch, vad, lanes, work, memory, hours, acoustic, utterances, utteranceSeconds, spinning, ffmpeg, child })
         {
             command.Options.Add(option);
         }
@@ -58,6 +59,7 @@ public static class BenchCommand
                 VadLanes = Math.Clamp(parse.GetValue(lanes), 1, 64),
                 WorkFolder = parse.GetValue(work),
                 Spinning = parse.GetValue(spinning),
+                FfmpegFolder = parse.GetValue(ffmpeg) is { Length: > 0 } ffmpegFolder ? Path.GetFullPath(ffmpegFolder) : null,
             };
             if (parse.GetValue(acoustic) is { } graph)
             {
@@ -140,6 +142,7 @@ public static class BenchCommand
             "bench", "--memory-child", file, "--bundle", Path.GetFullPath(settings.BundlePath), "--vad-model", Path.GetFullPath(settings.VadModel),
             "--threads", settings.Threads.ToString(CultureInfo.InvariantCulture), "--batch-size", settings.BatchSize.ToString(CultureInfo.InvariantCulture),
             .. settings.Spinning ? ["--spinning"] : Array.Empty<string>(),
+            .. settings.FfmpegFolder is { } ffmpegFolder ? ["--ffmpeg-folder", ffmpegFolder] : Array.Empty<string>(),
         ];
         foreach (var argument in arguments)
         {

@@ -21,6 +21,8 @@ public sealed class BenchSettings
     public int Seed { get; set; } = 17;
     /// <summary>ONNX Runtime intra-op spinning (EmotionBatch:Model:IntraOpSpinning).</summary>
     public bool Spinning { get; set; }
+    /// <summary>Folder holding the ffmpeg to decode with (EmotionBatch:Decoder:FfmpegFolder); null = the one on PATH.</summary>
+    public string? FfmpegFolder { get; set; }
 
     public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
 }

@@ -35,7 +35,7 @@ public sealed class StageBench
         var loadBefore = MachineInfo.LoadAverage();
         _out.WriteLine($"machine: {MachineInfo.Describe()}");
         _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"settings: bundle {s.BundlePath}, {s.Minutes} min in {s.Recordings} recordings, threads {s.EffectiveThreads}{(s.Spinning ? " (spinning)" : "")}, batch {s.BatchSize}, VAD lanes {s.VadLanes}, repeat {s.Repeat}, seed {s.Seed}"));
+            $"settings: bundle {s.BundlePath}, {s.Minutes} min in {s.Recordings} recordings, threads {s.EffectiveThreads}{(s.Spinning ? " (spinning)" : "")}, batch {s.BatchSize}, VAD lanes {s.VadLanes}, repeat {s.Repeat}, seed {s.Seed}, ffmpeg {s.FfmpegFolder ?? "on PATH"}"));
         _out.WriteLine($"load average at start: {loadBefore}");
 
         var generate = Stopwatch.StartNew();
@@ -49,7 +49,7 @@ public sealed class StageBench
 
         // Decode: ffmpeg to float PCM, chunks kept for the VAD stage.
         var decoder = new FfmpegAudioDecoder(
-            Options.Create(new DecoderOptions { MaxDurationSeconds = 7 * 24 * 3600 }), NullLogger<FfmpegAudioDecoder>.Instance);
+            Options.Create(new DecoderOptions { MaxDurationSeconds = 7 * 24 * 3600, FfmpegFolder = s.FfmpegFolder }), NullLogger<FfmpegAudioDecoder>.Instance);
         List<PcmChunk>[] pcm = [];
         var decode = await MeasureAsync(async () =>
         {
@@ -413,6 +413,7 @@ public sealed class StageBench
     /// <summary>Configuration the host gets for the pipeline stage and the memory mode.</summary>
     public static Dictionary<string, string?> HostSettings(BenchSettings s, string workFolder) => new()
     {
+        ["EmotionBatch:Decoder:FfmpegFolder"] = s.FfmpegFolder ?? "",
         ["EmotionBatch:Model:BundlePath"] = Path.GetFullPath(s.BundlePath),
         ["EmotionBatch:Model:BatchSize"] = s.BatchSize.ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Model:IntraOpThreads"] = s.EffectiveThreads.ToString(CultureInfo.InvariantCulture),
