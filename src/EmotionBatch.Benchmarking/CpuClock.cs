@@ -15,6 +15,10 @@ public static partial class CpuClock
     public static double Seconds() =>
         OperatingSystem.IsLinux() ? Usage(Self) + Usage(Children) : double.NaN;
 
+    /// <summary>The part of <see cref="Seconds"/> used by child processes that have exited.</summary>
+    public static double ChildrenSeconds() =>
+        OperatingSystem.IsLinux() ? Usage(Children) : double.NaN;
+
     private static double Usage(int who)
     {
         // struct rusage on LP64 Linux: ru_utime and ru_stime (each seconds, microseconds), then 14 longs.

@@ -51,8 +51,10 @@ public sealed class StageBench
         var decoder = new FfmpegAudioDecoder(
             Options.Create(new DecoderOptions { MaxDurationSeconds = 7 * 24 * 3600, FfmpegFolder = s.FfmpegFolder }), NullLogger<FfmpegAudioDecoder>.Instance);
         List<PcmChunk>[] pcm = [];
+        var ffmpegCpu = new List<double>();
         var decode = await MeasureAsync(async () =>
         {
+            var children = CpuClock.ChildrenSeconds();
             pcm = new List<PcmChunk>[recordings.Count];
             for (var r = 0; r < recordings.Count; r++)
             {
@@ -63,6 +65,7 @@ public sealed class StageBench
                     pcm[r].Add(chunk);
                 }
             }
+            ffmpegCpu.Add(CpuClock.ChildrenSeconds() - children);
         }).ConfigureAwait(false);
         var decodedSeconds = pcm.Sum(p => p.Sum(c => c.Samples.Length)) / (double)IAudioDecoder.SampleRate;
 
@@ -85,7 +88,8 @@ public sealed class StageBench
         pcm = [];
         var all = utterances.SelectMany(u => u).ToList();
         var count = all.Count;
-        stages.Add(Row("decode (ffmpeg -> f32 PCM)", decode, decodedSeconds, count));
+        stages.Add(Row("decode (ffmpeg -> f32 PCM)", decode, decodedSeconds, count,
+            string.Create(CultureInfo.InvariantCulture, $"ffmpeg itself {Median(ffmpegCpu):0.000} s CPU")));
         stages.Add(Row("VAD (Silero, 32 ms windows)", vad, decodedSeconds, count));
 
         // ASR, or fixed sentences standing in for transcripts so the text encoder is exercised either way.
