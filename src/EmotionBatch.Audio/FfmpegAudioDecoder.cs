@@ -54,6 +54,7 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         {
             throw new InvalidOperationException(problem);
         }
+        LogFfmpeg(_logger, _ffmpeg, version.Split('\n', 2)[0].Trim());
     }
 
     /// <summary>
@@ -296,6 +297,9 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
             return ValueTask.CompletedTask;
         }
     }
+
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Decoding with {Binary}: {Version}")]
+    private static partial void LogFfmpeg(ILogger logger, string binary, string version);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "Probed {Path}: {Format}, {DurationSeconds:0.00} s, {SampleRate} Hz, {Channels} channel(s)")]
     private static partial void LogProbed(ILogger logger, string path, string format, double durationSeconds, int sampleRate, int channels);

@@ -6,7 +6,7 @@ namespace EmotionBatch.Benchmarking;
 /// CPU time of this process plus that of its children that have exited (the ffmpeg decoders), in seconds. On few cores
 /// the stages' CPU, not the slowest stage's wall time, bounds how fast the overlapped pipeline can be.
 /// </summary>
-public static partial class CpuClock
+public static class CpuClock
 {
     private const int Self = 0;
     private const int Children = -1;

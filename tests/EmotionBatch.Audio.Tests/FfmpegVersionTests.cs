@@ -3,6 +3,7 @@ using EmotionBatch.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace EmotionBatch.Audio.Tests;
 
@@ -23,11 +24,13 @@ public sealed class FfmpegVersionTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
-    public async Task The_installed_ffmpeg_is_accepted_and_the_host_starts()
+    public async Task The_installed_ffmpeg_is_accepted_and_named_in_the_log_at_start()
     {
-        using var host = Build(folder: null);
+        using var logs = new CapturingLoggerProvider();
+        using var host = Build(folder: null, logs);
         await host.StartAsync();
         Assert.IsType<FfmpegAudioDecoder>(host.Services.GetRequiredService<IAudioDecoder>());
+        Assert.Contains(logs.Messages, m => m.Contains("Decoding with", StringComparison.Ordinal) && m.Contains("ffmpeg version", StringComparison.Ordinal));
         await host.StopAsync();
     }
 
@@ -77,9 +80,13 @@ public sealed class FfmpegVersionTests : IDisposable
         return folder;
     }
 
-    private static IHost Build(string? folder)
+    private static IHost Build(string? folder, ILoggerProvider? logs = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["EmotionBatch:Vad:ModelPath"] = RepoPaths.SileroVadOnnx,
