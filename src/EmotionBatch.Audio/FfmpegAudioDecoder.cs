@@ -54,7 +54,7 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         {
             throw new InvalidOperationException(problem);
         }
-        LogFfmpeg(_logger, _ffmpeg, version.Split('\n', 2)[0].Trim());
+        LogFfmpeg(_logger, _ffmpeg, FfmpegVersion.Banner(version));
     }
 
     /// <summary>

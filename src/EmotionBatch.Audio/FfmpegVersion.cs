@@ -22,12 +22,14 @@ public static partial class FfmpegVersion
         var major = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
         if (major < MinimumLibavformatMajor)
         {
-            var first = versionOutput.Split('\n', 2)[0].Trim();
-            return $"{binary} is too old ({first}; libavformat {major}.{match.Groups[2].Value}): EmotionBatch reads the input description " +
+            return $"{binary} is too old ({Banner(versionOutput)}; libavformat {major}.{match.Groups[2].Value}): EmotionBatch reads the input description " +
                 $"of FFmpeg 5.0 or newer (libavformat {MinimumLibavformatMajor}+). Install a newer ffmpeg or set {DecoderOptions.SectionName}:FfmpegFolder.";
         }
         return null;
     }
+
+    /// <summary>The first line of <c>ffmpeg -version</c>: "ffmpeg version 5.1.9-0+deb12u1 Copyright ...".</summary>
+    public static string Banner(string versionOutput) => versionOutput.Split('\n', 2)[0].Trim();
 
     [GeneratedRegex(@"^libavformat\s+(\d+)\.\s*(\d+)\.", RegexOptions.Multiline)]
     private static partial Regex LibavformatLine();

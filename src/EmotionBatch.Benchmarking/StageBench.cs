@@ -442,13 +442,10 @@ public sealed class StageBench
         return path;
     }
 
-    private StageResult Row(string stage, List<double> seconds, double audioSeconds, int utterances, string? note = null)
-    {
-        var sorted = seconds.Order().ToList();
-        return new StageResult(stage, sorted[sorted.Count / 2], sorted[0], audioSeconds, utterances, note);
-    }
+    private static StageResult Row(string stage, List<double> seconds, double audioSeconds, int utterances, string? note = null) =>
+        new(stage, Median(seconds), seconds.Min(), audioSeconds, utterances, note);
 
-    private StageResult Row(string stage, Timings timings, double audioSeconds, int utterances, string? note = null) =>
+    private static StageResult Row(string stage, Timings timings, double audioSeconds, int utterances, string? note = null) =>
         Row(stage, timings.Wall, audioSeconds, utterances, note) with { CpuSeconds = Median(timings.Cpu) };
 
     private static double Median(List<double> values) => values.Count == 0 ? double.NaN : values.Order().ElementAt(values.Count / 2);
@@ -469,8 +466,6 @@ public sealed class StageBench
         }
         return timings;
     }
-
-    private static double Time(Action run) => TimeWithCpu(run).Wall;
 
     private static (double Wall, double Cpu) TimeWithCpu(Action run)
     {
