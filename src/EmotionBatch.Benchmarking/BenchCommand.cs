@@ -141,6 +141,7 @@ public static class BenchCommand
         [
             "bench", "--memory-child", file, "--bundle", Path.GetFullPath(settings.BundlePath), "--vad-model", Path.GetFullPath(settings.VadModel),
             "--threads", settings.Threads.ToString(CultureInfo.InvariantCulture), "--batch-size", settings.BatchSize.ToString(CultureInfo.InvariantCulture),
+            "--vad-lanes", settings.VadLanes.ToString(CultureInfo.InvariantCulture),
             .. settings.Spinning ? ["--spinning"] : Array.Empty<string>(),
             .. settings.FfmpegFolder is { } ffmpegFolder ? ["--ffmpeg-folder", ffmpegFolder] : Array.Empty<string>(),
         ];
