@@ -19,6 +19,8 @@ class ModelConfig:
     hop_length: int = 160  # 10 ms hop
     n_mels: int = 64
     acoustic_dim: int = 128
+    # Stride of the second conv layer (the first has 2): 2 gives 40 ms frames, 4 gives 80 ms.
+    conv2_stride: int = 2
     acoustic_layers: int = 2
     acoustic_heads: int = 4
     acoustic_ff: int = 256
@@ -32,6 +34,13 @@ class ModelConfig:
     fusion: str = "bridge"
     self_attention: bool = True
     dropout: float = 0.1
+    # Dropout on the standardised utterance functionals before their token (they are many and correlated).
+    stats_dropout: float = 0.2
+    # The functionals enter as stats_tokens tokens through an MLP with stats_hidden units.
+    stats_tokens: int = 4
+    stats_hidden: int = 256
+    # SpecAugment-style time masks per training clip (0 = off).
+    time_masks: int = 2
 
 
 @dataclass
@@ -46,6 +55,8 @@ class DataConfig:
     text_features: str | None = None
     # How the speech corpora see text: "fixed" = their (emotion-free) prompt sentence, "masked" = never any text.
     speech_text: str = "fixed"
+    # Channel conditions (channels.py) a training clip is drawn from, uniformly, at every step.
+    train_conditions: list[str] = field(default_factory=lambda: ["clean", "phone_a", "phone_b", "room"])
 
 
 @dataclass
@@ -58,6 +69,8 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_steps: int = 40
     max_train_seconds: float = 3.0
+    # Probability that a training clip loses its leading/trailing silence (as the worker's VAD would cut it).
+    trim_p: float = 0.5
     # "multi": CE + (1-CCC_v) + (1-CCC_a); "categorical": CE on speech only; "dimensional": CCC on text only.
     tasks: str = "multi"
     # Weight of the auxiliary acoustic-only CE (model.EmotionModel.aux_classifier); 0 disables it.
@@ -70,6 +83,15 @@ class TrainConfig:
     # Random modality masking on speech items (EmoBank items never have audio).
     rmm_p_text: float = 0.5
     rmm_p_audio: float = 0.1
+    # false: audio is masked only on items that keep their text (one modality per masked item, as in the paper);
+    # true: audio is masked independently, so some items train with neither.
+    rmm_both: bool = False
+    # Speech items train valence/arousal on proxy targets (proxy_targets.py), their CCC terms weighted by proxy_weight.
+    proxy_dimensions: bool = True
+    proxy_weight: float = 0.5
+    # Speech clips are drawn with probability proportional to (clips of their corpus) ** -corpus_balance:
+    # 0 = as they come (nEMO, the largest corpus, dominates), 1 = every corpus equally often.
+    corpus_balance: float = 0.5
     folds: int = 5
     threads: int = 1  # under CPU contention one OpenMP thread is markedly faster than two
     # Limits for quick runs: items per corpus (0 = all).

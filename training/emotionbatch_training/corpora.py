@@ -6,6 +6,12 @@ Label mappings (explicit; anything not listed is dropped from the four-class tas
   RAVDESS (emotion field 3 of the file name): 05 angry -> angry, 03 happy -> happy, 04 sad -> sad,
           01 neutral -> neutral; 02 calm, 06 fearful, 07 disgust, 08 surprised dropped (calm is not folded
           into neutral: it is acted as a distinct, low-arousal emotion).
+  ASED    (emotion letter, first character of the file name, case-insensitive): a -> angry, h -> happy,
+          s -> sad, n -> neutral (fear is not in the shared copy); speaker = the last field (PP), not the gender field.
+  nEMO    (emotion word in the file name): anger -> angry, happiness -> happy, sadness -> sad, neutral -> neutral;
+          speaker = the prefix; the Polish transcript from data.tsv is the item's (emotion-free) text.
+  MELD, GoEmotions (text only): the corpus's own label4 column (anger -> angry, joy -> happy, sadness -> sad,
+          neutral -> neutral); rows with an empty label4 (surprise, fear, disgust, mixed labels) are dropped.
   EmoBank: no category; V and A on the 1..5 SAM scale mapped to -1..1 by (x - 3) / 2.
   Generic CSV (IEMOCAP, MSP-Podcast, ...): columns path, speaker, text, category, valence, arousal; category must
           be one of the four labels or empty (map e.g. IEMOCAP excited -> happy when writing the CSV);
@@ -15,6 +21,7 @@ Label mappings (explicit; anything not listed is dropped from the four-class tas
 from __future__ import annotations
 
 import csv
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -23,6 +30,10 @@ from . import LABELS
 
 EMODB_MAP = {"W": "angry", "F": "happy", "T": "sad", "N": "neutral"}
 RAVDESS_MAP = {"05": "angry", "03": "happy", "04": "sad", "01": "neutral"}
+ASED_MAP = {"a": "angry", "h": "happy", "s": "sad", "n": "neutral"}
+NEMO_MAP = {"anger": "angry", "happiness": "happy", "sadness": "sad", "neutral": "neutral"}
+# GoEmotions' train split is 34k labelled comments; a fixed seeded subset keeps text encoding and epochs short.
+GOEMOTIONS_TRAIN_LIMIT = 12000
 
 # The fixed prompts; they carry no emotion (every prompt is spoken in every emotion).
 EMODB_SENTENCES = {
@@ -53,6 +64,10 @@ class Item:
     arousal: Optional[float]
     dominance: Optional[float] = None
     split: Optional[str] = None
+    # RAVDESS only: "normal" or "strong" acted intensity (used to scale the proxy valence/arousal targets).
+    intensity: Optional[str] = None
+    # True when valence/arousal are proxy targets derived from the category (proxy_targets.py), not ratings.
+    proxy_dimensions: bool = False
 
 
 def sam_to_bipolar(x: float) -> float:
@@ -87,8 +102,66 @@ def ravdess(root: Path) -> list[Item]:
             continue
         items.append(Item(id=f"ravdess/{f.stem}", corpus="ravdess", speaker=f"ravdess/{fields[6]}", audio=str(f),
                           text=RAVDESS_STATEMENTS[fields[4]], text_id=f"ravdess/{fields[4]}", category=category,
+                          valence=None, arousal=None, intensity="strong" if fields[3] == "02" else "normal"))
+    return items
+
+
+def ased(root: Path) -> list[Item]:
+    items = []
+    for f in sorted((root / "ased" / "flac").glob("*.flac")):
+        fields = f.stem.split("-")  # E#, sentence, repetition, gender, speaker
+        category = ASED_MAP.get(fields[0][:1].lower())
+        if category is None:
+            continue
+        items.append(Item(id=f"ased/{f.stem}", corpus="ased", speaker=f"ased/{fields[4]}", audio=str(f),
+                          text=None, text_id=None, category=category, valence=None, arousal=None))
+    return items
+
+
+def nemo(root: Path) -> list[Item]:
+    transcripts = {}
+    with open(root / "nemo" / "data.tsv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            transcripts[row["file_id"].strip()] = row["raw_text"].strip()
+    items = []
+    for f in sorted((root / "nemo" / "flac").glob("*.flac")):
+        speaker, emotion, _ = f.stem.split("_")
+        category = NEMO_MAP.get(emotion)
+        if category is None:
+            continue
+        text = transcripts.get(f.name)
+        items.append(Item(id=f"nemo/{f.stem}", corpus="nemo", speaker=f"nemo/{speaker}", audio=str(f),
+                          text=text, text_id=f"nemo/{f.stem}" if text else None, category=category,
                           valence=None, arousal=None))
     return items
+
+
+def _text_categories(path: Path, corpus: str, id_of: Callable[[dict], str], train_limit: int = 0) -> list[Item]:
+    items = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            label = (row.get("label4") or "").strip()
+            text = " ".join((row.get("text") or "").split())
+            if label not in LABELS or not text:
+                continue
+            item_id = f"{corpus}/{id_of(row)}"
+            items.append(Item(id=item_id, corpus=corpus, speaker=None, audio=None, text=text, text_id=item_id,
+                              category=label, valence=None, arousal=None, split=row["split"]))
+    if train_limit:
+        train = [it for it in items if it.split == "train"]
+        keep = {it.id for it in random.Random(17).sample(train, min(train_limit, len(train)))}
+        items = [it for it in items if it.split != "train" or it.id in keep]
+    return items
+
+
+def meld(root: Path) -> list[Item]:
+    return _text_categories(root / "text-emotion" / "meld.csv", "meld",
+                            lambda r: f"{r['split']}-{r['dialogue_id']}-{r['utterance_id']}")
+
+
+def goemotions(root: Path) -> list[Item]:
+    return _text_categories(root / "text-emotion" / "goemotions-ekman.csv", "goemotions",
+                            lambda r: r["comment_id"], GOEMOTIONS_TRAIN_LIMIT)
 
 
 def emobank(root: Path) -> list[Item]:
@@ -129,7 +202,9 @@ def generic_csv(path: Path, name: str, va_range: Optional[Sequence[float]] = Non
     return items
 
 
-ADAPTERS: dict[str, Callable[[Path], list[Item]]] = {"emodb": emodb, "ravdess": ravdess, "emobank": emobank}
+ADAPTERS: dict[str, Callable[[Path], list[Item]]] = {
+    "emodb": emodb, "ravdess": ravdess, "ased": ased, "nemo": nemo,
+    "emobank": emobank, "meld": meld, "goemotions": goemotions}
 
 
 def load_items(data_root: Path, corpora: Sequence[str], csv_corpora: Sequence[dict] = ()) -> list[Item]:

@@ -22,10 +22,13 @@ from .model import EmotionModel
 
 OPSET = 17
 FORMAT_VERSION = 1
+# 2.x: functionals-token acoustic encoder, four speech corpora, text categories, calibration (1.x: log-mel encoder).
+DEFAULT_VERSION = "2.0.0"
 MAX_AUDIO_SECONDS = 20.0
 VA_DEFINITION = (
-    "Bipolar -1..1 with 0 = neutral. Learned from EmoBank's 1..5 Self-Assessment-Manikin ratings mapped by (x - 3) / 2; "
-    "the speech corpora carry no valence/arousal labels.")
+    "Bipolar -1..1 with 0 = neutral, on EmoBank's scale: learned from EmoBank's 1..5 Self-Assessment-Manikin ratings "
+    "of text mapped by (x - 3) / 2, and, for audio, from PROXY targets (category centroids estimated from text, "
+    "see docs/model-card.md); the speech corpora carry no valence/arousal ratings.")
 
 
 def export_acoustic_encoder(encoder: torch.nn.Module, path: Path) -> None:
@@ -139,30 +142,50 @@ def export_bundle(model: EmotionModel, cfg: Config, out: Path, *, trained: bool,
     return out
 
 
-def manifest_metrics(state: dict[str, Any], cv_dir: Path | None) -> dict[str, Any]:
-    """Measured numbers only: EmoBank dev CCC of this model, plus the speaker-independent CV of its config."""
+def manifest_metrics(state: dict[str, Any], cv_dir: Path | None, yardstick_dir: Path | None = None) -> dict[str, Any]:
+    """Measured numbers only: EmoBank dev CCC of this model, the speaker-independent CV of its configuration (per
+    test condition, text mode and corpus, with the yardstick's figures in the same folds), and its calibration."""
     final = state.get("metrics", {})
     out: dict[str, Any] = {"text_features": state.get("text_features")}
     if "dimensional_emobank" in final:
         out["emobank_dev"] = {k: final["dimensional_emobank"][k] for k in ("ccc_valence", "ccc_arousal", "n")}
+    for corpus in ("meld", "goemotions"):
+        if f"text_{corpus}" in final:
+            out[f"{corpus}_dev_text_only"] = {k: final[f"text_{corpus}"][k] for k in ("uar", "war", "n")}
+    if state.get("proxy_centroids"):
+        out["proxy_centroids_valence_arousal"] = state["proxy_centroids"]
+
+    def pick(folds, *path):
+        d = folds
+        for p in path:
+            d = d.get(p, {}) if isinstance(d, dict) else {}
+        return {"mean": round(d["mean"], 4), "std": round(d["std"], 4)} if isinstance(d, dict) and "mean" in d else None
+
+    def speech_table(folds, keys):
+        table = {}
+        for key in keys:
+            if key in folds:
+                table[key.replace("speech_", "")] = {
+                    corpus: {m: pick(folds, key, corpus, m) for m in ("war", "uar", "macro_f1", "arousal_auc", "valence_auc")
+                             if pick(folds, key, corpus, m)}
+                    for corpus in folds[key]}
+        return table
+
     if cv_dir is not None:
         cv = json.loads((cv_dir / "metrics.json").read_text())
         folds = cv["folds"]
-
-        def pick(*path):
-            d = folds
-            for p in path:
-                d = d.get(p, {}) if isinstance(d, dict) else {}
-            return {"mean": round(d["mean"], 4), "std": round(d["std"], 4)} if "mean" in d else None
-
-        speech = {}
-        for mode in ("categorical_text_as_trained", "categorical_text_missing"):
-            if mode in folds:
-                speech[mode.replace("categorical_", "")] = {
-                    corpus: {m: pick(mode, corpus, m) for m in ("war", "uar", "macro_f1")}
-                    for corpus in folds[mode]}
-        out["speech_cv"] = {"protocol": cv["protocol"], "folds": len(cv["per_fold"]), **speech}
-        out["emobank_dev_cv"] = {m: pick("dimensional_emobank", m) for m in ("ccc_valence", "ccc_arousal")}
+        out["speech_cv"] = {"protocol": cv["protocol"], "folds": len(cv["per_fold"]),
+                            **speech_table(folds, [k for k in folds if k.startswith("speech_")])}
+        out["text_cv"] = {k: pick(folds, k, "uar") for k in ("text_meld", "text_goemotions")}
+        out["emobank_dev_cv"] = {m: pick(folds, "dimensional_emobank", m) for m in ("ccc_valence", "ccc_arousal")}
+        calibration = cv_dir / "calibration.json"
+        if calibration.exists():
+            cal = json.loads(calibration.read_text())
+            out["calibration"] = {"temperature": round(cal["temperature"], 4), "method": cal["method"],
+                                  "ece_cv": {k: {w: round(v["mean"], 4) for w, v in d.items()} for k, d in cal["ece"].items()}}
+    if yardstick_dir is not None:
+        ys = json.loads((yardstick_dir / "metrics.json").read_text())
+        out["yardstick_cv"] = {"method": ys["method"], **speech_table(ys["folds"], [k for k in ys["folds"] if k.startswith("speech_")])}
     return out
 
 
@@ -180,8 +203,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--checkpoint", help="model.pt written by emotionbatch_training.train")
     p.add_argument("--untrained", action="store_true", help="export random weights (wiring tests only)")
     p.add_argument("--config", help="config JSON for --untrained")
-    p.add_argument("--version", default="1.0.0")
-    p.add_argument("--cv", help="a CV run folder (train.py cv) whose mean/std metrics go into the manifest")
+    p.add_argument("--version", default=DEFAULT_VERSION)
+    p.add_argument("--cv", help="a CV run folder (train.py cv) whose mean/std metrics and temperature go into the bundle")
+    p.add_argument("--yardstick", help="the yardstick's run folder (yardstick.py) in the same folds, for the manifest")
     args = p.parse_args(argv)
     torch.manual_seed(0)
     if args.untrained:
@@ -191,11 +215,16 @@ def main(argv: list[str] | None = None) -> None:
                       version=args.version, description="Random weights for wiring tests; outputs carry no meaning.")
     elif args.checkpoint:
         model, cfg, state = load_checkpoint(Path(args.checkpoint))
-        metrics = manifest_metrics(state, resolve(args.cv) if args.cv else None)
-        description = ("Small log-mel transformer acoustic encoder trained from scratch + frozen all-MiniLM-L6-v2 token "
-                       "features, fused by learnable bridge tokens (Ispas et al. 2023). Trained on Emo-DB + RAVDESS "
-                       "(categories) and EmoBank (valence/arousal, text). NON-COMMERCIAL: RAVDESS is CC BY-NC-SA 4.0. "
-                       "See docs/model-card.md.")
+        cv_dir = resolve(args.cv) if args.cv else None
+        metrics = manifest_metrics(state, cv_dir, resolve(args.yardstick) if args.yardstick else None)
+        if "calibration" in metrics:
+            model.head.temperature.fill_(metrics["calibration"]["temperature"])
+        description = ("Acoustic encoder over fixed speech features (log-mel, MFCC, energy, spectral shape, voicing, "
+                       "f0) with an utterance-functionals token, trained from scratch with telephone/codec/noise "
+                       "augmentation, + frozen all-MiniLM-L6-v2 token features, fused by learnable bridge tokens "
+                       "(Ispas et al. 2023). Categories from Emo-DB, RAVDESS, ASED, nEMO (speech) and MELD, GoEmotions "
+                       "(text); valence/arousal from EmoBank (text) and proxy targets (speech). Temperature-calibrated. "
+                       "NON-COMMERCIAL / research use only (RAVDESS and nEMO are CC BY-NC-SA 4.0). See docs/model-card.md.")
         export_bundle(model, cfg, resolve(args.out), trained=True, name="emotionbatch-default",
                       version=args.version, description=description, data=state.get("data", []), metrics=metrics)
     else:

@@ -16,9 +16,10 @@ def ccc(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Te
 
 def multitask_loss(logits: torch.Tensor, valence: torch.Tensor, arousal: torch.Tensor, category: torch.Tensor,
                    valence_target: torch.Tensor, arousal_target: torch.Tensor, tasks: str = "multi",
-                   ) -> tuple[torch.Tensor, dict[str, float]]:
+                   dimension_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
     """category: class index or -1 (no label); valence/arousal targets: NaN where unlabelled.
     tasks: "multi" (all terms), "categorical" (CE only), "dimensional" (CCC terms only).
+    dimension_weight scales both CCC terms (proxy targets weigh less than ratings).
     CCC needs at least two labelled items in the batch; terms without enough labels are skipped."""
     total = logits.new_zeros(())
     parts: dict[str, float] = {}
@@ -27,11 +28,11 @@ def multitask_loss(logits: torch.Tensor, valence: torch.Tensor, arousal: torch.T
         ce = F.cross_entropy(logits[has_cat], category[has_cat])
         total = total + ce
         parts["ce"] = float(ce)
-    if tasks in ("multi", "dimensional"):
+    if tasks in ("multi", "dimensional") and dimension_weight > 0:
         for name, pred, target in (("valence", valence, valence_target), ("arousal", arousal, arousal_target)):
             has = ~torch.isnan(target)
             if int(has.sum()) >= 2:
                 term = 1.0 - ccc(pred[has], target[has])
-                total = total + term
+                total = total + dimension_weight * term
                 parts[f"1-ccc_{name}"] = float(term)
     return total, parts

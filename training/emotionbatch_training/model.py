@@ -20,50 +20,9 @@ import torchaudio
 from torch import nn
 
 from .config import ModelConfig
+from .speech_features import VOICED_THRESHOLD, FrameFeatures, Functionals, LogMelFrontEnd  # noqa: F401  (LogMelFrontEnd: re-exported)
 
 _MASK_FILL = -1e9  # finite on purpose: an all-masked row then softmaxes to uniform instead of NaN
-
-
-class LogMelFrontEnd(nn.Module):
-    """Log-mel spectrogram from exportable ops: conv1d with a fixed windowed DFT basis, then a fixed mel matrix.
-
-    Matches torchaudio.transforms.MelSpectrogram(center=True, pad_mode="constant", power=2, mel_scale="htk")
-    followed by log(x + 1e-6); torch.stft itself does not export to ONNX.
-    """
-
-    def __init__(self, sample_rate: int, n_fft: int, hop_length: int, n_mels: int, eps: float = 1e-6):
-        super().__init__()
-        self.n_fft = n_fft
-        self.hop_length = hop_length
-        self.eps = eps
-        n_freq = n_fft // 2 + 1
-        k = torch.arange(n_fft, dtype=torch.int64)
-        f = torch.arange(n_freq, dtype=torch.int64)
-        # (f*k) mod n_fft keeps the angle small, so float64 cos/sin are exact to float32 precision.
-        angle = 2.0 * math.pi * ((f[:, None] * k[None, :]) % n_fft).double() / n_fft
-        window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)
-        basis = torch.cat([torch.cos(angle) * window, -torch.sin(angle) * window], dim=0)
-        self.register_buffer("dft_basis", basis.float().unsqueeze(1), persistent=True)  # [2F, 1, n_fft]
-        mel = torchaudio.functional.melscale_fbanks(
-            n_freq, 0.0, sample_rate / 2.0, n_mels, sample_rate, norm=None, mel_scale="htk")
-        self.register_buffer("mel_matrix", mel.float(), persistent=True)  # [F, n_mels]
-        self.n_freq = n_freq
-
-    def frame_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
-        frames = torch.div(lengths, self.hop_length, rounding_mode="floor") + 1
-        return frames * (lengths > 0).to(frames.dtype)
-
-    def forward(self, waveform: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """waveform [B, S] zero-padded, lengths [B] -> log-mel [B, T, n_mels], frame mask [B, T]."""
-        x = F.pad(waveform.unsqueeze(1), (self.n_fft // 2, self.n_fft // 2))
-        spec = F.conv1d(x, self.dft_basis, stride=self.hop_length)  # [B, 2F, T]
-        real, imag = spec[:, : self.n_freq], spec[:, self.n_freq:]
-        power = real * real + imag * imag
-        mel = torch.matmul(power.transpose(1, 2), self.mel_matrix)
-        logmel = torch.log(mel + self.eps)
-        frames = torch.arange(logmel.size(1), device=logmel.device)
-        mask = (frames.unsqueeze(0) < self.frame_lengths(lengths).unsqueeze(1)).to(logmel.dtype)
-        return logmel, mask
 
 
 def masked_normalize(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -105,7 +64,6 @@ class MultiHeadAttention(nn.Module):
         self.key = nn.Linear(dim, dim)
         self.value = nn.Linear(dim, dim)
         self.out = nn.Linear(dim, dim)
-        self.dropout = nn.Dropout(dropout)
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(x.size(0), x.size(1), self.heads, self.head_dim).transpose(1, 2)
@@ -114,7 +72,8 @@ class MultiHeadAttention(nn.Module):
         q, k, v = self._split(self.query(query)), self._split(self.key(memory)), self._split(self.value(memory))
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_dim)
         scores = scores + (1.0 - memory_mask)[:, None, None, :] * _MASK_FILL
-        weights = self.dropout(torch.softmax(scores, dim=-1))
+        # No dropout on the attention weights: on CPU it cost a quarter of a training step for no gain we could measure.
+        weights = torch.softmax(scores, dim=-1)
         out = torch.matmul(weights, v).transpose(1, 2)
         return self.out(out.reshape(out.size(0), out.size(1), -1))
 
@@ -163,39 +122,98 @@ class CrossAttentionLayer(nn.Module):
 
 
 class AcousticEncoder(nn.Module):
-    """waveform + lengths -> frame features [B, T, Da] + frame mask [B, T] (T = ceil(ceil(frames/2)/2))."""
+    """waveform + lengths -> features [B, K + T, Da] + mask [B, K + T]: K = stats_tokens utterance-functionals
+    tokens, then T = ceil(ceil(frames / 2) / conv2_stride) frame tokens.
+
+    Fixed part (speech_features): per-frame log-mel, MFCC, energy, spectral shape, ZCR, voicing and f0, and their
+    utterance functionals. Both are standardised with the training data's global mean and std (buffers set by
+    fit_normalisation, exported in the graph). Trained part: a two-layer strided conv front end over the frames
+    (20 ms x conv2_stride per output frame) and a small transformer; the functionals enter through an MLP as K extra
+    tokens in front of the frames, so the fusion head's self-attention and bridge tokens see frames and utterance
+    statistics (K > 1 gives the statistics a visible share of the attention among dozens of frames from the start).
+    """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.frontend = LogMelFrontEnd(cfg.sample_rate, cfg.n_fft, cfg.hop_length, cfg.n_mels)
-        d = cfg.acoustic_dim
-        self.conv1 = nn.Conv1d(cfg.n_mels, d, kernel_size=3, stride=2, padding=1)
-        self.conv2 = nn.Conv1d(d, d, kernel_size=3, stride=2, padding=1)
+        self.frontend = FrameFeatures(cfg.sample_rate, cfg.n_fft, cfg.hop_length, cfg.n_mels)
+        self.functionals = Functionals(cfg.n_mels, cfg.sample_rate / cfg.hop_length)
+        f, k, d = self.frontend.dim, self.functionals.dim, cfg.acoustic_dim
+        self.register_buffer("frame_mean", torch.zeros(f), persistent=True)
+        self.register_buffer("frame_std", torch.ones(f), persistent=True)
+        self.register_buffer("stats_mean", torch.zeros(k), persistent=True)
+        self.register_buffer("stats_std", torch.ones(k), persistent=True)
+        self.conv1 = nn.Conv1d(f, d, kernel_size=5, stride=2, padding=2)
+        self.stride2 = cfg.conv2_stride
+        self.conv2 = nn.Conv1d(d, d, kernel_size=2 * self.stride2 + 1, stride=self.stride2, padding=self.stride2)
+        self.conv_norm = nn.LayerNorm(d)
+        self.stats_tokens = cfg.stats_tokens
+        self.stats_in = nn.Sequential(nn.Dropout(cfg.stats_dropout), nn.Linear(k, cfg.stats_hidden), nn.GELU(),
+                                      nn.Dropout(cfg.dropout), nn.Linear(cfg.stats_hidden, cfg.stats_tokens * d))
+        self.stats_type = nn.Parameter(torch.randn(cfg.stats_tokens, d) * 0.02)
         self.dropout = nn.Dropout(cfg.dropout)
         self.layers = nn.ModuleList(
             SelfAttentionLayer(d, cfg.acoustic_heads, cfg.acoustic_ff, cfg.dropout) for _ in range(cfg.acoustic_layers))
         self.norm = nn.LayerNorm(d)
         self.dim = d
-        self.conv_norm = nn.LayerNorm(d)
+        self.time_masks = cfg.time_masks
 
-    def encode_logmel(self, logmel: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = masked_normalize(logmel, mask)
+    @torch.no_grad()
+    def fit_normalisation(self, frames: list[torch.Tensor]) -> None:
+        """Global mean/std of the fixed features over training clips (each [T, F]), per channel."""
+        frames = [gate_unvoiced_f0(f) for f in frames]
+        stacked = torch.cat(frames)
+        self.frame_mean.copy_(stacked.mean(0))
+        self.frame_std.copy_(stacked.std(0).clamp(min=1e-3))
+        stats = torch.stack([self.functionals(f.unsqueeze(0), torch.ones(1, f.size(0)))[0] for f in frames])
+        self.stats_mean.copy_(stats.mean(0))
+        self.stats_std.copy_(stats.std(0).clamp(min=1e-3))
+
+    def encode_frames(self, frames: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """frames [B, T, F] of FrameFeatures (zero past each length), mask [B, T]."""
+        frames = gate_unvoiced_f0(frames)
+        stats = (self.functionals(frames, mask) - self.stats_mean) / self.stats_std
+        x = (frames - self.frame_mean) / self.frame_std * mask.unsqueeze(-1)
+        if self.training and self.time_masks:
+            x = x * _time_mask(mask, self.time_masks).unsqueeze(-1)
         # Zero padding before every conv keeps valid outputs identical to an unpadded run (padding invariance).
         h = F.gelu(self.conv1(x.transpose(1, 2)))
         mask = mask[:, ::2]
         h = F.gelu(self.conv2(h * mask.unsqueeze(1)))
-        mask = mask[:, ::2]
-        h = h.transpose(1, 2) * mask.unsqueeze(-1)
-        # LayerNorm puts the conv output on the positions' scale; unnormalised it either drowns in them or (scaled up)
-        # made training from scratch diverge.
-        h = self.dropout(self.conv_norm(h) + sinusoidal_positions(h.size(1), self.dim, h)) * mask.unsqueeze(-1)
+        mask = mask[:, :: self.stride2]
+        h = h.transpose(1, 2)
+        h = self.conv_norm(h) + sinusoidal_positions(h.size(1), self.dim, h)
+        present = mask[:, :1].expand(-1, self.stats_tokens)
+        tokens = self.stats_in(stats).reshape(stats.size(0), self.stats_tokens, self.dim) + self.stats_type
+        h = self.dropout(torch.cat([tokens, h], dim=1))
+        mask = torch.cat([present, mask], dim=1)
+        h = h * mask.unsqueeze(-1)
         for layer in self.layers:
             h = layer(h, mask)
         return self.norm(h) * mask.unsqueeze(-1), mask
 
     def forward(self, waveform: torch.Tensor, waveform_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logmel, mask = self.frontend(waveform, waveform_lengths)
-        return self.encode_logmel(logmel, mask)
+        frames, mask = self.frontend(waveform, waveform_lengths)
+        return self.encode_frames(frames, mask)
+
+
+def gate_unvoiced_f0(frames: torch.Tensor) -> torch.Tensor:
+    """Zero the f0 channel where a frame is unvoiced: there the autocorrelation peak is noise, and its position
+    would flip between equal-looking lags under the last bit of float rounding (PyTorch against ONNX Runtime)."""
+    voiced = (frames[..., -2:-1] > VOICED_THRESHOLD).to(frames.dtype)
+    return torch.cat([frames[..., :-1], frames[..., -1:] * voiced], dim=-1)
+
+
+def _time_mask(mask: torch.Tensor, count: int, max_width: int = 12) -> torch.Tensor:
+    """SpecAugment-style time masking (training only): `count` spans of up to max_width frames set to zero."""
+    b, t = mask.shape
+    keep = torch.ones(b, t)
+    steps = torch.arange(t).unsqueeze(0)
+    lengths = mask.sum(1, keepdim=True)
+    for _ in range(count):
+        width = torch.randint(0, max_width + 1, (b, 1))
+        start = (torch.rand(b, 1) * (lengths - width).clamp(min=1)).floor()
+        keep = keep * ~((steps >= start) & (steps < start + width))
+    return keep
 
 
 class FusionHead(nn.Module):
@@ -223,6 +241,8 @@ class FusionHead(nn.Module):
         self.norm = nn.LayerNorm(d)
         self.trunk = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Dropout(cfg.dropout))
         self.classifier = nn.Linear(d, num_classes)
+        # Fitted after training on held-out predictions (calibration.py); 1 while training.
+        self.register_buffer("temperature", torch.ones(()), persistent=True)
         self.valence = nn.Linear(d, 1)
         self.arousal = nn.Linear(d, 1)
 
@@ -245,7 +265,8 @@ class FusionHead(nn.Module):
             pooled = self.merge(torch.cat([pa, pt], dim=-1)) if self.fusion == "concat" else 0.5 * (pa + pt)
         h = self.trunk(self.norm(pooled))
         # tanh keeps valence/arousal on the bundle's -1..1 scale.
-        return self.classifier(h), torch.tanh(self.valence(h)).squeeze(-1), torch.tanh(self.arousal(h)).squeeze(-1)
+        return (self.classifier(h) / self.temperature, torch.tanh(self.valence(h)).squeeze(-1),
+                torch.tanh(self.arousal(h)).squeeze(-1))
 
 
 class EmotionModel(nn.Module):
@@ -257,10 +278,15 @@ class EmotionModel(nn.Module):
         # Training aid, not exported: an utterance-level classifier on the mean acoustic frame. The paper's acoustic
         # features are pretrained (HuBERT); ours start from scratch, and without this direct signal the categorical
         # loss barely reaches the encoder through the fusion head within our CPU budget.
-        self.aux_classifier = nn.Linear(cfg.acoustic_dim, num_classes)
+        # It reads the functionals tokens and the mean of the frame tokens side by side, so both acoustic paths get
+        # a direct signal from the first step on.
+        self.aux_classifier = nn.Linear(2 * cfg.acoustic_dim, num_classes)
 
     def auxiliary_logits(self, acoustic_features: torch.Tensor, acoustic_mask: torch.Tensor) -> torch.Tensor:
-        return self.aux_classifier(masked_mean(acoustic_features, acoustic_mask, acoustic_features.new_zeros(())))
+        k = self.acoustic.stats_tokens
+        stats = acoustic_features[:, :k].mean(1)
+        frames = masked_mean(acoustic_features[:, k:], acoustic_mask[:, k:], acoustic_features.new_zeros(()))
+        return self.aux_classifier(torch.cat([stats, frames], dim=-1))
 
     def forward(self, waveform, waveform_lengths, text_features, text_mask):
         a, am = self.acoustic(waveform, waveform_lengths)

@@ -1,53 +1,131 @@
 """Markdown tables for the model card from run folders (numbers are copied, never typed).
 
-  python -m emotionbatch_training.report --cv training/runs/cv --fit training/runs/full
+  python -m emotionbatch_training.report --cv training/runs/cv --yardstick training/runs/yardstick --fit training/runs/full
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any, Optional
 
 from .config import resolve
 
-
-def _fmt(d: Optional[dict[str, Any]]) -> str:
-    return "-" if not d or "mean" not in d else f"{d['mean']:.3f} ± {d['std']:.3f}"
+CORPUS_NAMES = {"all": "pooled", "emodb": "Emo-DB", "ravdess": "RAVDESS", "ased": "ASED", "nemo": "nEMO"}
 
 
-def cv_table(cv: dict[str, Any]) -> str:
-    folds = cv["folds"]
-    lines = ["| test set | text at test time | WAR | UAR | macro-F1 | n (all folds) |", "|---|---|---|---|---|---|"]
-    for mode, label in (("categorical_text_as_trained", "prompt text (as trained)"),
-                        ("categorical_text_missing", "none (audio only)")):
-        for corpus, res in folds.get(mode, {}).items():
-            n = sum(f[mode][corpus]["n"] for f in cv["per_fold"])
-            lines.append(f"| {corpus} | {label} | {_fmt(res['war'])} | {_fmt(res['uar'])} | {_fmt(res['macro_f1'])} | {n} |")
-    dims = folds.get("dimensional_emobank")
-    if dims:
-        lines.append("")
-        lines.append("| EmoBank dev (text only, audio masked) | CCC valence | CCC arousal | n |")
-        lines.append("|---|---|---|---|")
-        lines.append(f"| models of the CV folds | {_fmt(dims['ccc_valence'])} | {_fmt(dims['ccc_arousal'])} | 1000 |")
+def _get(d: Any, *path: str) -> Optional[dict[str, float]]:
+    for p in path:
+        if not isinstance(d, dict) or p not in d:
+            return None
+        d = d[p]
+    return d if isinstance(d, dict) and "mean" in d else None
+
+
+def _fmt(x: Optional[dict[str, float]]) -> str:
+    return "-" if not x else f"{x['mean']:.3f} ± {x['std']:.3f}"
+
+
+def _n(cv: dict[str, Any], key: str, corpus: str) -> int:
+    return sum(f[key][corpus]["n"] for f in cv["per_fold"] if key in f and corpus in f[key])
+
+
+def corpora_of(cv: dict[str, Any]) -> list[str]:
+    return list(cv["folds"].get("speech_clean_none", {}).keys())
+
+
+def speech_table(cv: dict[str, Any], ys: Optional[dict[str, Any]]) -> str:
+    """UAR per corpus: model (audio only, and with prompt text), yardstick, telephone copies of the same folds."""
+    f, y = cv["folds"], (ys or {}).get("folds", {})
+    lines = ["| test set | n | yardstick UAR | model UAR, audio only | model UAR, prompt text | model WAR | model macro-F1 "
+             "| yardstick UAR, telephone | model UAR, telephone | telephone drop |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for c in corpora_of(cv):
+        clean, tel = _get(f, "speech_clean_none", c, "uar"), _get(f, "speech_telephone_none", c, "uar")
+        drop = f"{clean['mean'] - tel['mean']:+.3f}" if clean and tel else "-"
+        lines.append(
+            f"| {CORPUS_NAMES.get(c, c)} | {_n(cv, 'speech_clean_none', c)} | {_fmt(_get(y, 'speech_clean', c, 'uar'))} "
+            f"| {_fmt(clean)} | {_fmt(_get(f, 'speech_clean_prompt', c, 'uar'))} "
+            f"| {_fmt(_get(f, 'speech_clean_none', c, 'war'))} | {_fmt(_get(f, 'speech_clean_none', c, 'macro_f1'))} "
+            f"| {_fmt(_get(y, 'speech_telephone', c, 'uar'))} | {_fmt(tel)} | {drop} |")
+    return "\n".join(lines)
+
+
+def recall_table(cv: dict[str, Any]) -> str:
+    lines = ["| test set | recall angry | recall happy | recall sad | recall neutral |", "|---|---|---|---|---|"]
+    for c in corpora_of(cv):
+        cells = [_fmt(_get(cv["folds"], "speech_clean_none", c, "recall", label))
+                 for label in ("angry", "happy", "sad", "neutral")]
+        lines.append(f"| {CORPUS_NAMES.get(c, c)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def axes_table(cv: dict[str, Any], ys: Optional[dict[str, Any]]) -> str:
+    f, y = cv["folds"], (ys or {}).get("folds", {})
+    lines = ["| test set | model arousal AUC | model valence AUC | model arousal AUC, telephone | model valence AUC, telephone "
+             "| yardstick arousal AUC | yardstick valence AUC |", "|---|---|---|---|---|---|---|"]
+    for c in corpora_of(cv):
+        lines.append(
+            f"| {CORPUS_NAMES.get(c, c)} | {_fmt(_get(f, 'speech_clean_none', c, 'arousal_auc'))} "
+            f"| {_fmt(_get(f, 'speech_clean_none', c, 'valence_auc'))} "
+            f"| {_fmt(_get(f, 'speech_telephone_none', c, 'arousal_auc'))} "
+            f"| {_fmt(_get(f, 'speech_telephone_none', c, 'valence_auc'))} "
+            f"| {_fmt(_get(y, 'speech_clean', c, 'arousal_auc'))} | {_fmt(_get(y, 'speech_clean', c, 'valence_auc'))} |")
+    return "\n".join(lines)
+
+
+def text_table(cv: dict[str, Any]) -> str:
+    f = cv["folds"]
+    lines = ["| test set (text only, audio masked) | UAR | WAR | CCC valence | CCC arousal |", "|---|---|---|---|---|"]
+    for key, name in (("text_meld", "MELD dev"), ("text_goemotions", "GoEmotions dev")):
+        if key in f:
+            lines.append(f"| {name} | {_fmt(_get(f, key, 'uar'))} | {_fmt(_get(f, key, 'war'))} | - | - |")
+    if "dimensional_emobank" in f:
+        lines.append(f"| EmoBank dev | - | - | {_fmt(_get(f, 'dimensional_emobank', 'ccc_valence'))} "
+                     f"| {_fmt(_get(f, 'dimensional_emobank', 'ccc_arousal'))} |")
+    for c in corpora_of(cv):
+        if _get(f, "speech_text_only", c, "uar"):
+            lines.append(f"| {CORPUS_NAMES.get(c, c)} prompts (speech corpus, audio masked) "
+                         f"| {_fmt(_get(f, 'speech_text_only', c, 'uar'))} | - | - | - |")
+    return "\n".join(lines)
+
+
+def calibration_table(cal: dict[str, Any]) -> str:
+    names = {"speech_clean_prompt": "clean, prompt text", "speech_clean_none": "clean, audio only",
+             "speech_telephone_none": "telephone, audio only"}
+    lines = [f"Temperature of the shipped model: {cal['temperature']:.3f} (per fold: "
+             + ", ".join(f"{r['temperature']:.2f}" for r in cal["per_fold"]) + ")", "",
+             "| test folds | ECE before | ECE after |", "|---|---|---|"]
+    for key, d in cal["ece"].items():
+        lines.append(f"| {names.get(key, key)} | {_fmt(d['ece_before'])} | {_fmt(d['ece_after'])} |")
     return "\n".join(lines)
 
 
 def main(argv: Optional[list[str]] = None) -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--cv")
+    p.add_argument("--yardstick")
     p.add_argument("--fit")
     args = p.parse_args(argv)
     if args.cv:
-        cv = json.loads((resolve(args.cv) / "metrics.json").read_text())
+        cv_dir = resolve(args.cv)
+        cv = json.loads((cv_dir / "metrics.json").read_text())
+        ys = json.loads((resolve(args.yardstick) / "metrics.json").read_text()) if args.yardstick else None
         print(cv["protocol"], "| text features:", cv["text_features"])
-        print(cv_table(cv))
-        print("fold train seconds:", [f["train_seconds"] for f in cv["per_fold"]])
+        for title, body in (("speech", speech_table(cv, ys)), ("recall", recall_table(cv)),
+                            ("axes", axes_table(cv, ys)), ("text", text_table(cv))):
+            print(f"\n### {title}\n{body}")
+        if (cv_dir / "calibration.json").exists():
+            print("\n### calibration\n" + calibration_table(json.loads((cv_dir / "calibration.json").read_text())))
+        print("\nfold train seconds:", [f["train_seconds"] for f in cv["per_fold"]])
     if args.fit:
         m = json.loads((resolve(args.fit) / "metrics.json").read_text())
         d = m.get("dimensional_emobank", {})
         print(f"\nfinal model, EmoBank dev: CCC valence {d.get('ccc_valence', float('nan')):.3f}, "
-              f"CCC arousal {d.get('ccc_arousal', float('nan')):.3f}; train seconds {m['train_seconds']}")
+              f"CCC arousal {d.get('ccc_arousal', float('nan')):.3f}; "
+              + "; ".join(f"{k} UAR {m[k]['uar']:.3f}" for k in ("text_meld", "text_goemotions") if k in m)
+              + f"; train seconds {m['train_seconds']}")
 
 
 if __name__ == "__main__":

@@ -20,22 +20,29 @@ from typing import Any, Iterator, Optional, Sequence
 import numpy as np
 import torch
 
-from . import LABELS
+from . import LABELS, channels
 from .config import Config, TRAINING_ROOT, resolve
 from .corpora import Item, load_items
-from .features import LogMelCache, TextFeatures, write_standin_features, write_text_tsv
+from .evaluation import LABEL_INDEX, speech_report
+from .features import SpeechFeatureCache, TextFeatures, write_standin_features, write_text_tsv
 from .folds import split_fold
 from .losses import multitask_loss
 from .metrics import ccc, classification_report
 from .model import EmotionModel
+from .proxy_targets import category_centroids, with_proxy_targets
+from .speech_features import N_MFCC
 
-LABEL_INDEX = {name: i for i, name in enumerate(LABELS)}
 EVAL_MAX_SECONDS = 20.0  # the bundle's max_audio_seconds: evaluation sees what the worker would see
+TEXT_MODES = {"prompt": True, "none": False}  # speech items with their (emotion-free) prompt text, or without text
 
 LICENCES = {
     "emodb": "Emo-DB: free for research from its authors (TU Berlin); check their terms before commercial use",
     "ravdess": "RAVDESS: CC BY-NC-SA 4.0 (non-commercial; models trained on it inherit the restriction)",
+    "ased": "ASED: no licence stated; the authors call it freely available and ask for citation: research use",
+    "nemo": "nEMO: CC BY-NC-SA 4.0 (non-commercial)",
     "emobank": "EmoBank: CC BY-SA 4.0",
+    "meld": "MELD: repository GPL-3.0; dialogue is copyrighted TV script text: research use",
+    "goemotions": "GoEmotions: CC BY 4.0",
 }
 
 
@@ -52,9 +59,11 @@ def seed_everything(seed: int) -> None:
 @dataclass
 class Data:
     items: list[Item]
-    logmel: dict[str, np.ndarray]
+    speech: SpeechFeatureCache
     text: TextFeatures
     text_source: str
+    conditions: tuple[str, ...]  # channel conditions a training clip is drawn from
+    proxy_centroids: Optional[dict[str, tuple[float, float]]] = None
 
 
 def text_feature_folder(cfg: Config, items: Sequence[Item]) -> tuple[Path, str]:
@@ -75,6 +84,8 @@ def text_feature_folder(cfg: Config, items: Sequence[Item]) -> tuple[Path, str]:
 
 
 def limit_items(items: list[Item], per_corpus: int, seed: int) -> list[Item]:
+    """At most per_corpus items of each corpus (0 = all); corpora with splits keep items of every split and, where
+    they have categories, of every category, so quick runs exercise every code path."""
     if per_corpus <= 0:
         return items
     rng = random.Random(seed)
@@ -82,72 +93,97 @@ def limit_items(items: list[Item], per_corpus: int, seed: int) -> list[Item]:
     for corpus in sorted({it.corpus for it in items}):
         group = [it for it in items if it.corpus == corpus]
         rng.shuffle(group)
-        if corpus == "emobank":  # keep both splits
-            out += [it for it in group if it.split == "train"][:per_corpus]
-            out += [it for it in group if it.split == "dev"][: max(2, per_corpus // 4)]
-        else:
-            out += group[:per_corpus]
+        strata: dict[tuple, list[Item]] = {}
+        for it in group:
+            strata.setdefault((it.split, it.category), []).append(it)
+        share = max(2, per_corpus // len(strata))
+        out += [it for members in strata.values() for it in members[:share]]
     return out
 
 
 def prepare_data(cfg: Config) -> Data:
     items = load_items(resolve(cfg.data.data_root), cfg.data.corpora, cfg.data.csv_corpora)
     items = limit_items(items, cfg.train.limit_per_corpus, cfg.train.seed)
-    cache = LogMelCache(resolve(cfg.data.cache_dir), cfg.model)
-    audio_items = [it for it in items if it.audio]
-    cache.build(audio_items, log=log)
-    logmel = {it.id: cache.load(it) for it in audio_items}
     folder, source = text_feature_folder(cfg, items)
     text = TextFeatures(folder)
     missing = [it.text_id for it in items if it.text_id and it.text_id not in text]
     if missing:
         raise SystemExit(f"{len(missing)} texts missing from {folder} (e.g. {missing[:3]}); re-run encode-text on "
                          f"{resolve(cfg.data.cache_dir) / 'text' / 'input.tsv'}")
-    return Data(items, logmel, text, source)
+    centroids = None
+    if cfg.train.proxy_dimensions:
+        centroids = category_centroids(items, text)
+        items = with_proxy_targets(items, centroids)
+        log("proxy valence/arousal centroids: " + json.dumps({k: [round(x, 3) for x in v] for k, v in centroids.items()}))
+    conditions = tuple(cfg.data.train_conditions)
+    speech = SpeechFeatureCache(resolve(cfg.data.cache_dir), cfg.model)
+    speech.build([it for it in items if it.audio], sorted(set(conditions) | set(channels.TEST_CONDITIONS)), log=log)
+    return Data(items, speech, text, source, conditions, centroids)
+
+
+def trim_silence(frames: np.ndarray, energy_channel: int, rng: np.random.Generator) -> np.ndarray:
+    """Cut leading and trailing frames more than 30 dB below the clip's peak energy, keeping a random 0-200 ms
+    margin: the worker's voice activity detector hands the model trimmed utterances, the corpora ship padded clips."""
+    energy = frames[:, energy_channel].astype(np.float32)
+    loud = np.flatnonzero(energy > energy.max() - math.log(1000.0))
+    if len(loud) == 0:
+        return frames
+    start = max(0, int(loud[0]) - int(rng.integers(0, 21)))
+    end = min(len(frames), int(loud[-1]) + 1 + int(rng.integers(0, 21)))
+    return frames[start:end]
 
 
 class Batcher:
-    """Pads items into tensors. Audio items carry log-mel + (optionally) their text; text-only items carry text."""
+    """Pads items into tensors. Audio items carry fixed frame features (of one channel condition) and, optionally,
+    their text; text-only items carry text."""
 
     def __init__(self, cfg: Config, data: Data):
         self.cfg = cfg
         self.data = data
 
+    def frames(self, item: Item, *, train: bool, rng: Optional[np.random.Generator], condition: str) -> np.ndarray:
+        mc = self.cfg.model
+        if train:
+            condition = self.data.conditions[int(rng.integers(len(self.data.conditions)))]
+        m = self.data.speech.get(item, condition)
+        if train and rng.random() < self.cfg.train.trim_p:
+            m = trim_silence(m, mc.n_mels + N_MFCC, rng)
+        seconds = self.cfg.train.max_train_seconds if train else EVAL_MAX_SECONDS
+        max_frames = int(seconds * mc.sample_rate / mc.hop_length) + 1
+        if len(m) > max_frames:
+            start = int(rng.integers(0, len(m) - max_frames + 1)) if train else (len(m) - max_frames) // 2
+            m = m[start: start + max_frames]
+        return m
+
     def batch(self, items: Sequence[Item], *, train: bool, rng: Optional[np.random.Generator],
-              with_text: bool = True) -> dict[str, Any]:
-        tc, mc = self.cfg.train, self.cfg.model
-        frames_per_second = mc.sample_rate / mc.hop_length
+              with_text: bool = True, with_audio: bool = True, condition: str = "clean") -> dict[str, Any]:
+        tc = self.cfg.train
         has_audio = all(it.audio for it in items)
         b = len(items)
         out: dict[str, Any] = {}
-        if has_audio:
-            max_frames = int((tc.max_train_seconds if train else EVAL_MAX_SECONDS) * frames_per_second) + 1
-            mels = []
-            for it in items:
-                m = self.data.logmel[it.id]
-                if len(m) > max_frames:
-                    start = int(rng.integers(0, len(m) - max_frames + 1)) if train else (len(m) - max_frames) // 2
-                    m = m[start: start + max_frames]
-                mels.append(m)
-            t = max(len(m) for m in mels)
-            logmel = np.zeros((b, t, mc.n_mels), np.float32)
-            mask = np.zeros((b, t), np.float32)
-            for i, m in enumerate(mels):
-                logmel[i, : len(m)] = m
-                mask[i, : len(m)] = 1.0
-            keep_audio = np.ones(b, np.float32)
-            if train and tc.rmm_p_audio > 0:
-                keep_audio = (rng.random(b) >= tc.rmm_p_audio).astype(np.float32)
-            out.update(logmel=torch.from_numpy(logmel), frame_mask=torch.from_numpy(mask),
-                       keep_audio=torch.from_numpy(keep_audio))
         texts: list[Optional[np.ndarray]] = []
-        for it in items:
+        keep_audio = np.full(b, 1.0 if with_audio else 0.0, np.float32)
+        for i, it in enumerate(items):
             use = with_text and not (it.audio and self.cfg.data.speech_text == "masked")
             feats = self.data.text.get(it.text_id) if use else None
-            # RMM on text only where audio remains the other modality; a text-only item keeps its text.
-            if feats is not None and train and it.audio and rng.random() < tc.rmm_p_text:
-                feats = None
+            # Random modality masking masks one modality of a speech item, never both: its text with rmm_p_text,
+            # else (text kept) its audio with rmm_p_audio. A text-only item keeps its text.
+            if train and it.audio:
+                if feats is not None and rng.random() < tc.rmm_p_text:
+                    feats = None
+                elif (feats is not None or tc.rmm_both) and rng.random() < tc.rmm_p_audio:
+                    keep_audio[i] = 0.0
             texts.append(feats)
+        if has_audio:
+            clips = [self.frames(it, train=train, rng=rng, condition=condition) for it in items]
+            t = max(len(m) for m in clips)
+            frames = np.zeros((b, t, self.data.speech.dim), np.float32)
+            mask = np.zeros((b, t), np.float32)
+            for i, m in enumerate(clips):
+                frames[i, : len(m)] = m
+                mask[i, : len(m)] = 1.0
+            out.update(frames=torch.from_numpy(frames), frame_mask=torch.from_numpy(mask),
+                       keep_audio=torch.from_numpy(keep_audio))
         length = max([len(f) for f in texts if f is not None] + [1])
         text = np.zeros((b, length, self.data.text.dim), np.float32)
         text_mask = np.zeros((b, length), np.float32)
@@ -164,8 +200,8 @@ class Batcher:
 
 def forward(model: EmotionModel, batch: dict[str, Any], with_aux: bool = False, detach_acoustic: bool = False):
     aux = None
-    if "logmel" in batch:
-        a, am = model.acoustic.encode_logmel(batch["logmel"], batch["frame_mask"])
+    if "frames" in batch:
+        a, am = model.acoustic.encode_frames(batch["frames"], batch["frame_mask"])
         if with_aux:
             aux = model.auxiliary_logits(a, am)
         if detach_acoustic:
@@ -187,6 +223,17 @@ def cycle(items: Sequence[Item], batch_size: int, rng: np.random.Generator) -> I
             yield [items[i] for i in order]
 
 
+def balanced(items: Sequence[Item], batch_size: int, rng: np.random.Generator, power: float) -> Iterator[list[Item]]:
+    """Endless batches drawn with replacement, each item weighted by (items of its corpus) ** -power."""
+    counts: dict[str, int] = {}
+    for it in items:
+        counts[it.corpus] = counts.get(it.corpus, 0) + 1
+    weights = np.array([counts[it.corpus] ** -power for it in items])
+    weights /= weights.sum()
+    while True:
+        yield [items[i] for i in rng.choice(len(items), size=batch_size, p=weights)]
+
+
 def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: Optional[Path] = None) -> EmotionModel:
     tc = cfg.train
     seed_everything(tc.seed)
@@ -195,11 +242,14 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     batcher = Batcher(cfg, data)
     audio_items = [it for it in train_items if it.audio]
     text_items = [it for it in train_items if not it.audio and it.text_id]
-    use_audio = tc.tasks in ("multi", "categorical") or any(it.valence is not None for it in audio_items)
-    use_text = tc.tasks in ("multi", "dimensional") and bool(text_items)
     if tc.tasks == "dimensional":
-        audio_items = [it for it in audio_items if it.valence is not None or it.arousal is not None]
-        use_audio = bool(audio_items)
+        text_items = [it for it in text_items if it.valence is not None]
+        audio_items = [it for it in audio_items if it.valence is not None]
+    if tc.tasks == "categorical":
+        text_items = [it for it in text_items if it.category]
+    # The fixed features' global mean/std come from this run's training clips (clean copies), never from test folds.
+    sample = [audio_items[i] for i in rng.permutation(len(audio_items))[:2000]]
+    model.acoustic.fit_normalisation([torch.from_numpy(data.speech.get(it).astype(np.float32)) for it in sample])
     # Epoch = one pass over the audio items, so every task variant trains for the same number of steps.
     n_audio_for_steps = len([it for it in train_items if it.audio]) or len(text_items)
     steps_per_epoch = max(1, math.ceil(n_audio_for_steps / tc.batch_speech))
@@ -208,34 +258,34 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     warmup = min(tc.warmup_steps, max(1, total // 10))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
-    audio_stream = cycle(audio_items, min(tc.batch_speech, len(audio_items)), rng) if use_audio and audio_items else None
-    text_stream = cycle(text_items, min(tc.batch_text, len(text_items)), rng) if use_text else None
+    audio_stream = balanced(audio_items, min(tc.batch_speech, len(audio_items)), rng, tc.corpus_balance) \
+        if audio_items else None
+    text_stream = cycle(text_items, min(tc.batch_text, len(text_items)), rng) if text_items else None
     history = []
     started = time.time()
     model.train()
     for epoch in range(tc.epochs):
         sums: dict[str, float] = {}
         for _ in range(steps_per_epoch):
-            outputs, targets, aux_loss = [], [], None
-            for stream in (audio_stream, text_stream):
+            loss = torch.zeros(())
+            parts: dict[str, float] = {}
+            # Each data source has its own loss terms: CCC is a batch statistic, and the speech corpora's proxy
+            # targets and EmoBank's ratings must not be pooled into one correlation.
+            for name, stream, dim_weight in (("speech", audio_stream, tc.proxy_weight), ("text", text_stream, 1.0)):
                 if stream is None:
                     continue
                 batch = batcher.batch(next(stream), train=True, rng=rng)
-                out, aux = forward(model, batch, with_aux=True, detach_acoustic=tc.encoder_training == "aux")
-                outputs.append(out)
-                targets.append(batch)
+                (logits, valence, arousal), aux = forward(model, batch, with_aux=True,
+                                                          detach_acoustic=tc.encoder_training == "aux")
+                term, term_parts = multitask_loss(logits, valence, arousal, batch["category"], batch["valence"],
+                                                  batch["arousal"], tc.tasks, dimension_weight=dim_weight)
+                loss = loss + term
+                parts.update({f"{name}_{k}": v for k, v in term_parts.items()})
                 has = batch["category"] >= 0
                 if aux is not None and tc.aux_weight > 0 and tc.tasks != "dimensional" and bool(has.any()):
                     aux_loss = torch.nn.functional.cross_entropy(aux[has], batch["category"][has])
-            logits = torch.cat([o[0] for o in outputs])
-            valence = torch.cat([o[1] for o in outputs])
-            arousal = torch.cat([o[2] for o in outputs])
-            loss, parts = multitask_loss(
-                logits, valence, arousal, torch.cat([t["category"] for t in targets]),
-                torch.cat([t["valence"] for t in targets]), torch.cat([t["arousal"] for t in targets]), tc.tasks)
-            if aux_loss is not None:
-                loss = loss + tc.aux_weight * aux_loss
-                parts["aux_ce"] = float(aux_loss)
+                    loss = loss + tc.aux_weight * aux_loss
+                    parts["aux_ce"] = float(aux_loss)
             if not torch.isfinite(loss):
                 log("  non-finite loss, step skipped")
                 continue
@@ -261,35 +311,51 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
 
 @torch.no_grad()
 def predict(model: EmotionModel, cfg: Config, data: Data, items: Sequence[Item], with_text: bool,
-            batch_size: int = 16) -> dict[str, np.ndarray]:
+            with_audio: bool = True, condition: str = "clean", batch_size: int = 32) -> dict[str, np.ndarray]:
     model.eval()
     batcher = Batcher(cfg, data)
     # Length-sorted batches keep padding small; outputs are put back in item order.
-    order = sorted(range(len(items)), key=lambda i: len(data.logmel[items[i].id]) if items[i].audio else 0)
+    order = sorted(range(len(items)), key=lambda i: len(data.speech.get(items[i])) if items[i].audio else 0)
     logits, valence, arousal = np.zeros((len(items), len(LABELS))), np.zeros(len(items)), np.zeros(len(items))
     for start in range(0, len(order), batch_size):
         idx = order[start: start + batch_size]
-        lg, v, a = forward(model, batcher.batch([items[i] for i in idx], train=False, rng=None, with_text=with_text))
+        batch = batcher.batch([items[i] for i in idx], train=False, rng=None, with_text=with_text,
+                              with_audio=with_audio, condition=condition)
+        lg, v, a = forward(model, batch)
         logits[idx], valence[idx], arousal[idx] = lg.numpy(), v.numpy(), a.numpy()
     return {"logits": logits, "valence": valence, "arousal": arousal}
 
 
-def evaluate(model: EmotionModel, cfg: Config, data: Data, test_items: Sequence[Item]) -> dict[str, Any]:
-    """Categorical metrics on labelled audio items (with their text as trained, and with text masked), per corpus
-    and pooled; CCC on items with real valence/arousal (EmoBank dev: text only)."""
+def softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def evaluate(model: EmotionModel, cfg: Config, data: Data, test_items: Sequence[Item]
+             ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Speech: every test condition (clean, telephone) x text mode (prompt, none), per corpus and pooled, with the
+    audio-only arousal/valence AUCs; text only (audio masked) on the speech items too. Text: category UAR on the
+    dev splits of the text corpora, CCC on EmoBank dev. Returns (metrics, raw logits for calibration)."""
     metrics: dict[str, Any] = {}
+    raw: dict[str, np.ndarray] = {}
     audio = [it for it in test_items if it.audio and it.category]
     if audio:
-        y = np.array([LABEL_INDEX[it.category] for it in audio])
-        modes = {"text_as_trained": True, "text_missing": False} if cfg.data.speech_text == "fixed" else {"text_missing": False}
-        for mode, with_text in modes.items():
-            pred = predict(model, cfg, data, audio, with_text)["logits"].argmax(1)
-            res = {"all": classification_report(y, pred)}
-            for corpus in sorted({it.corpus for it in audio}):
-                sel = np.array([it.corpus == corpus for it in audio])
-                res[corpus] = classification_report(y[sel], pred[sel])
-            metrics[f"categorical_{mode}"] = res
-    dims = [it for it in test_items if it.valence is not None and it.arousal is not None]
+        raw["labels"] = np.array([LABEL_INDEX[it.category] for it in audio])
+        raw["corpus"] = np.array([it.corpus for it in audio])
+        for condition in channels.TEST_CONDITIONS:
+            for mode, with_text in TEXT_MODES.items():
+                out = predict(model, cfg, data, audio, with_text, condition=condition)
+                key = f"speech_{condition}_{mode}"
+                metrics[key] = speech_report(audio, softmax(out["logits"]), out["arousal"], out["valence"])
+                raw[key] = out["logits"]
+        out = predict(model, cfg, data, audio, with_text=True, with_audio=False)
+        metrics["speech_text_only"] = speech_report(audio, softmax(out["logits"]))
+    for corpus in ("meld", "goemotions"):
+        group = [it for it in test_items if it.corpus == corpus and it.category]
+        if group:
+            pred = predict(model, cfg, data, group, with_text=True, batch_size=256)["logits"].argmax(1)
+            metrics[f"text_{corpus}"] = classification_report(np.array([LABEL_INDEX[it.category] for it in group]), pred)
+    dims = [it for it in test_items if not it.audio and it.valence is not None and it.arousal is not None]
     for corpus in sorted({it.corpus for it in dims}):
         group = [it for it in dims if it.corpus == corpus]
         out = predict(model, cfg, data, group, with_text=True, batch_size=256)
@@ -297,11 +363,12 @@ def evaluate(model: EmotionModel, cfg: Config, data: Data, test_items: Sequence[
             "ccc_valence": ccc(out["valence"], np.array([it.valence for it in group])),
             "ccc_arousal": ccc(out["arousal"], np.array([it.arousal for it in group])),
             "n": len(group)}
-    return metrics
+    return metrics, raw
 
 
 def dev_items(data: Data) -> list[Item]:
-    return [it for it in data.items if it.corpus == "emobank" and it.split == "dev"]
+    """Reporting splits of the text corpora (EmoBank, MELD, GoEmotions dev); never trained on."""
+    return [it for it in data.items if it.speaker is None and it.split == "dev"]
 
 
 def text_train_items(data: Data) -> list[Item]:
@@ -334,10 +401,12 @@ def run_fold(cfg: Config, data: Data, fold: int, out: Path) -> dict[str, Any]:
         f"({len({it.speaker for it in test_speech})} held-out speakers)")
     started = time.time()
     model = train_model(cfg, data, train_speech + text_train_items(data), run_dir)
-    metrics = evaluate(model, cfg, data, test_speech + dev_items(data))
-    metrics["train_seconds"] = round(time.time() - started, 1)
+    train_seconds = round(time.time() - started, 1)
+    metrics, raw = evaluate(model, cfg, data, test_speech + dev_items(data))
+    metrics["train_seconds"] = train_seconds
     metrics["test_speakers"] = sorted({it.speaker for it in test_speech})
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    np.savez(run_dir / "predictions.npz", **raw)
     return metrics
 
 
@@ -347,6 +416,8 @@ def aggregate(folds: list[dict[str, Any]]) -> dict[str, Any]:
         first = values[0]
         if isinstance(first, dict):
             return {k: walk([v[k] for v in values if k in v]) for k in first if k != "test_speakers"}
+        if isinstance(first, float) and all(math.isnan(v) for v in values):
+            return None
         if isinstance(first, (int, float)):
             arr = np.array(values, dtype=np.float64)
             return {"mean": float(arr.mean()), "std": float(arr.std()), "folds": len(arr)}
@@ -392,12 +463,13 @@ def run_fit(cfg: Config, out: Path) -> dict[str, Any]:
     started = time.time()
     model = train_model(cfg, data, train_items, run_dir)
     seconds = time.time() - started
-    metrics = evaluate(model, cfg, data, dev_items(data))
+    metrics, _ = evaluate(model, cfg, data, dev_items(data))
     metrics["train_seconds"] = round(seconds, 1)
     metrics["text_features"] = data.text_source
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     torch.save({"config": cfg.to_dict(), "model": model.state_dict(), "metrics": metrics,
-                "data": data_summary(data, train_items), "text_features": data.text_source},
+                "data": data_summary(data, train_items), "text_features": data.text_source,
+                "proxy_centroids": data.proxy_centroids},
                run_dir / "model.pt")
     log(json.dumps(metrics))
     return metrics

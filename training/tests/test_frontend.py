@@ -43,7 +43,8 @@ class AcousticEncoderTest(unittest.TestCase):
             alone, mask_alone = enc(short, torch.tensor([9000]))
             both, mask_both = enc(batch, torch.tensor([9000, 16000]))
         t = alone.size(1)
-        self.assertEqual(both.shape, (2, 26, ModelConfig().acoustic_dim))  # 101 frames -> 51 -> 26
+        # 101 frames -> 51 -> 26, plus the utterance-functionals tokens in front
+        self.assertEqual(both.shape, (2, ModelConfig().stats_tokens + 26, ModelConfig().acoustic_dim))
         self.assertEqual(int(mask_both[0].sum()), t)
         self.assertTrue(torch.allclose(both[0, :t], alone[0], atol=1e-4))
         self.assertTrue(bool((both[0, t:] == 0).all()))
