@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what EmotionBatch needs on a Debian/Ubuntu machine, idempotently:
-#   - ffmpeg (decoding), espeak-ng + sox (sample and test audio), Debian's PyTorch/ONNX (training/ and its tests);
+#   - ffmpeg (decoding), espeak-ng + sox (sample and test audio), Debian's PyTorch/ONNX and scikit-learn (training/, its tests and the yardstick);
 #   - npm dev tools (Azurite, the blob emulator the tests start);
 #   - the voice-activity model, verified by sha256 (scripts/fetch-models.sh);
 #   - NuGet packages (dotnet restore).
@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-apt_packages=(ffmpeg libopenblas0-openmp sox libsox-fmt-all espeak-ng python3-numpy python3-torch python3-torchaudio python3-onnx fonts-dejavu-core)
+apt_packages=(ffmpeg libopenblas0-openmp sox libsox-fmt-all espeak-ng python3-numpy python3-torch python3-torchaudio python3-onnx python3-sklearn fonts-dejavu-core)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,6 +1,7 @@
-"""Ablations in the CV protocol: each variant is the default config with a few settings changed.
+"""Ablations in the CV protocol: each variant is the ablation config (the default on a shorter schedule) with a
+few settings changed; "reference" is that config unchanged, so every row shares one schedule.
 
-  python -m emotionbatch_training.ablations run --variants categorical_only,no_rmm --folds 0,1 --out training/runs/ablations
+  python -m emotionbatch_training.ablations run --folds 0,1,2,3,4 --out training/runs/ablations
   python -m emotionbatch_training.ablations table --out training/runs/ablations [--baseline training/runs/cv]
 """
 
@@ -12,69 +13,54 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .config import Config, TRAINING_ROOT, resolve
+from .report import CORPUS_NAMES, _fmt, _get
 from .train import aggregate, run_cv
 
 VARIANTS: dict[str, list[str]] = {
-    "default": [],
-    "no_aux": ["train.aux_weight=0", "train.encoder_training=joint"],
-    "joint_encoder": ["train.encoder_training=joint"],
+    "reference": [],
     "categorical_only": ["train.tasks=categorical"],
     "dimensional_only": ["train.tasks=dimensional"],
     "concat_pooling": ["model.fusion=concat"],
     "mean_pooling": ["model.fusion=mean"],
     "no_self_attention": ["model.self_attention=false"],
     "no_rmm": ["train.rmm_p_text=0", "train.rmm_p_audio=0"],
-    "speech_text_masked": ["data.speech_text=masked"],
+    "rmm_independent": ["train.rmm_both=true"],
+    "no_functionals_tokens": ["model.stats_tokens=0"],
+    "no_channel_augmentation": ['data.train_conditions=["clean"]'],
 }
 
 
-def run(variants: list[str], folds: list[int], out: Path, config: Optional[str]) -> None:
+def run(variants: list[str], folds: list[int], out: Path, config: Optional[str], common: list[str]) -> None:
     for name in variants:
-        cfg = Config.load(config)
+        cfg = Config.load(config, common)
         for o in VARIANTS[name]:
             cfg.set(o)
         run_cv(cfg, out / name, folds)
 
 
-def _get(d: dict[str, Any], *path: str) -> Optional[dict[str, float]]:
-    for p in path:
-        if not isinstance(d, dict) or p not in d:
-            return None
-        d = d[p]
-    return d
-
-
-def _fmt(x: Optional[dict[str, float]]) -> str:
-    return "-" if not x else f"{x['mean']:.3f} ± {x['std']:.3f}"
-
-
-COLUMNS = [
-    ("WAR", ("categorical_text_as_trained", "all", "war")),
-    ("UAR", ("categorical_text_as_trained", "all", "uar")),
-    ("macro-F1", ("categorical_text_as_trained", "all", "macro_f1")),
-    ("UAR Emo-DB", ("categorical_text_as_trained", "emodb", "uar")),
-    ("UAR RAVDESS", ("categorical_text_as_trained", "ravdess", "uar")),
-    ("UAR text missing", ("categorical_text_missing", "all", "uar")),
-    ("CCC V (EmoBank dev)", ("dimensional_emobank", "ccc_valence")),
-    ("CCC A (EmoBank dev)", ("dimensional_emobank", "ccc_arousal")),
-]
+def columns(corpora: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """The table's columns; per-corpus UAR columns come from the corpora of the run."""
+    return ([("UAR audio only", ("speech_clean_none", "all", "uar")),
+             ("UAR prompt text", ("speech_clean_prompt", "all", "uar"))]
+            + [(f"UAR {CORPUS_NAMES.get(c, c)}", ("speech_clean_none", c, "uar")) for c in corpora]
+            + [("UAR telephone", ("speech_telephone_none", "all", "uar")),
+               ("arousal AUC", ("speech_clean_none", "all", "arousal_auc")),
+               ("valence AUC", ("speech_clean_none", "all", "valence_auc")),
+               ("UAR MELD dev (text)", ("text_meld", "uar")),
+               ("CCC V EmoBank dev", ("dimensional_emobank", "ccc_valence")),
+               ("CCC A EmoBank dev", ("dimensional_emobank", "ccc_arousal"))])
 
 
 def table(rows: list[tuple[str, Any]]) -> str:
     """rows: (name, run folder or an already loaded {"folds": aggregate, "per_fold": [...]})."""
-    lines = ["| variant | folds | " + " | ".join(c for c, _ in COLUMNS) + " |",
-             "|---|---|" + "---|" * len(COLUMNS)]
-    for name, source in rows:
-        m = source if isinstance(source, dict) else json.loads((source / "metrics.json").read_text())
-        folds = m["folds"]
-        n = len(m["per_fold"])
-        cells = []
-        for _, keys in COLUMNS:
-            x = _get(folds, *keys)
-            if x is None and keys[0] == "categorical_text_as_trained":
-                x = _get(folds, "categorical_text_missing", *keys[1:])  # speech_text=masked has one mode only
-            cells.append(_fmt(x))
-        lines.append(f"| {name} | {n} | " + " | ".join(cells) + " |")
+    loaded = [(name, source if isinstance(source, dict) else json.loads((source / "metrics.json").read_text()))
+              for name, source in rows]
+    corpora = [c for c in loaded[0][1]["folds"].get("speech_clean_none", {}) if c != "all"] if loaded else []
+    cols = columns(corpora)
+    lines = ["| variant | folds | " + " | ".join(c for c, _ in cols) + " |", "|---|---|" + "---|" * len(cols)]
+    for name, m in loaded:
+        cells = [_fmt(_get(m["folds"], *keys)) for _, keys in cols]
+        lines.append(f"| {name} | {len(m['per_fold'])} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -82,14 +68,15 @@ def main(argv: Optional[list[str]] = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=["run", "table"])
     p.add_argument("--variants", default=",".join(VARIANTS))
-    p.add_argument("--folds", default="0,1")
+    p.add_argument("--folds", default="0,1,2,3,4")
     p.add_argument("--out", default=str(TRAINING_ROOT / "runs" / "ablations"))
-    p.add_argument("--config", default=str(TRAINING_ROOT / "configs" / "default.json"))
+    p.add_argument("--config", default=str(TRAINING_ROOT / "configs" / "ablation.json"))
+    p.add_argument("--set", action="append", default=[], help="applied to every variant, before its own settings")
     p.add_argument("--baseline", help="a CV run folder to list first as 'default (all folds)'")
     args = p.parse_args(argv)
     out = resolve(args.out)
     if args.command == "run":
-        run(args.variants.split(","), [int(f) for f in args.folds.split(",")], out, args.config)
+        run(args.variants.split(","), [int(f) for f in args.folds.split(",")], out, args.config, args.set)
     else:
         rows: list[tuple[str, Any]] = []
         if args.baseline:

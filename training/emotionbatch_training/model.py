@@ -22,6 +22,7 @@ from torch import nn
 from .config import ModelConfig
 from .speech_features import VOICED_THRESHOLD, FrameFeatures, Functionals, LogMelFrontEnd  # noqa: F401  (LogMelFrontEnd: re-exported)
 
+INPUT_CLAMP = 6.0  # standardised fixed features are limited to +-6 standard deviations
 _MASK_FILL = -1e9  # finite on purpose: an all-masked row then softmaxes to uniform instead of NaN
 
 
@@ -163,16 +164,18 @@ class AcousticEncoder(nn.Module):
         frames = [gate_unvoiced_f0(f) for f in frames]
         stacked = torch.cat(frames)
         self.frame_mean.copy_(stacked.mean(0))
-        self.frame_std.copy_(stacked.std(0).clamp(min=1e-3))
+        self.frame_std.copy_(stacked.std(0).clamp(min=1e-2))
         stats = torch.stack([self.functionals(f.unsqueeze(0), torch.ones(1, f.size(0)))[0] for f in frames])
         self.stats_mean.copy_(stats.mean(0))
-        self.stats_std.copy_(stats.std(0).clamp(min=1e-3))
+        self.stats_std.copy_(stats.std(0).clamp(min=1e-2))
 
     def encode_frames(self, frames: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """frames [B, T, F] of FrameFeatures (zero past each length), mask [B, T]."""
         frames = gate_unvoiced_f0(frames)
-        stats = (self.functionals(frames, mask) - self.stats_mean) / self.stats_std
-        x = (frames - self.frame_mean) / self.frame_std * mask.unsqueeze(-1)
+        # Clamped: a degraded channel (a telephone band leaves the top mel bands near log(eps)) lies tens of
+        # standard deviations from the training mean, and unclamped such inputs made gradients 1,000x too large.
+        stats = ((self.functionals(frames, mask) - self.stats_mean) / self.stats_std).clamp(-INPUT_CLAMP, INPUT_CLAMP)
+        x = ((frames - self.frame_mean) / self.frame_std).clamp(-INPUT_CLAMP, INPUT_CLAMP) * mask.unsqueeze(-1)
         if self.training and self.time_masks:
             x = x * _time_mask(mask, self.time_masks).unsqueeze(-1)
         # Zero padding before every conv keeps valid outputs identical to an unpadded run (padding invariance).
@@ -182,10 +185,12 @@ class AcousticEncoder(nn.Module):
         mask = mask[:, :: self.stride2]
         h = h.transpose(1, 2)
         h = self.conv_norm(h) + sinusoidal_positions(h.size(1), self.dim, h)
-        present = mask[:, :1].expand(-1, self.stats_tokens)
-        tokens = self.stats_in(stats).reshape(stats.size(0), self.stats_tokens, self.dim) + self.stats_type
-        h = self.dropout(torch.cat([tokens, h], dim=1))
-        mask = torch.cat([present, mask], dim=1)
+        if self.stats_tokens:  # 0 = frames only (an ablation)
+            present = mask[:, :1].expand(-1, self.stats_tokens)
+            tokens = self.stats_in(stats).reshape(stats.size(0), self.stats_tokens, self.dim) + self.stats_type
+            h = torch.cat([tokens, h], dim=1)
+            mask = torch.cat([present, mask], dim=1)
+        h = self.dropout(h)
         h = h * mask.unsqueeze(-1)
         for layer in self.layers:
             h = layer(h, mask)
@@ -284,7 +289,7 @@ class EmotionModel(nn.Module):
 
     def auxiliary_logits(self, acoustic_features: torch.Tensor, acoustic_mask: torch.Tensor) -> torch.Tensor:
         k = self.acoustic.stats_tokens
-        stats = acoustic_features[:, :k].mean(1)
+        stats = acoustic_features[:, :k].mean(1) if k else acoustic_features.new_zeros(acoustic_features.size(0), self.acoustic.dim)
         frames = masked_mean(acoustic_features[:, k:], acoustic_mask[:, k:], acoustic_features.new_zeros(()))
         return self.aux_classifier(torch.cat([stats, frames], dim=-1))
 

@@ -291,6 +291,10 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
                 continue
             optimizer.zero_grad()
             loss.backward()
+            # A step whose gradients overflowed would write NaN into every weight; drop it instead.
+            if not all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None):
+                log("  non-finite gradient, step skipped")
+                continue
             # Clipped per part: one global norm would let the noisy text-batch CCC gradients rescale the acoustic
             # encoder's steps at random, which in our runs stalled its learning.
             if tc.grad_clip > 0:
