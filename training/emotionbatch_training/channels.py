@@ -37,6 +37,9 @@ _CODECS = (
 )
 
 
+_BANDS = ((200, 3400), (300, 3400), (300, 3000), (400, 3600))  # telephone pass bands of the phone_* copies, Hz
+
+
 def _rng(item_id: str, condition: str) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(f"{item_id}|{condition}".encode("utf-8")))
 
@@ -145,8 +148,6 @@ def apply_many(condition: str, wavs: list[np.ndarray], item_ids: list[str],
             out[k] = w
     return out  # type: ignore[return-value]
 
-
-_BANDS = ((200, 3400), (300, 3400), (300, 3000), (400, 3600))
 
 
 def _room(wav: np.ndarray, rng: np.random.Generator,

@@ -74,19 +74,18 @@ class SpeechFeatureCache:
         tmp = data_path.with_suffix(".tmp")
         index: dict[str, list[int]] = {}
         offset = 0
-        babble_pool = wavs
+
+        def babble(n: int, rng: np.random.Generator) -> np.ndarray:
+            """Four other clips of the corpus, each looped to n samples and scaled to unit power, summed."""
+            out = np.zeros(n, np.float32)
+            for k in rng.integers(len(wavs), size=4):
+                reps = np.tile(wavs[k], n // max(1, len(wavs[k])) + 1)[:n]
+                out += reps / (np.sqrt(np.mean(reps ** 2)) + 1e-8)
+            return out
+
         with open(tmp, "wb") as fh:
             for start in range(0, len(group), chunk):
                 part = group[start: start + chunk]
-
-                def babble(n: int, rng: np.random.Generator) -> np.ndarray:
-                    out = np.zeros(n, np.float32)
-                    for k in rng.integers(len(babble_pool), size=4):
-                        w = babble_pool[k]
-                        reps = np.tile(w, n // max(1, len(w)) + 1)[:n]
-                        out += reps / (np.sqrt(np.mean(reps ** 2)) + 1e-8)
-                    return out
-
                 coded = channels.apply_many(condition, wavs[start: start + chunk], [it.id for it in part], babble)
                 for it, wav in zip(part, coded):
                     with torch.no_grad():

@@ -16,7 +16,6 @@ import math
 
 import torch
 import torch.nn.functional as F
-import torchaudio
 from torch import nn
 
 from .config import ModelConfig
@@ -24,15 +23,6 @@ from .speech_features import VOICED_THRESHOLD, FrameFeatures, Functionals, LogMe
 
 INPUT_CLAMP = 6.0  # standardised fixed features are limited to +-6 standard deviations
 _MASK_FILL = -1e9  # finite on purpose: an all-masked row then softmaxes to uniform instead of NaN
-
-
-def masked_normalize(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Per-utterance, per-channel mean/variance normalisation over valid frames only; padding set to 0."""
-    m = mask.unsqueeze(-1)
-    n = m.sum(1, keepdim=True).clamp(min=1.0)
-    mean = (x * m).sum(1, keepdim=True) / n
-    var = (((x - mean) * m) ** 2).sum(1, keepdim=True) / n
-    return (x - mean) / torch.sqrt(var + eps) * m
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:

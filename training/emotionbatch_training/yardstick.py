@@ -44,9 +44,9 @@ def run(cfg: Config, out: Path, train_conditions: Sequence[str], c: float = 3.0)
     items = load_items(resolve(cfg.data.data_root), cfg.data.corpora, cfg.data.csv_corpora)
     items = [it for it in limit_items(items, cfg.train.limit_per_corpus, cfg.train.seed) if it.audio and it.category]
     cache = SpeechFeatureCache(resolve(cfg.data.cache_dir), cfg.model)
-    cache.build(items, sorted(set(train_conditions) | set(channels.TEST_CONDITIONS)))
-    fps = cfg.model.sample_rate / cfg.model.hop_length
     conditions = sorted(set(train_conditions) | set(channels.TEST_CONDITIONS))
+    cache.build(items, conditions)
+    fps = cfg.model.sample_rate / cfg.model.hop_length
     feats = {cond: functionals(cache, items, cond, cfg.model.n_mels, fps) for cond in conditions}
     index = {it.id: i for i, it in enumerate(items)}
     results = []
