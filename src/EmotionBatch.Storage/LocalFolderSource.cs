@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.IO.Enumeration;
 using System.Runtime.CompilerServices;
 using EmotionBatch.Core;
 using Microsoft.Extensions.Logging;
@@ -7,29 +8,51 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace EmotionBatch.Storage;
 
 /// <summary>
-/// Recordings in a local folder tree. Ids are paths relative to the root with '/', the version tag is the SHA-256 of
-/// the content (so a rewritten file with the same name is processed again), and fetching hands out the file in place.
+/// Recordings in a local folder tree (or one file). Ids are paths relative to the root with '/', the version tag is
+/// the SHA-256 of the content (so a rewritten file with the same name is processed again), and fetching hands out
+/// the file in place.
+/// The archive is what is physically under the root: links are never followed (a link to a folder could loop or
+/// lead outside the root) and only regular files are candidates (a FIFO would block the pass at open).
 /// </summary>
 public sealed class LocalFolderSource : IRecordingSource
 {
+    /// <summary>The version tag of a file whose name is not valid UTF-8: it cannot be opened by its decoded name.</summary>
+    internal const string UndecodableNameTag = "undecodable-name";
+
     private readonly string _root;
+    private readonly string? _singleFile;
     private readonly string? _prefix;
     private readonly HashSet<string> _extensions;
+    private readonly long _maxHashBytes;
     private readonly ILogger _logger;
 
-    // Hashing every file on every poll would reread the whole archive; size + mtime unchanged means content unchanged.
+    // Hashing every file on every poll would reread the whole archive; the same size, modified time, change time and
+    // inode mean the same content (a same-size rewrite that restores the old modified time still moves ctime).
     private readonly ConcurrentDictionary<string, CachedHash> _hashes = new(StringComparer.Ordinal);
 
-    public LocalFolderSource(string root, string? prefix = null, IEnumerable<string>? extensions = null, ILogger<LocalFolderSource>? logger = null)
+    /// <param name="root">The folder to list, or a single recording file.</param>
+    /// <param name="maxHashBytes">Files over this size are tagged by their status instead of hashed: the worker refuses
+    /// them by size unread, so reading gigabytes to hash them on every pass would be wasted.</param>
+    public LocalFolderSource(string root, string? prefix = null, IEnumerable<string>? extensions = null, ILogger<LocalFolderSource>? logger = null,
+        long maxHashBytes = long.MaxValue)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
-        _root = Path.GetFullPath(root);
+        var full = Path.GetFullPath(root);
+        if (FileStatus.TryGet(full) is { Kind: FileKind.Regular })
+        {
+            _singleFile = Path.GetFileName(full);
+            full = Path.GetDirectoryName(full)!;
+        }
+        _root = Path.TrimEndingDirectorySeparator(full);
         _prefix = string.IsNullOrEmpty(prefix) ? null : prefix.Replace('\\', '/');
         _extensions = new HashSet<string>(extensions ?? SourceOptions.DefaultExtensions, StringComparer.OrdinalIgnoreCase);
+        _maxHashBytes = maxHashBytes;
         _logger = logger ?? NullLogger<LocalFolderSource>.Instance;
     }
 
-    public string Description => $"local folder {_root}" + (_prefix is null ? string.Empty : $" (prefix '{_prefix}')");
+    public string Description => _singleFile is not null
+        ? $"local file {Path.Combine(_root, _singleFile)}"
+        : $"local folder {_root}" + (_prefix is null ? string.Empty : $" (prefix '{_prefix}')");
 
     public async IAsyncEnumerable<RecordingRef> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -39,34 +62,29 @@ public sealed class LocalFolderSource : IRecordingSource
             yield break;
         }
 
-        var options = new EnumerationOptions
-        {
-            RecurseSubdirectories = true,
-            IgnoreInaccessible = true,
-            AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
-        };
-        var files = Directory.EnumerateFiles(_root, "*", options)
-            .Select(path => (Path: path, Id: Path.GetRelativePath(_root, path).Replace(Path.DirectorySeparatorChar, '/')))
-            .Where(file => _extensions.Contains(Path.GetExtension(file.Path))
-                && !Path.GetFileName(file.Path).StartsWith('.')
-                && (_prefix is null || file.Id.StartsWith(_prefix, StringComparison.Ordinal)))
-            .OrderBy(file => file.Id, StringComparer.Ordinal)
-            .ToList();
-
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (path, id) in files)
+        foreach (var (path, id) in Candidates(cancellationToken))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var info = new FileInfo(path);
-            // Links could point outside the root; the archive is what is physically under it.
-            if (!info.Exists || info.LinkTarget is not null)
+            var status = FileStatus.TryGet(path);
+            if (status is null)
             {
+                if (id.Contains('\uFFFD', StringComparison.Ordinal))
+                {
+                    // Not openable by name; listed anyway so that it gets an error row naming it (fetch refuses it).
+                    yield return new RecordingRef(id, new Uri(path), UndecodableNameTag, 0, DateTimeOffset.UnixEpoch);
+                }
+                continue; // gone since the directory was read: the next poll sees it settled
+            }
+            if (status.Value.Kind != FileKind.Regular)
+            {
+                StorageLog.SourceEntrySkipped(_logger, id, status.Value.Kind == FileKind.SymbolicLink ? "a link (links are not followed)" : "not a regular file (FIFO, socket or device)");
                 continue;
             }
             string etag;
             try
             {
-                etag = await GetHashAsync(info, cancellationToken).ConfigureAwait(false);
+                etag = await GetTagAsync(path, status.Value, cancellationToken).ConfigureAwait(false);
             }
             catch (IOException ex)
             {
@@ -74,8 +92,13 @@ public sealed class LocalFolderSource : IRecordingSource
                 StorageLog.SourceFileUnreadable(_logger, id, ex.Message);
                 continue;
             }
-            seen.Add(info.FullName);
-            yield return new RecordingRef(id, new Uri(info.FullName), etag, info.Length, new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero));
+            catch (UnauthorizedAccessException ex)
+            {
+                StorageLog.SourceFileUnreadable(_logger, id, ex.Message);
+                continue;
+            }
+            seen.Add(path);
+            yield return new RecordingRef(id, new Uri(path), etag, status.Value.Size, status.Value.LastModified);
         }
 
         foreach (var stale in _hashes.Keys.Where(key => !seen.Contains(key)).ToList())
@@ -84,33 +107,105 @@ public sealed class LocalFolderSource : IRecordingSource
         }
     }
 
+    /// <summary>Candidate files (path, id) in id order; folders are entered only when they are real folders, not links.</summary>
+    private List<(string Path, string Id)> Candidates(CancellationToken cancellationToken)
+    {
+        if (_singleFile is not null)
+        {
+            return [(Path.Combine(_root, _singleFile), _singleFile)];
+        }
+        var options = new EnumerationOptions
+        {
+            RecurseSubdirectories = true,
+            IgnoreInaccessible = true,
+            AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
+        };
+        var entries = new FileSystemEnumerable<(string Path, bool IsLink)>(
+            _root,
+            (ref FileSystemEntry entry) => (entry.ToFullPath(), IsLink(ref entry)),
+            options)
+        {
+            ShouldIncludePredicate = (ref FileSystemEntry entry) =>
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                return !entry.IsDirectory || IsLink(ref entry);
+            },
+            ShouldRecursePredicate = (ref FileSystemEntry entry) => !IsLink(ref entry),
+        };
+        var files = new List<(string Path, string Id)>();
+        foreach (var (path, isLink) in entries)
+        {
+            var id = Path.GetRelativePath(_root, path).Replace(Path.DirectorySeparatorChar, '/');
+            if (isLink && Directory.Exists(path))
+            {
+                StorageLog.SourceEntrySkipped(_logger, id, "a link to a folder (links are not followed)");
+                continue;
+            }
+            if (_extensions.Contains(Path.GetExtension(path))
+                && !Path.GetFileName(path).StartsWith('.')
+                && (_prefix is null || id.StartsWith(_prefix, StringComparison.Ordinal)))
+            {
+                files.Add((path, id));
+            }
+        }
+        files.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+        return files;
+    }
+
+    private static bool IsLink(ref FileSystemEntry entry) => (entry.Attributes & FileAttributes.ReparsePoint) != 0;
+
     public Task<LocalRecording> FetchAsync(RecordingRef recording, string workFolder, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(recording);
         var path = Path.GetFullPath(Path.Combine(_root, recording.Id));
         // Ids come from our own listing, but a caller could hand in anything: stay inside the root.
-        if (!path.StartsWith(_root.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        if (!path.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
         {
             throw new RecordingFailedException("fetch", "recording id points outside the source folder");
         }
-        if (!File.Exists(path))
+        if (recording.ETag == UndecodableNameTag)
         {
-            throw new RecordingFailedException("fetch", "file no longer exists") { Retryable = false };
+            throw new RecordingFailedException("fetch",
+                "the file name is not valid UTF-8 (undecodable bytes are shown as U+FFFD), so it cannot be opened by name; rename the file to UTF-8")
+            { Retryable = false };
+        }
+        var status = FileStatus.TryGet(path);
+        if (status is null)
+        {
+            // Moved away while we worked: when it comes back it must still be processed.
+            throw new RecordingFailedException("fetch", "file no longer exists (retried if it returns)") { Retryable = true };
+        }
+        if (status.Value.Kind != FileKind.Regular)
+        {
+            throw new RecordingFailedException("fetch", "no longer a regular file") { Retryable = true };
+        }
+        if (recording.Id.Any(char.IsControl))
+        {
+            // The decoder refuses control characters in paths (they would garble its stderr parsing); it reads
+            // such a file through a link with a hex name in the work folder instead.
+            Directory.CreateDirectory(workFolder);
+            var link = Path.Combine(Path.GetFullPath(workFolder), BlobNames.LocalFileName(recording));
+            File.Delete(link);
+            File.CreateSymbolicLink(link, path);
+            return Task.FromResult(new LocalRecording(recording, link, deleteOnDispose: true));
         }
         return Task.FromResult(new LocalRecording(recording, path, deleteOnDispose: false));
     }
 
-    private async Task<string> GetHashAsync(FileInfo info, CancellationToken cancellationToken)
+    private async Task<string> GetTagAsync(string path, FileStatus status, CancellationToken cancellationToken)
     {
-        var stamp = (info.Length, info.LastWriteTimeUtc);
-        if (_hashes.TryGetValue(info.FullName, out var cached) && cached.Stamp == stamp)
+        if (status.Size > _maxHashBytes)
+        {
+            return FormattableString.Invariant($"unhashed-{status.Size}-{status.ModifiedSeconds}.{status.ModifiedNanoseconds}-{status.Inode}");
+        }
+        if (_hashes.TryGetValue(path, out var cached) && cached.Status == status)
         {
             return cached.Sha256;
         }
-        var hash = await Hashing.Sha256FileAsync(info.FullName, cancellationToken).ConfigureAwait(false);
-        _hashes[info.FullName] = new CachedHash(stamp, hash);
+        var hash = await Hashing.Sha256FileAsync(path, cancellationToken).ConfigureAwait(false);
+        _hashes[path] = new CachedHash(status, hash);
         return hash;
     }
 
-    private sealed record CachedHash((long Length, DateTime LastWriteUtc) Stamp, string Sha256);
+    private sealed record CachedHash(FileStatus Status, string Sha256);
 }

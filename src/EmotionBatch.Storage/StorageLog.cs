@@ -10,6 +10,9 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Skipping {RecordingId} this poll: {Reason}")]
     public static partial void SourceFileUnreadable(ILogger logger, string recordingId, string reason);
 
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Not a candidate: {RecordingId} is {Reason}")]
+    public static partial void SourceEntrySkipped(ILogger logger, string recordingId, string reason);
+
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Blob {RecordingId} changed or vanished before it was fetched (HTTP {Status})")]
     public static partial void BlobChangedBeforeFetch(ILogger logger, string recordingId, int status);
 

@@ -14,7 +14,10 @@ public static class StorageServiceCollectionExtensions
     /// Registers <see cref="IRecordingSource"/> (section <c>EmotionBatch:Source</c>) and <see cref="IResultStore"/>
     /// (section <c>EmotionBatch:Output</c>) as singletons, plus <see cref="IRecordingClaims"/> kept beside the output, with options validated at start-up.
     /// </summary>
-    public static IServiceCollection AddEmotionBatchStorage(this IServiceCollection services, IConfiguration configuration)
+    /// <param name="maxRecordingBytes">The largest recording the worker accepts: a local file over it is refused by size
+    /// unread, so the source tags it by its status instead of hashing it on every pass.</param>
+    public static IServiceCollection AddEmotionBatchStorage(this IServiceCollection services, IConfiguration configuration,
+        long maxRecordingBytes = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
@@ -39,7 +42,8 @@ public static class StorageServiceCollectionExtensions
             {
                 StorageKind.Blob => new BlobContainerSource(
                     BlobClientFactory.CreateContainerClient(options), options.Prefix, options.EffectiveExtensions, loggers.CreateLogger<BlobContainerSource>()),
-                _ => new LocalFolderSource(options.LocalPath, options.Prefix, options.EffectiveExtensions, loggers.CreateLogger<LocalFolderSource>()),
+                _ => new LocalFolderSource(options.LocalPath, options.Prefix, options.EffectiveExtensions, loggers.CreateLogger<LocalFolderSource>(),
+                    maxRecordingBytes),
             };
         });
 

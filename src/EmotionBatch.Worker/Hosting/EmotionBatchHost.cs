@@ -47,7 +47,8 @@ public static class EmotionBatchHost
 
     public static IServiceCollection AddEmotionBatch(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddEmotionBatchStorage(configuration);
+        var limits = configuration.GetSection(WorkerOptions.SectionName).Get<WorkerOptions>() ?? new WorkerOptions();
+        services.AddEmotionBatchStorage(configuration, limits.MaxFileSizeBytes);
         services.AddEmotionBatchAudio(configuration);
         services.AddEmotionBatchTranscription(configuration);
         services.AddEmotionBatchInference(configuration);
