@@ -125,6 +125,24 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         }
     }
 
+    /// <summary>
+    /// A float recording can hold NaN or infinite samples (ffmpeg passes them through); one of them would make every
+    /// model output of its utterance non-finite. They become silence, the rest of the recording is kept.
+    /// </summary>
+    internal static int ReplaceNonFinite(Span<float> samples)
+    {
+        var replaced = 0;
+        for (var i = 0; i < samples.Length; i++)
+        {
+            if (!float.IsFinite(samples[i]))
+            {
+                samples[i] = 0f;
+                replaced++;
+            }
+        }
+        return replaced;
+    }
+
     private async IAsyncEnumerable<PcmChunk> ReadAsync(
         AudioInfo info, FfmpegProcess ffmpeg, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -150,6 +168,7 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
                 // A fresh array per chunk: consumers may keep chunks, so the pooled read buffer is never handed out.
                 var chunk = new float[samples];
                 MemoryMarshal.Cast<byte, float>(buffer.AsSpan(0, samples * BytesPerSample)).CopyTo(chunk);
+                ReplaceNonFinite(chunk);
                 var start = produced;
                 produced += samples;
                 if (produced > maxSamples + IAudioDecoder.SampleRate)

@@ -119,6 +119,32 @@ public sealed class FfmpegAudioDecoderTests
     }
 
     [Fact]
+    public async Task Non_finite_float_samples_become_silence_and_the_rest_is_kept()
+    {
+        using var folder = RepoPaths.NewTempFolder("decode-nonfinite");
+        var samples = new float[Rate];
+        for (var i = 0; i < samples.Length; i++)
+        {
+            samples[i] = 0.5f * MathF.Sin(2 * MathF.PI * 440 * i / Rate);
+        }
+        samples[100] = float.NaN;
+        samples[200] = float.PositiveInfinity;
+        samples[300] = float.NegativeInfinity;
+        var path = folder.File("nonfinite.wav");
+        var payload = System.Runtime.InteropServices.MemoryMarshal.AsBytes(samples.AsSpan());
+        File.WriteAllBytes(path, Wav.File(Wav.Header(Rate, 1, 32, (uint)payload.Length, formatTag: 3), payload));
+
+        var (decoded, _) = await Signal.DecodeAllAsync(path);
+
+        Assert.Equal(samples.Length, decoded.Length);
+        Assert.All(decoded, x => Assert.True(float.IsFinite(x)));
+        Assert.Equal(0f, decoded[100]);
+        // Control: the finite samples come through unchanged.
+        Assert.Equal(samples[101], decoded[101], 1e-6f);
+        Assert.Equal(samples[5000], decoded[5000], 1e-6f);
+    }
+
+    [Fact]
     public async Task A_tag_with_a_line_break_cannot_forge_the_length()
     {
         using var folder = RepoPaths.NewTempFolder("decode-forged");
