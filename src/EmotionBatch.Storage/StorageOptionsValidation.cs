@@ -25,10 +25,49 @@ internal static partial class StorageOptionsValidation
         {
             yield return $"{section}:ContainerName '{options.ContainerName}' is not a valid container name (3-63 lower-case letters, digits and single hyphens).";
         }
+        if (hasConnectionString && ConnectionStringProblem(options.ConnectionString!) is { } problem)
+        {
+            // The message names the setting and the parser's complaint, never the string itself (it holds a key).
+            yield return $"{section}:ConnectionString is malformed: {problem}";
+        }
         if (options.NetworkTimeout <= TimeSpan.Zero || options.RetryDelay < TimeSpan.Zero || options.MaxRetryDelay < options.RetryDelay)
         {
             yield return $"{section}: NetworkTimeout must be positive and MaxRetryDelay at least RetryDelay.";
         }
+    }
+
+    private static string? ConnectionStringProblem(string connectionString)
+    {
+        try
+        {
+            _ = new Azure.Storage.Blobs.BlobServiceClient(connectionString);
+            return null;
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException)
+        {
+            return ex.Message.Replace(connectionString, "(hidden)", StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// A prefix is a relative folder path inside the container or folder: '/'-separated segments, none empty, '.' or
+    /// '..', no backslash or control character. Anything else could write outside it (EmotionBatch:Output:Prefix
+    /// '../victim' would name another container).
+    /// </summary>
+    public static string? PrefixProblem(string? prefix)
+    {
+        if (string.IsNullOrEmpty(prefix))
+        {
+            return null;
+        }
+        if (prefix.Any(c => char.IsControl(c) || c == '\\'))
+        {
+            return "must not contain control characters or backslashes";
+        }
+        var segments = prefix.EndsWith('/') ? prefix[..^1].Split('/') : prefix.Split('/');
+        return segments.Any(segment => segment is "" or "." or "..")
+            ? "must be a relative path of named folders ('calls/2026/'): no leading '/', empty, '.' or '..' segments"
+            : null;
     }
 
     [GeneratedRegex("^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")]
@@ -71,6 +110,10 @@ internal sealed class OutputOptionsValidator : IValidateOptions<OutputOptions>
         else if (string.IsNullOrWhiteSpace(options.LocalPath))
         {
             failures.Add($"{OutputOptions.SectionName}:LocalPath is required for Kind=Local.");
+        }
+        if (StorageOptionsValidation.PrefixProblem(options.Prefix) is { } prefixProblem)
+        {
+            failures.Add($"{OutputOptions.SectionName}:Prefix '{options.Prefix}' {prefixProblem}.");
         }
         if (options.MaxRetryBackoff < options.RetryBackoff)
         {

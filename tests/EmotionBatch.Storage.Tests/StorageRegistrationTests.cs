@@ -115,6 +115,44 @@ public sealed class StorageRegistrationTests(AzuriteFixture azurite)
         Assert.Contains("MaxAttempts", string.Join("\n", error.InnerExceptions.Select(e => e.Message)), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("../victim")]
+    [InlineData("/absolute")]
+    [InlineData("a/../../b")]
+    [InlineData("a//b")]
+    [InlineData("./a")]
+    [InlineData("a\\b")]
+    public void An_output_prefix_that_could_leave_its_folder_fails_at_start(string prefix)
+    {
+        using var provider = Build(new() { ["EmotionBatch:Output:Prefix"] = prefix });
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains("EmotionBatch:Output:Prefix", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("results")]
+    [InlineData("results/")]
+    [InlineData("model-2.1/calls/")]
+    public void A_relative_output_prefix_is_accepted(string prefix)
+    {
+        using var provider = Build(new() { ["EmotionBatch:Output:Prefix"] = prefix });
+        provider.GetRequiredService<IStartupValidator>().Validate();
+    }
+
+    [Fact]
+    public void A_malformed_connection_string_fails_at_start_naming_the_section_not_the_secret()
+    {
+        using var provider = Build(new()
+        {
+            ["EmotionBatch:Output:Kind"] = "Blob",
+            ["EmotionBatch:Output:ConnectionString"] = "AccountKey-without-equals-sign-s3cret",
+            ["EmotionBatch:Output:ContainerName"] = "results",
+        });
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains("EmotionBatch:Output:ConnectionString is malformed", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", error.Message, StringComparison.Ordinal);
+    }
+
     private static ServiceProvider Build(Dictionary<string, string?> settings)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
