@@ -16,7 +16,15 @@ internal sealed class LocalObjectStore : IObjectStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
         _root = Path.GetFullPath(root);
-        Directory.CreateDirectory(_root);
+        try
+        {
+            Directory.CreateDirectory(_root);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException(
+                $"{OutputOptions.SectionName}:LocalPath '{_root}' cannot be used as the output folder: {ex.Message}", ex);
+        }
     }
 
     public string Description => $"local folder {_root}";

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using EmotionBatch.Reports.Cli;
 using EmotionBatch.Worker.Cli;
+using Microsoft.Extensions.Options;
 
 var root = new RootCommand("EmotionBatch: per-utterance emotion analytics for archives of recorded speech.");
 root.Subcommands.Add(RunCommand.Create());
@@ -10,4 +11,19 @@ root.Subcommands.Add(ReportCommands.CreateSummarizeCommand());
 root.Subcommands.Add(EncodeTextCommand.Create());
 root.Subcommands.Add(EmotionBatch.Benchmarking.BenchCommand.CreateBenchCommand(BenchPipeline.RunAsync));
 
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+// Start-up errors (invalid settings, an unusable output folder) are printed once, as a message that names the
+// setting, not as a stack trace; anything else keeps its stack trace.
+try
+{
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+}
+catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or IOException or UnauthorizedAccessException)
+{
+    await Console.Error.WriteLineAsync($"emotionbatch: {ex.Message}").ConfigureAwait(false);
+    return 1;
+}
+catch (Exception ex) when (ex is not OperationCanceledException)
+{
+    await Console.Error.WriteLineAsync($"emotionbatch: unexpected error: {ex}").ConfigureAwait(false);
+    return 1;
+}

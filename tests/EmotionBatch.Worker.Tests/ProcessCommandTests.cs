@@ -44,7 +44,80 @@ public sealed class ProcessCommandTests : IDisposable
         Assert.Contains("1 processed, 1 failed", stdout);
     }
 
-    private async Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments)
+    [Fact]
+    public async Task Process_command_on_one_file_processes_that_file()
+    {
+        var input = _temp.File("single");
+        Directory.CreateDirectory(input);
+        File.Copy(RepoPaths.JfkWav, Path.Combine(input, "call.wav"));
+        File.Copy(RepoPaths.JfkWav, Path.Combine(input, "not-asked-for.wav"));
+
+        var (exit, stdout) = await RunCliAsync("process", Path.Combine(input, "call.wav"), "--output", _temp.File("out-single"));
+
+        Assert.True(exit == 0, stdout);
+        Assert.Contains("done    call.wav", stdout);
+        Assert.Contains("1 recordings: 1 processed, 0 failed", stdout);
+    }
+
+    [Fact]
+    public async Task Run_once_exits_3_when_a_recording_failed_and_0_when_all_was_done()
+    {
+        var input = _temp.File("once-in");
+        Directory.CreateDirectory(input);
+        File.Copy(RepoPaths.JfkWav, Path.Combine(input, "good.wav"));
+        await File.WriteAllTextAsync(Path.Combine(input, "broken.mp3"), "this is not an mp3");
+        var output = _temp.File("once-out");
+
+        var (exit, log) = await RunCliAsync(["run", "--once"], Once(input, output));
+        Assert.True(exit == 3, log);
+
+        // Control: a source whose recordings all succeed exits 0.
+        File.Delete(Path.Combine(input, "broken.mp3"));
+        var (exitClean, logClean) = await RunCliAsync(["run", "--once"], Once(input, _temp.File("once-out-clean")));
+        Assert.True(exitClean == 0, logClean);
+    }
+
+    [Fact]
+    public async Task Run_once_stops_with_exit_2_when_the_pass_itself_fails_instead_of_polling_for_ever()
+    {
+        var input = _temp.File("pass-in");
+        Directory.CreateDirectory(input);
+        File.Copy(RepoPaths.JfkWav, Path.Combine(input, "good.wav"));
+        // The ledger folder is a file: the store cannot read any recording's state, so the pass throws.
+        var output = _temp.File("pass-out");
+        Directory.CreateDirectory(output);
+        await File.WriteAllTextAsync(Path.Combine(output, "_state"), "not a folder");
+
+        var (exit, log) = await RunCliAsync(["run", "--once"], Once(input, output));
+
+        Assert.True(exit == 2, log);
+        Assert.Contains("Pass failed; stopping (run once)", log);
+    }
+
+    [Fact]
+    public async Task An_output_path_that_is_a_file_stops_the_start_with_one_message_naming_the_setting()
+    {
+        var output = _temp.File("output-is-a-file");
+        await File.WriteAllTextAsync(output, "not a folder");
+
+        var (exit, log) = await RunCliAsync(["run", "--once"], Once(RepoPaths.JfkWav, output));
+
+        Assert.Equal(1, exit);
+        Assert.Contains("EmotionBatch:Output:LocalPath", log);
+        Assert.DoesNotContain("   at ", log);
+        Assert.Single(log.Split('\n'), line => line.Contains("cannot be used as the output folder", StringComparison.Ordinal));
+    }
+
+    private static Dictionary<string, string> Once(string input, string output) => new()
+    {
+        ["EmotionBatch__Source__LocalPath"] = input,
+        ["EmotionBatch__Output__LocalPath"] = output,
+        ["EmotionBatch__Telemetry__HealthPort"] = "0",
+    };
+
+    private Task<(int ExitCode, string Output)> RunCliAsync(params string[] arguments) => RunCliAsync(arguments, new Dictionary<string, string>());
+
+    private async Task<(int ExitCode, string Output)> RunCliAsync(string[] arguments, Dictionary<string, string> environment)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -60,6 +133,10 @@ public sealed class ProcessCommandTests : IDisposable
         start.Environment["EmotionBatch__Model__BundlePath"] = WorkerHarness.Bundle;
         start.Environment["EmotionBatch__Vad__ModelPath"] = RepoPaths.SileroVadOnnx;
         start.Environment["EmotionBatch__Worker__WorkFolder"] = _temp.File("work");
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
 
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -10,7 +10,7 @@ namespace EmotionBatch.Worker.Cli;
 /// <summary><c>process &lt;file|folder|blob-uri&gt;</c>: one pass over a target, with a line of progress per recording.</summary>
 public static class ProcessCommand
 {
-    public const int ExitSomeFailed = 3;
+    public const int ExitSomeFailed = PollingWorker.ExitSomeFailed;
 
     public static Command Create()
     {

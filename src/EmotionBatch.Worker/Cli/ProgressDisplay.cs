@@ -20,6 +20,7 @@ public sealed class ProgressDisplay : IProgress<RecordingOutcome>
             {
                 OutcomeKind.Completed => $"[{_count,4}] done    {value.Recording.Id}: {value.Utterances} utterances, {value.AudioSeconds:F1} s audio in {value.Elapsed.TotalSeconds:F1} s ({value.RealTimeFactor:F0}x real time)",
                 OutcomeKind.Failed => $"[{_count,4}] FAILED  {value.Recording.Id}: {value.FailureReason}",
+                OutcomeKind.NoSpeech => $"[{_count,4}] silent  {value.Recording.Id}: {value.FailureReason}",
                 _ => $"[{_count,4}] skipped {value.Recording.Id} (already processed)",
             };
             _writer.WriteLine(line);
@@ -30,7 +31,7 @@ public sealed class ProgressDisplay : IProgress<RecordingOutcome>
     {
         var rtf = summary.Elapsed.TotalSeconds > 0 ? summary.AudioSeconds / summary.Elapsed.TotalSeconds : 0;
         _writer.WriteLine(
-            $"{summary.Listed} recordings: {summary.Completed} processed, {summary.Failed} failed, {summary.Skipped} already done; " +
+            $"{summary.Listed} recordings: {summary.Completed} processed, {summary.Failed} failed, {summary.Skipped} already done, {summary.NoSpeech} without speech; " +
             $"{summary.Utterances} utterances from {summary.AudioSeconds:F1} s of audio in {summary.Elapsed.TotalSeconds:F1} s ({rtf:F1}x real time)");
     }
 }

@@ -21,12 +21,15 @@ public static class RunCommand
                 overrides["EmotionBatch:Worker:RunOnce"] = "true";
             }
             var builder = EmotionBatchHost.CreateBuilder([], overrides);
-            builder.Services.AddHostedService<PollingWorker>();
+            builder.Services.AddSingleton<PollingWorker>();
+            builder.Services.AddHostedService(provider => provider.GetRequiredService<PollingWorker>());
             builder.Services.AddHostedService<Observability.HealthEndpoint>();
             using var host = builder.Build();
-            // RunAsync handles SIGTERM/Ctrl+C: the current recording is abandoned uncommitted and redone next time.
-            await host.RunAsync(cancellationToken).ConfigureAwait(false);
-            return 0;
+            // SIGTERM/Ctrl+C end the wait: the current recording is abandoned uncommitted and redone next time.
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            var worker = host.Services.GetRequiredService<PollingWorker>();
+            await host.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+            return worker.ExitCode;
         });
         return command;
     }

@@ -40,6 +40,8 @@ public static class EmotionBatchHost
         builder.Logging.SetMinimumLevel(minimumLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Azure", LogLevel.Warning);
+        // The host logs a failed start with its stack trace; Program prints the reason once instead.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 
         builder.Services.AddEmotionBatch(builder.Configuration);
         return builder;

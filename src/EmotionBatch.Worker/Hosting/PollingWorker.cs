@@ -42,6 +42,18 @@ public sealed partial class PollingWorker : BackgroundService
     /// <summary>Set when <see cref="WorkerOptions.RunOnce"/> finished its pass; the process exit code derives from it.</summary>
     public PassSummary? LastPass { get; private set; }
 
+    /// <summary>Set when a pass threw (store unreachable, listing failed).</summary>
+    public string? LastPassError { get; private set; }
+
+    /// <summary>
+    /// The exit code of a <see cref="WorkerOptions.RunOnce"/> run: 0 when every due recording was processed (or had
+    /// no speech), <see cref="ExitSomeFailed"/> when some failed, <see cref="ExitPassFailed"/> when the pass itself failed.
+    /// </summary>
+    public int ExitCode => LastPassError is not null ? ExitPassFailed : LastPass is { Failed: > 0 } ? ExitSomeFailed : 0;
+
+    public const int ExitPassFailed = 2;
+    public const int ExitSomeFailed = 3;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         LogStarted(_pollInterval.TotalSeconds, _options.MaxConcurrentRecordings);
@@ -50,6 +62,7 @@ public sealed partial class PollingWorker : BackgroundService
             try
             {
                 LastPass = await _runner.RunPassAsync(progress: null, stoppingToken).ConfigureAwait(false);
+                LastPassError = null;
                 _telemetry.PassFinished(_clock.GetUtcNow(), error: null);
                 if (_options.RunOnce)
                 {
@@ -64,6 +77,14 @@ public sealed partial class PollingWorker : BackgroundService
             catch (Exception ex)
             {
                 _telemetry.PassFinished(_clock.GetUtcNow(), ex.Message);
+                LastPassError = ex.Message;
+                if (_options.RunOnce)
+                {
+                    // A scheduled job reports the failed pass through its exit code instead of polling until its deadline.
+                    LogOncePassFailed(ex);
+                    _lifetime.StopApplication();
+                    return;
+                }
                 LogPassFailed(ex, _pollInterval.TotalSeconds);
             }
 
@@ -80,6 +101,9 @@ public sealed partial class PollingWorker : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker started: polling every {IntervalSeconds} s with {Concurrency} recording(s) at a time")]
     private partial void LogStarted(double intervalSeconds, int concurrency);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Pass failed; stopping (run once)")]
+    private partial void LogOncePassFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Pass failed; retrying in {IntervalSeconds} s")]
     private partial void LogPassFailed(Exception exception, double intervalSeconds);

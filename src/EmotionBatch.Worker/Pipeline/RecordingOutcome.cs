@@ -6,6 +6,8 @@ public enum OutcomeKind
 {
     Completed,
     Failed,
+    /// <summary>Decoded, but no speech found: an error row says so; an outcome, not a failure, for exit codes.</summary>
+    NoSpeech,
     Skipped,
 }
 

@@ -91,7 +91,9 @@ public sealed partial class RecordingPipeline
             var rows = await AnalyseAsync(recording, audio, cancellationToken).ConfigureAwait(false);
             if (rows.Count == 0)
             {
-                throw new RecordingFailedException("segment", $"no speech detected in {info.DurationSeconds:F1} s of audio");
+                var silent = await RecordFailureAsync(recording, attempt, "segment", $"no speech detected in {info.DurationSeconds:F1} s of audio",
+                    retryable: false, audioSeconds, stopwatch, cancellationToken).ConfigureAwait(false);
+                return silent with { Kind = OutcomeKind.NoSpeech };
             }
 
             stage.Restart();
