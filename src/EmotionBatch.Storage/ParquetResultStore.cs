@@ -78,6 +78,10 @@ public sealed partial class ParquetResultStore : IResultStore
         var key = recording.Key;
         var output = UtteranceName(recording);
 
+        // A crashed earlier commit of this version may have written its rows under another partition (the file's
+        // modified time moved since, e.g. a touch): those go first, so the version never has two files.
+        await RemoveAnnouncedOutputAsync(key, keep: rows.Count > 0 ? output : null, cancellationToken).ConfigureAwait(false);
+
         if (rows.Count > 0)
         {
             // Announce the file before writing it, so a crash in between still leaves it findable for clean-up.
@@ -141,6 +145,7 @@ public sealed partial class ParquetResultStore : IResultStore
         // version must not leave those rows behind. A committed version keeps its rows whatever a late failure says.
         if (!await _store.ExistsAsync(DoneName(key), cancellationToken).ConfigureAwait(false))
         {
+            await RemoveAnnouncedOutputAsync(key, keep: null, cancellationToken).ConfigureAwait(false);
             await _store.DeleteAsync(UtteranceName(recording), cancellationToken).ConfigureAwait(false);
             await _store.DeleteAsync(SummaryName(UtteranceName(recording)), cancellationToken).ConfigureAwait(false);
             await _store.DeleteAsync(OutputsName(key), cancellationToken).ConfigureAwait(false);
@@ -153,6 +158,17 @@ public sealed partial class ParquetResultStore : IResultStore
         var factor = Math.Pow(2, Math.Min(attempt - 1, 30));
         var wait = TimeSpan.FromTicks((long)Math.Min(_options.RetryBackoff.Ticks * factor, _options.MaxRetryBackoff.Ticks));
         return wait;
+    }
+
+    /// <summary>Deletes the utterances and summary file that this version's announcement names, unless it is <paramref name="keep"/>.</summary>
+    private async Task RemoveAnnouncedOutputAsync(RecordingKey key, string? keep, CancellationToken cancellationToken)
+    {
+        var announced = LedgerJson.Deserialize<OutputRecord>(await _store.TryGetAsync(OutputsName(key), cancellationToken).ConfigureAwait(false));
+        if (announced?.Output is { } file && file != keep && IsOwnUtteranceFile(file, key))
+        {
+            await _store.DeleteAsync(file, cancellationToken).ConfigureAwait(false);
+            await _store.DeleteAsync(SummaryName(file), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private async Task RemoveOtherVersionsAsync(RecordingRef recording, RecordingKey key, CancellationToken cancellationToken)

@@ -80,6 +80,49 @@ public abstract class ParquetResultStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_crashed_commit_then_a_new_modified_time_on_the_same_content_leaves_one_file()
+    {
+        var store = CreateStore();
+        var recording = Samples.Recording() with { LastModified = new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero) };
+        await store.CommitAsync(recording, Samples.Rows(recording, 4), default);
+        // What a kill between writing the rows and the done record leaves: the announcement and the files, no done record.
+        await store.Store.DeleteAsync(ParquetResultStore.DoneName(recording.Key), default);
+
+        var touched = recording with { LastModified = new DateTimeOffset(2026, 12, 3, 0, 0, 0, TimeSpan.Zero) };
+        Assert.Equal(recording.Key, touched.Key);
+        Assert.Equal(RecordingStatus.New, (await store.GetStateAsync(touched, default)).Status);
+        await store.CommitAsync(touched, Samples.Rows(touched, 4), default);
+
+        var root = await SnapshotAsync(store);
+        Assert.Equal(4, DuckDbParquet.Count(Utterances(root)));
+        var files = Directory.GetFiles(Path.Combine(root, "utterances"), "*.parquet", SearchOption.AllDirectories);
+        Assert.Contains("date=2026-12-03", Assert.Single(files), StringComparison.Ordinal);
+        Assert.Single(Directory.GetFiles(Path.Combine(root, "summaries"), "*.parquet", SearchOption.AllDirectories));
+
+        // A later content change removes the version it replaces, wherever its file was.
+        var changed = touched with { ETag = "another-content" };
+        await store.CommitAsync(changed, Samples.Rows(changed, 2), default);
+        root = await SnapshotAsync(store);
+        Assert.Equal(2, DuckDbParquet.Count(Utterances(root)));
+    }
+
+    [Fact]
+    public async Task A_crashed_commit_whose_version_then_fails_leaves_no_rows_in_its_old_partition()
+    {
+        var store = CreateStore();
+        var recording = Samples.Recording() with { LastModified = new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero) };
+        await store.CommitAsync(recording, Samples.Rows(recording, 3), default);
+        await store.Store.DeleteAsync(ParquetResultStore.DoneName(recording.Key), default);
+
+        var touched = recording with { LastModified = new DateTimeOffset(2026, 12, 3, 0, 0, 0, TimeSpan.Zero) };
+        await store.RecordFailureAsync(touched, new FailureRow(touched.Id, touched.Uri.ToString(), touched.ETag, "decode", "broken", 1, false, DateTime.UtcNow), default);
+
+        var root = await SnapshotAsync(store);
+        Assert.False(Directory.Exists(Path.Combine(root, "utterances")) &&
+            Directory.GetFiles(Path.Combine(root, "utterances"), "*.parquet", SearchOption.AllDirectories).Length > 0);
+    }
+
+    [Fact]
     public async Task Committing_the_same_version_again_keeps_one_copy()
     {
         var store = CreateStore();
