@@ -1,3 +1,4 @@
+using EmotionBatch.Core;
 using EmotionBatch.Worker.Pipeline;
 
 namespace EmotionBatch.Worker.Cli;
@@ -16,12 +17,14 @@ public sealed class ProgressDisplay : IProgress<RecordingOutcome>
         lock (_gate)
         {
             _count++;
+            var id = TerminalText.Escape(value.Recording.Id);
+            var reason = TerminalText.Escape(value.FailureReason);
             var line = value.Kind switch
             {
-                OutcomeKind.Completed => $"[{_count,4}] done    {value.Recording.Id}: {value.Utterances} utterances, {value.AudioSeconds:F1} s audio in {value.Elapsed.TotalSeconds:F1} s ({value.RealTimeFactor:F0}x real time)",
-                OutcomeKind.Failed => $"[{_count,4}] FAILED  {value.Recording.Id}: {value.FailureReason}",
-                OutcomeKind.NoSpeech => $"[{_count,4}] silent  {value.Recording.Id}: {value.FailureReason}",
-                _ => $"[{_count,4}] skipped {value.Recording.Id} (already processed)",
+                OutcomeKind.Completed => $"[{_count,4}] done    {id}: {value.Utterances} utterances, {value.AudioSeconds:F1} s audio in {value.Elapsed.TotalSeconds:F1} s ({value.RealTimeFactor:F0}x real time)",
+                OutcomeKind.Failed => $"[{_count,4}] FAILED  {id}: {reason}",
+                OutcomeKind.NoSpeech => $"[{_count,4}] silent  {id}: {reason}",
+                _ => $"[{_count,4}] skipped {id} (already processed)",
             };
             _writer.WriteLine(line);
         }
