@@ -76,7 +76,8 @@ ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     EmotionBatch__Model__ExecutionProvider=Auto \
     EmotionBatch__Worker__WorkFolder=/work \
     EmotionBatch__Output__LocalPath=/out \
-    EmotionBatch__Telemetry__HealthPort=8080
+    EmotionBatch__Telemetry__HealthPort=8080 \
+    EmotionBatch__Telemetry__HealthAddress=0.0.0.0
 
 WORKDIR /work
 VOLUME ["/models", "/work"]

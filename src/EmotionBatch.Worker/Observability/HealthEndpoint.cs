@@ -62,7 +62,7 @@ public sealed partial class HealthEndpoint : BackgroundService
             return;
         }
         using var listener = new HttpListener();
-        listener.Prefixes.Add($"http://+:{_options.HealthPort}/");
+        listener.Prefixes.Add($"http://{_options.ListenerHost}:{_options.HealthPort}/");
         try
         {
             listener.Start();
@@ -72,7 +72,7 @@ public sealed partial class HealthEndpoint : BackgroundService
             LogCannotListen(ex, _options.HealthPort);
             return;
         }
-        LogListening(_options.HealthPort);
+        LogListening(_options.HealthAddress, _options.HealthPort);
         using var registration = stoppingToken.Register(listener.Stop);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -89,17 +89,34 @@ public sealed partial class HealthEndpoint : BackgroundService
             {
                 continue;
             }
-            var (status, body) = Check(context.Request.Url?.AbsolutePath ?? "/");
-            var bytes = Encoding.UTF8.GetBytes(body + "\n");
+            await RespondAsync(context, stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RespondAsync(HttpListenerContext context, CancellationToken stoppingToken)
+    {
+        var (status, body) = Check(context.Request.Url?.AbsolutePath ?? "/");
+        var bytes = Encoding.UTF8.GetBytes(body + "\n");
+        try
+        {
             context.Response.StatusCode = status;
             context.Response.ContentType = "text/plain; charset=utf-8";
             await context.Response.OutputStream.WriteAsync(bytes, stoppingToken).ConfigureAwait(false);
             context.Response.Close();
         }
+        catch (Exception ex) when (ex is HttpListenerException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // A probe that hung up mid-response is its own problem: the endpoint, and the host, carry on.
+            LogClientGone(ex.Message);
+            context.Response.Abort();
+        }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Health endpoint on port {Port}: /healthz, /readyz")]
-    private partial void LogListening(int port);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Health endpoint on {Address}:{Port}: /healthz, /readyz")]
+    private partial void LogListening(string address, int port);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Health probe hung up before its answer was written: {Reason}")]
+    private partial void LogClientGone(string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Health endpoint could not listen on port {Port}; continuing without it")]
     private partial void LogCannotListen(Exception exception, int port);
