@@ -41,6 +41,13 @@ class ModelConfig:
     stats_hidden: int = 256
     # SpecAugment-style time masks per training clip (0 = off).
     time_masks: int = 2
+    # Subtract each utterance's own mean from the frame tokens' log-mel and MFCC channels (cepstral mean
+    # normalisation): removes the microphone's and the line's fixed colouring from the frame path. Level, pitch and
+    # spectral-shape channels stay absolute, and the functionals tokens keep the raw statistics.
+    frame_cmn: bool = False
+    # Training only: with this probability an item's frame tokens are all masked, leaving the functionals tokens,
+    # so the utterance statistics must carry the decision on their own too.
+    frame_token_dropout: float = 0.0
 
 
 @dataclass
@@ -92,6 +99,9 @@ class TrainConfig:
     # Speech items train valence/arousal on proxy targets (proxy_targets.py), their CCC terms weighted by proxy_weight.
     proxy_dimensions: bool = True
     proxy_weight: float = 0.5
+    # Text category batches (MELD, GoEmotions) weight each class by (items / (classes * items of the class)) ** this:
+    # 0 = as the corpora come (mostly neutral and happy), 1 = every class equally, which is what UAR measures.
+    text_class_balance: float = 0.0
     # Speech clips are drawn with probability proportional to (clips of their corpus) ** -corpus_balance:
     # 0 = as they come (nEMO, the largest corpus, dominates), 1 = every corpus equally often.
     corpus_balance: float = 0.5

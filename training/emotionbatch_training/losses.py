@@ -16,16 +16,18 @@ def ccc(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Te
 
 def multitask_loss(logits: torch.Tensor, valence: torch.Tensor, arousal: torch.Tensor, category: torch.Tensor,
                    valence_target: torch.Tensor, arousal_target: torch.Tensor, tasks: str = "multi",
-                   dimension_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
+                   dimension_weight: float = 1.0, class_weights: torch.Tensor | None = None
+                   ) -> tuple[torch.Tensor, dict[str, float]]:
     """category: class index or -1 (no label); valence/arousal targets: NaN where unlabelled.
     tasks: "multi" (all terms), "categorical" (CE only), "dimensional" (CCC terms only).
-    dimension_weight scales both CCC terms (proxy targets weigh less than ratings).
+    dimension_weight scales both CCC terms (proxy targets weigh less than ratings); class_weights, if given, weight
+    the cross-entropy per class (a weighted mean over the batch).
     CCC needs at least two labelled items in the batch; terms without enough labels are skipped."""
     total = logits.new_zeros(())
     parts: dict[str, float] = {}
     has_cat = category >= 0
     if tasks in ("multi", "categorical") and bool(has_cat.any()):
-        ce = F.cross_entropy(logits[has_cat], category[has_cat])
+        ce = F.cross_entropy(logits[has_cat], category[has_cat], weight=class_weights)
         total = total + ce
         parts["ce"] = float(ce)
     if tasks in ("multi", "dimensional") and dimension_weight > 0:

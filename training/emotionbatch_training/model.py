@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
-from .speech_features import VOICED_THRESHOLD, FrameFeatures, Functionals, LogMelFrontEnd  # noqa: F401  (LogMelFrontEnd: re-exported)
+from .speech_features import N_MFCC, VOICED_THRESHOLD, FrameFeatures, Functionals, LogMelFrontEnd  # noqa: F401  (LogMelFrontEnd: re-exported)
 
 INPUT_CLAMP = 6.0  # standardised fixed features are limited to +-6 standard deviations
 _MASK_FILL = -1e9  # finite on purpose: an all-masked row then softmaxes to uniform instead of NaN
@@ -147,12 +147,15 @@ class AcousticEncoder(nn.Module):
         self.norm = nn.LayerNorm(d)
         self.dim = d
         self.time_masks = cfg.time_masks
+        # Log-mel and MFCC channels, the ones that carry the channel's colouring (frame_cmn).
+        self.cmn_channels = cfg.n_mels + N_MFCC if cfg.frame_cmn else 0
+        self.frame_token_dropout = cfg.frame_token_dropout
 
     @torch.no_grad()
     def fit_normalisation(self, frames: list[torch.Tensor]) -> None:
         """Global mean/std of the fixed features over training clips (each [T, F]), per channel."""
         frames = [gate_unvoiced_f0(f) for f in frames]
-        stacked = torch.cat(frames)
+        stacked = torch.cat([utterance_cmn(f.unsqueeze(0), torch.ones(1, f.size(0)), self.cmn_channels)[0] for f in frames])
         self.frame_mean.copy_(stacked.mean(0))
         self.frame_std.copy_(stacked.std(0).clamp(min=1e-2))
         stats = torch.stack([self.functionals(f.unsqueeze(0), torch.ones(1, f.size(0)))[0] for f in frames])
@@ -165,7 +168,8 @@ class AcousticEncoder(nn.Module):
         # Clamped: a degraded channel (a telephone band leaves the top mel bands near log(eps)) lies tens of
         # standard deviations from the training mean, and unclamped such inputs made gradients 1,000x too large.
         stats = ((self.functionals(frames, mask) - self.stats_mean) / self.stats_std).clamp(-INPUT_CLAMP, INPUT_CLAMP)
-        x = ((frames - self.frame_mean) / self.frame_std).clamp(-INPUT_CLAMP, INPUT_CLAMP) * mask.unsqueeze(-1)
+        x = utterance_cmn(frames, mask, self.cmn_channels)
+        x = ((x - self.frame_mean) / self.frame_std).clamp(-INPUT_CLAMP, INPUT_CLAMP) * mask.unsqueeze(-1)
         if self.training and self.time_masks:
             x = x * _time_mask(mask, self.time_masks).unsqueeze(-1)
         # Zero padding before every conv keeps valid outputs identical to an unpadded run (padding invariance).
@@ -175,8 +179,11 @@ class AcousticEncoder(nn.Module):
         mask = mask[:, :: self.stride2]
         h = h.transpose(1, 2)
         h = self.conv_norm(h) + sinusoidal_positions(h.size(1), self.dim, h)
+        present = mask[:, :1]  # an utterance with frames has its functionals tokens
+        if self.training and self.frame_token_dropout > 0 and self.stats_tokens:
+            mask = mask * (torch.rand(mask.size(0), 1) >= self.frame_token_dropout).to(mask.dtype)
         if self.stats_tokens:  # 0 = frames only (an ablation)
-            present = mask[:, :1].expand(-1, self.stats_tokens)
+            present = present.expand(-1, self.stats_tokens)
             tokens = self.stats_in(stats).reshape(stats.size(0), self.stats_tokens, self.dim) + self.stats_type
             h = torch.cat([tokens, h], dim=1)
             mask = torch.cat([present, mask], dim=1)
@@ -189,6 +196,15 @@ class AcousticEncoder(nn.Module):
     def forward(self, waveform: torch.Tensor, waveform_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         frames, mask = self.frontend(waveform, waveform_lengths)
         return self.encode_frames(frames, mask)
+
+
+def utterance_cmn(frames: torch.Tensor, mask: torch.Tensor, channels: int) -> torch.Tensor:
+    """Subtract each utterance's mean over its valid frames from the first `channels` features (0 = unchanged)."""
+    if not channels:
+        return frames
+    m = mask.unsqueeze(-1)
+    mean = (frames[..., :channels] * m).sum(1, keepdim=True) / m.sum(1, keepdim=True).clamp(min=1.0)
+    return torch.cat([(frames[..., :channels] - mean) * m, frames[..., channels:]], dim=-1)
 
 
 def gate_unvoiced_f0(frames: torch.Tensor) -> torch.Tensor:

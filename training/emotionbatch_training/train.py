@@ -234,6 +234,15 @@ def balanced(items: Sequence[Item], batch_size: int, rng: np.random.Generator, p
         yield [items[i] for i in rng.choice(len(items), size=batch_size, p=weights)]
 
 
+def class_weights(items: Sequence[Item], power: float) -> Optional[torch.Tensor]:
+    """Per-class CE weights (items / (classes * items of the class)) ** power over labelled items; None when off."""
+    if power <= 0 or not items:
+        return None
+    counts = np.array([sum(it.category == label for it in items) for label in LABELS], np.float64)
+    weights = (counts.sum() / (len(LABELS) * np.maximum(counts, 1.0))) ** power
+    return torch.tensor(weights, dtype=torch.float32)
+
+
 def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: Optional[Path] = None) -> EmotionModel:
     tc = cfg.train
     seed_everything(tc.seed)
@@ -242,16 +251,17 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     batcher = Batcher(cfg, data)
     audio_items = [it for it in train_items if it.audio]
     text_items = [it for it in train_items if not it.audio and it.text_id]
+    # Text with categories (MELD, GoEmotions) and text with ratings (EmoBank) are separate sources with their own
+    # batches, so that every EmoBank batch has enough rated items for a stable CCC.
+    category_texts = [it for it in text_items if it.category] if tc.tasks != "dimensional" else []
+    rated_texts = [it for it in text_items if it.valence is not None and not it.category] if tc.tasks != "categorical" else []
     if tc.tasks == "dimensional":
-        text_items = [it for it in text_items if it.valence is not None]
         audio_items = [it for it in audio_items if it.valence is not None]
-    if tc.tasks == "categorical":
-        text_items = [it for it in text_items if it.category]
     # The fixed features' global mean/std come from this run's training clips (clean copies), never from test folds.
     sample = [audio_items[i] for i in rng.permutation(len(audio_items))[:2000]]
     model.acoustic.fit_normalisation([torch.from_numpy(data.speech.get(it).astype(np.float32)) for it in sample])
     # Epoch = one pass over the audio items, so every task variant trains for the same number of steps.
-    n_audio_for_steps = len([it for it in train_items if it.audio]) or len(text_items)
+    n_audio_for_steps = len([it for it in train_items if it.audio]) or len(category_texts) or len(rated_texts)
     steps_per_epoch = max(1, math.ceil(n_audio_for_steps / tc.batch_speech))
     total = steps_per_epoch * tc.epochs
     optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
@@ -260,7 +270,11 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
     audio_stream = balanced(audio_items, min(tc.batch_speech, len(audio_items)), rng, tc.corpus_balance) \
         if audio_items else None
-    text_stream = cycle(text_items, min(tc.batch_text, len(text_items)), rng) if text_items else None
+    category_stream = cycle(category_texts, min(tc.batch_text, len(category_texts)), rng) if category_texts else None
+    rated_stream = cycle(rated_texts, min(tc.batch_text, len(rated_texts)), rng) if rated_texts else None
+    text_weights = class_weights(category_texts, tc.text_class_balance)
+    if text_weights is not None:
+        log("text class weights: " + json.dumps(dict(zip(LABELS, [round(float(w), 3) for w in text_weights]))))
     history = []
     started = time.time()
     model.train()
@@ -271,14 +285,17 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
             parts: dict[str, float] = {}
             # Each data source has its own loss terms: CCC is a batch statistic, and the speech corpora's proxy
             # targets and EmoBank's ratings must not be pooled into one correlation.
-            for name, stream, dim_weight in (("speech", audio_stream, tc.proxy_weight), ("text", text_stream, 1.0)):
+            sources = (("speech", audio_stream, tc.proxy_weight, None), ("text", category_stream, 1.0, text_weights),
+                       ("rated", rated_stream, 1.0, None))
+            for name, stream, dim_weight, weights in sources:
                 if stream is None:
                     continue
                 batch = batcher.batch(next(stream), train=True, rng=rng)
                 (logits, valence, arousal), aux = forward(model, batch, with_aux=True,
                                                           detach_acoustic=tc.encoder_training == "aux")
                 term, term_parts = multitask_loss(logits, valence, arousal, batch["category"], batch["valence"],
-                                                  batch["arousal"], tc.tasks, dimension_weight=dim_weight)
+                                                  batch["arousal"], tc.tasks, dimension_weight=dim_weight,
+                                                  class_weights=weights)
                 loss = loss + term
                 parts.update({f"{name}_{k}": v for k, v in term_parts.items()})
                 has = batch["category"] >= 0

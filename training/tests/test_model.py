@@ -4,7 +4,7 @@ import _path  # noqa: F401
 import torch
 
 from emotionbatch_training.config import ModelConfig
-from emotionbatch_training.model import EmotionModel, FusionHead
+from emotionbatch_training.model import EmotionModel, FusionHead, utterance_cmn
 
 torch.set_num_threads(1)
 
@@ -74,6 +74,34 @@ class EmotionModelTest(unittest.TestCase):
                                  torch.randn(2, 4, 384), torch.tensor([[1.0] * 4, [0.0] * 4]))
         self.assertEqual(logits.shape, (2, 4))
         self.assertTrue(bool(torch.isfinite(logits).all()))
+
+    def test_frame_cmn_is_padding_invariant_and_removes_a_fixed_colouring(self):
+        model = EmotionModel(ModelConfig(frame_cmn=True)).eval()
+        wave = torch.randn(1, 8000) * 0.1
+        with torch.no_grad():
+            alone, mask = model.acoustic(wave, torch.tensor([8000]))
+            padded, pmask = model.acoustic(torch.cat([wave, torch.zeros(1, 3000)], 1), torch.tensor([8000]))
+        self.assertTrue(torch.allclose(alone, padded[:, : alone.size(1)], atol=1e-4))
+        self.assertEqual(float(pmask[:, alone.size(1):].sum()), 0.0)
+        # A constant offset on the log-mel and MFCC channels (a fixed channel gain per band) vanishes.
+        frames = torch.randn(2, 9, 90)
+        mask = torch.ones(2, 9)
+        mask[1, 6:] = 0
+        shifted = frames.clone()
+        shifted[..., :84] += torch.randn(1, 1, 84)
+        a, b = utterance_cmn(frames, mask, 84), utterance_cmn(shifted, mask, 84)
+        self.assertTrue(torch.allclose(a * mask.unsqueeze(-1), b * mask.unsqueeze(-1), atol=1e-5))
+        self.assertTrue(torch.equal(utterance_cmn(frames, mask, 0), frames))
+
+    def test_frame_token_dropout_keeps_the_functionals_tokens(self):
+        cfg = ModelConfig(frame_token_dropout=1.0)
+        model = EmotionModel(cfg).train()
+        frames = torch.randn(2, 50, model.acoustic.frontend.dim)
+        _, mask = model.acoustic.encode_frames(frames, torch.ones(2, 50))
+        self.assertTrue(bool((mask[:, : cfg.stats_tokens] == 1).all()))
+        self.assertEqual(float(mask[:, cfg.stats_tokens:].sum()), 0.0)
+        _, mask = model.eval().acoustic.encode_frames(frames, torch.ones(2, 50))
+        self.assertTrue(bool((mask == 1).all()))
 
 
 if __name__ == "__main__":
