@@ -183,6 +183,15 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
             }
 
             var exitCode = await ffmpeg.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            if (exitCode != 0 && ffmpeg.StderrLines().Any(l => l.Contains("Failed to configure output pad on auto_aresample", StringComparison.Ordinal)))
+            {
+                // ffmpeg has no downmix matrix for this channel layout (10 or 32 channels, say): its resampler cannot be set up.
+                throw new RecordingFailedException(DecodeStage,
+                    $"{info.Channels} channels without a standard layout cannot be downmixed to mono; convert the recording to mono or stereo first")
+                {
+                    Retryable = false,
+                };
+            }
             if (exitCode != 0)
             {
                 throw new RecordingFailedException(DecodeStage, $"ffmpeg failed (exit code {exitCode}): {ffmpeg.StderrSummary()}")

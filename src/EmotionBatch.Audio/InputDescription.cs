@@ -68,7 +68,7 @@ internal sealed partial record InputDescription(string Format, double DurationSe
     [GeneratedRegex(@", (\d+) Hz, ([^,]+)")]
     private static partial Regex RatePattern();
 
-    [GeneratedRegex(@"^(\d+) channels$")]
+    [GeneratedRegex(@"^(\d+) channels(?: \([A-Za-z0-9+]*\))?$")]
     private static partial Regex ChannelsPattern();
 }
 

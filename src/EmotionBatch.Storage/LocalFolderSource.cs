@@ -72,7 +72,7 @@ public sealed class LocalFolderSource : IRecordingSource
                 if (id.Contains('\uFFFD', StringComparison.Ordinal))
                 {
                     // Not openable by name; listed anyway so that it gets an error row naming it (fetch refuses it).
-                    yield return new RecordingRef(id, new Uri(path), UndecodableNameTag, 0, DateTimeOffset.UnixEpoch);
+                    yield return new RecordingRef(id, FileUri(path), UndecodableNameTag, 0, DateTimeOffset.UnixEpoch);
                 }
                 continue; // gone since the directory was read: the next poll sees it settled
             }
@@ -98,7 +98,7 @@ public sealed class LocalFolderSource : IRecordingSource
                 continue;
             }
             seen.Add(path);
-            yield return new RecordingRef(id, new Uri(path), etag, status.Value.Size, status.Value.LastModified);
+            yield return new RecordingRef(id, FileUri(path), etag, status.Value.Size, status.Value.LastModified);
         }
 
         foreach (var stale in _hashes.Keys.Where(key => !seen.Contains(key)).ToList())
@@ -151,6 +151,13 @@ public sealed class LocalFolderSource : IRecordingSource
         files.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
         return files;
     }
+
+    /// <summary>
+    /// The file: URI of a path with every segment escaped: <c>new Uri(path)</c> reads "%41" in a file name as an escaped
+    /// 'A', so <c>100%41.wav</c> would be reported as <c>100A.wav</c>.
+    /// </summary>
+    internal static Uri FileUri(string path) =>
+        new("file://" + string.Join('/', path.Split(Path.DirectorySeparatorChar).Select(Uri.EscapeDataString)));
 
     private static bool IsLink(ref FileSystemEntry entry) => (entry.Attributes & FileAttributes.ReparsePoint) != 0;
 

@@ -25,9 +25,33 @@ internal sealed class LocalObjectStore : IObjectStore
             throw new InvalidOperationException(
                 $"{OutputOptions.SectionName}:LocalPath '{_root}' cannot be used as the output folder: {ex.Message}", ex);
         }
+        RemoveStaleTemporaryFiles();
     }
 
     public string Description => $"local folder {_root}";
+
+    /// <summary>Temporary files of writes that a killed process never renamed; older than this, no writer is alive.</summary>
+    internal static readonly TimeSpan StaleTemporaryAfter = TimeSpan.FromHours(1);
+
+    private void RemoveStaleTemporaryFiles()
+    {
+        var cutoff = DateTime.UtcNow - StaleTemporaryAfter;
+        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 };
+        foreach (var path in Directory.EnumerateFiles(_root, TempPrefix + "*", options))
+        {
+            try
+            {
+                if (File.GetLastWriteTimeUtc(path) < cutoff)
+                {
+                    File.Delete(path);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Another worker's write, or a permission problem: the next start tries again.
+            }
+        }
+    }
 
     public string Root => _root;
 

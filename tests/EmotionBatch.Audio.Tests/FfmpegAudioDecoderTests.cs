@@ -118,6 +118,32 @@ public sealed class FfmpegAudioDecoderTests
         Assert.Contains("the limit is 2 s", error.Reason);
     }
 
+    [Theory]
+    [InlineData(10, false)]
+    [InlineData(32, false)]
+    [InlineData(16, true)]
+    public async Task A_channel_count_without_a_downmix_is_refused_with_a_clear_reason(int channels, bool decodes)
+    {
+        using var folder = RepoPaths.NewTempFolder("decode-channels");
+        var path = folder.File($"ch{channels}.wav");
+        var labels = string.Concat(Enumerable.Range(0, channels).Select(i => $"[a{i}]"));
+        await TestAudio.RunFfmpegAsync([
+            "-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-filter_complex",
+            $"[0]asplit={channels}{labels};{labels}amerge=inputs={channels}", "-ar", "16000", path]);
+
+        if (decodes)
+        {
+            // Control: a count with a standard layout (hexadecagonal) decodes as before.
+            var (samples, _) = await Signal.DecodeAllAsync(path);
+            Assert.InRange(samples.Length, Rate - 200, Rate + 200);
+            return;
+        }
+        var error = await Assert.ThrowsAsync<RecordingFailedException>(() => Signal.DecodeAllAsync(path));
+        Assert.Equal("decode", error.Stage);
+        Assert.Equal($"{channels} channels without a standard layout cannot be downmixed to mono; convert the recording to mono or stereo first", error.Reason);
+        Assert.False(error.Retryable);
+    }
+
     [Fact]
     public async Task Non_finite_float_samples_become_silence_and_the_rest_is_kept()
     {

@@ -220,6 +220,22 @@ public sealed class LocalFolderSourceTests
         Assert.Equal(Math.Min(stored, DateTimeOffset.MaxValue.ToUnixTimeSeconds()), listed[1].LastModified.ToUnixTimeSeconds());
     }
 
+    [Theory]
+    [InlineData("100%41.wav", "100%2541.wav")]
+    [InlineData("a#b?.wav", "a%23b%3F.wav")]
+    [InlineData("plain.wav", "plain.wav")]
+    public async Task The_recording_uri_names_the_file_exactly(string name, string escaped)
+    {
+        using var folder = RepoPaths.NewTempFolder("local-source");
+        var path = Write(folder, name, "content");
+
+        var listed = Assert.Single(await ListAsync(new LocalFolderSource(folder.Path)));
+
+        Assert.Equal(name, listed.Id);
+        Assert.EndsWith("/" + escaped, listed.Uri.ToString(), StringComparison.Ordinal);
+        Assert.Equal(Path.GetFullPath(path), listed.Uri.LocalPath);
+    }
+
     [Fact]
     public async Task A_file_as_the_root_lists_that_file_alone()
     {

@@ -108,6 +108,31 @@ public sealed class ProcessCommandTests : IDisposable
         Assert.Single(log.Split('\n'), line => line.Contains("cannot be used as the output folder", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Start_up_sweeps_what_a_killed_worker_left_and_keeps_what_a_live_one_is_writing()
+    {
+        var work = _temp.File("work");
+        var output = _temp.File("sweep-out");
+        Directory.CreateDirectory(work);
+        Directory.CreateDirectory(Path.Combine(output, "utterances", "date=2026-12-03"));
+        var oldPartial = Path.Combine(work, "0123abcd.wav.5f2c.partial");
+        var oldTemp = Path.Combine(output, "utterances", "date=2026-12-03", ".tmp-0123");
+        var freshPartial = Path.Combine(work, "4567ef01.wav.77aa.partial");
+        foreach (var file in new[] { oldPartial, oldTemp, freshPartial })
+        {
+            await File.WriteAllTextAsync(file, "left behind");
+        }
+        File.SetLastWriteTimeUtc(oldPartial, DateTime.UtcNow.AddHours(-2));
+        File.SetLastWriteTimeUtc(oldTemp, DateTime.UtcNow.AddHours(-2));
+
+        var (exit, stdout) = await RunCliAsync("process", RepoPaths.JfkWav, "--output", output);
+
+        Assert.True(exit == 0, stdout);
+        Assert.False(File.Exists(oldPartial));
+        Assert.False(File.Exists(oldTemp));
+        Assert.True(File.Exists(freshPartial));
+    }
+
     private static Dictionary<string, string> Once(string input, string output) => new()
     {
         ["EmotionBatch__Source__LocalPath"] = input,

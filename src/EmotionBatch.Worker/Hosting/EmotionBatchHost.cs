@@ -66,6 +66,7 @@ public static class EmotionBatchHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<RecordingPipeline>();
         services.AddSingleton<BatchRunner>();
+        services.AddHostedService<WorkFolderSweep>();
         return services;
     }
 
