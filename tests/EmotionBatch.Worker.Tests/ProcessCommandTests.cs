@@ -42,6 +42,12 @@ public sealed class ProcessCommandTests : IDisposable
         Assert.Equal(3, exit);
         Assert.Contains("FAILED  broken.mp3", stdout);
         Assert.Contains("1 processed, 1 failed", stdout);
+
+        // A second pass leaves the permanently failed recording alone and says so, rather than calling it done.
+        var (again, stdoutAgain) = await RunCliAsync("process", input, "--output", _temp.File("out"));
+        Assert.Equal(0, again);
+        Assert.Contains("skipped broken.mp3 (failed in an earlier pass", stdoutAgain);
+        Assert.Contains("0 processed, 0 failed, 1 already done, 0 without speech, 1 failed earlier", stdoutAgain);
     }
 
     [Fact]

@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 namespace EmotionBatch.Worker.Pipeline;
 
 /// <summary>Summary of one pass over the source.</summary>
-public sealed record PassSummary(int Listed, int Completed, int Failed, int Skipped, int Utterances, double AudioSeconds, TimeSpan Elapsed, int NoSpeech = 0);
+public sealed record PassSummary(int Listed, int Completed, int Failed, int Skipped, int Utterances, double AudioSeconds, TimeSpan Elapsed,
+    int NoSpeech = 0, int FailedEarlier = 0);
 
 /// <summary>
 /// One pass over the source: lists recordings, skips what is done (or failed and still backing off), and processes
@@ -49,7 +50,7 @@ public sealed partial class BatchRunner
     public async Task<PassSummary> RunPassAsync(IProgress<RecordingOutcome>? progress, CancellationToken cancellationToken)
     {
         var started = _clock.GetTimestamp();
-        int listed = 0, completed = 0, failed = 0, noSpeech = 0, skipped = 0, utterances = 0;
+        int listed = 0, completed = 0, failed = 0, noSpeech = 0, skipped = 0, failedEarlier = 0, utterances = 0;
         double audioSeconds = 0;
         var gate = new object();
 
@@ -87,6 +88,9 @@ public sealed partial class BatchRunner
                     case OutcomeKind.NoSpeech:
                         noSpeech++;
                         break;
+                    case OutcomeKind.FailedEarlier:
+                        failedEarlier++;
+                        break;
                     default:
                         skipped++;
                         break;
@@ -95,15 +99,20 @@ public sealed partial class BatchRunner
             progress?.Report(outcome);
         }).ConfigureAwait(false);
 
-        var summary = new PassSummary(listed, completed, failed, skipped, utterances, audioSeconds, _clock.GetElapsedTime(started), noSpeech);
-        LogPass(_source.Description, summary.Listed, summary.Completed, summary.Failed, summary.Skipped, summary.NoSpeech, summary.Utterances, summary.Elapsed.TotalSeconds);
+        var summary = new PassSummary(listed, completed, failed, skipped, utterances, audioSeconds, _clock.GetElapsedTime(started), noSpeech, failedEarlier);
+        LogPass(_source.Description, summary.Listed, summary.Completed, summary.Failed, summary.Skipped, summary.NoSpeech, summary.FailedEarlier, summary.Utterances, summary.Elapsed.TotalSeconds);
         return summary;
     }
 
     private async Task<RecordingOutcome> ProcessIfDueAsync(RecordingRef recording, CancellationToken cancellationToken)
     {
         var skipped = new RecordingOutcome(recording, OutcomeKind.Skipped, 0, 0, TimeSpan.Zero);
-        if (!IsDue(await _store.GetStateAsync(recording, cancellationToken).ConfigureAwait(false)))
+        var first = await _store.GetStateAsync(recording, cancellationToken).ConfigureAwait(false);
+        if (first.Status == RecordingStatus.FailedPermanently)
+        {
+            return skipped with { Kind = OutcomeKind.FailedEarlier };
+        }
+        if (!IsDue(first))
         {
             return skipped;
         }
@@ -150,6 +159,6 @@ public sealed partial class BatchRunner
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stopped {RecordingId}: its claim was lost; nothing was committed and whoever claims it next redoes it")]
     private partial void LogClaimLost(string recordingId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Pass over {Source}: {Listed} listed, {Completed} completed, {Failed} failed, {Skipped} skipped, {NoSpeech} without speech, {Utterances} utterances in {ElapsedSeconds:F1} s")]
-    private partial void LogPass(string source, int listed, int completed, int failed, int skipped, int noSpeech, int utterances, double elapsedSeconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pass over {Source}: {Listed} listed, {Completed} completed, {Failed} failed, {Skipped} skipped, {NoSpeech} without speech, {FailedEarlier} failed in an earlier pass, {Utterances} utterances in {ElapsedSeconds:F1} s")]
+    private partial void LogPass(string source, int listed, int completed, int failed, int skipped, int noSpeech, int failedEarlier, int utterances, double elapsedSeconds);
 }

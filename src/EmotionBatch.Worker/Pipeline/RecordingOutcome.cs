@@ -8,7 +8,10 @@ public enum OutcomeKind
     Failed,
     /// <summary>Decoded, but no speech found: an error row says so; an outcome, not a failure, for exit codes.</summary>
     NoSpeech,
+    /// <summary>Left alone: done, claimed by another worker, or waiting for its retry.</summary>
     Skipped,
+    /// <summary>Left alone: it failed permanently in an earlier pass (its rows are in the errors dataset).</summary>
+    FailedEarlier,
 }
 
 /// <summary>What happened to one recording in one pass, for progress display, metrics and the exit code.</summary>
