@@ -237,6 +237,27 @@ public sealed class LocalFolderSourceTests
     }
 
     [Fact]
+    public async Task A_name_with_control_characters_is_fetched_through_a_plain_link_and_the_file_stays()
+    {
+        using var folder = RepoPaths.NewTempFolder("local-source");
+        using var work = RepoPaths.NewTempFolder("work");
+        var path = Write(folder, "line\nbreak\u001b[31m.wav", "content");
+        var source = new LocalFolderSource(folder.Path);
+        var recording = Assert.Single(await ListAsync(source));
+
+        await using (var local = await source.FetchAsync(recording, work.Path, default))
+        {
+            // The decoder gets a name of hex and an extension, never the control characters.
+            Assert.DoesNotContain(local.Path, char.IsControl);
+            Assert.StartsWith(Path.GetFullPath(work.Path), local.Path, StringComparison.Ordinal);
+            Assert.Equal("content", await File.ReadAllTextAsync(local.Path));
+        }
+
+        Assert.True(File.Exists(path));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(work.Path));
+    }
+
+    [Fact]
     public async Task A_file_as_the_root_lists_that_file_alone()
     {
         using var folder = RepoPaths.NewTempFolder("local-source");
