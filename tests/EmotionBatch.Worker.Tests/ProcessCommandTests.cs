@@ -33,9 +33,7 @@ public sealed class ProcessCommandTests : IDisposable
     [Fact]
     public async Task Process_command_reports_failures_with_a_distinct_exit_code()
     {
-        var input = _temp.File("in");
-        Directory.CreateDirectory(input);
-        File.Copy(RepoPaths.JfkWav, Path.Combine(input, "good.wav"));
+        var input = SpeechFolder("in", "good.wav");
         await File.WriteAllTextAsync(Path.Combine(input, "broken.mp3"), "this is not an mp3");
 
         var (exit, stdout) = await RunCliAsync("process", input, "--output", _temp.File("out"));
@@ -53,10 +51,7 @@ public sealed class ProcessCommandTests : IDisposable
     [Fact]
     public async Task Process_command_on_one_file_processes_that_file()
     {
-        var input = _temp.File("single");
-        Directory.CreateDirectory(input);
-        File.Copy(RepoPaths.JfkWav, Path.Combine(input, "call.wav"));
-        File.Copy(RepoPaths.JfkWav, Path.Combine(input, "not-asked-for.wav"));
+        var input = SpeechFolder("single", "call.wav", "not-asked-for.wav");
 
         var (exit, stdout) = await RunCliAsync("process", Path.Combine(input, "call.wav"), "--output", _temp.File("out-single"));
 
@@ -68,9 +63,7 @@ public sealed class ProcessCommandTests : IDisposable
     [Fact]
     public async Task Run_once_exits_3_when_a_recording_failed_and_0_when_all_was_done()
     {
-        var input = _temp.File("once-in");
-        Directory.CreateDirectory(input);
-        File.Copy(RepoPaths.JfkWav, Path.Combine(input, "good.wav"));
+        var input = SpeechFolder("once-in", "good.wav");
         await File.WriteAllTextAsync(Path.Combine(input, "broken.mp3"), "this is not an mp3");
         var output = _temp.File("once-out");
 
@@ -86,9 +79,7 @@ public sealed class ProcessCommandTests : IDisposable
     [Fact]
     public async Task Run_once_stops_with_exit_2_when_the_pass_itself_fails_instead_of_polling_for_ever()
     {
-        var input = _temp.File("pass-in");
-        Directory.CreateDirectory(input);
-        File.Copy(RepoPaths.JfkWav, Path.Combine(input, "good.wav"));
+        var input = SpeechFolder("pass-in", "good.wav");
         // The ledger folder is a file: the store cannot read any recording's state, so the pass throws.
         var output = _temp.File("pass-out");
         Directory.CreateDirectory(output);
@@ -137,6 +128,18 @@ public sealed class ProcessCommandTests : IDisposable
         Assert.False(File.Exists(oldPartial));
         Assert.False(File.Exists(oldTemp));
         Assert.True(File.Exists(freshPartial));
+    }
+
+    /// <summary>A new folder holding a copy of jfk.wav under each of <paramref name="names"/>.</summary>
+    private string SpeechFolder(string folder, params string[] names)
+    {
+        var path = _temp.File(folder);
+        Directory.CreateDirectory(path);
+        foreach (var name in names)
+        {
+            File.Copy(RepoPaths.JfkWav, Path.Combine(path, name));
+        }
+        return path;
     }
 
     private static Dictionary<string, string> Once(string input, string output) => new()
