@@ -45,7 +45,9 @@ public sealed class BlobContainerEndToEndTests : IClassFixture<AzuriteFixture>, 
         var first = await WorkerHarness.RunPassAsync(settings);
         Assert.Equal(4, first.Listed);
         Assert.Equal(2, first.Completed);
-        Assert.Equal(2, first.Failed);
+        // corrupt.wav fails; silence.wav has no speech, an outcome rather than a failure (both get an error row).
+        Assert.Equal(1, first.Failed);
+        Assert.Equal(1, first.NoSpeech);
 
         var utterances = Path.Combine(output, "utterances", "**", "*.parquet");
         var rows = DuckDbParquet.ReadRows(utterances, orderBy: "recording_id, utterance_index");
@@ -90,7 +92,9 @@ public sealed class BlobContainerEndToEndTests : IClassFixture<AzuriteFixture>, 
         // A second pass over the same container writes nothing new.
         var second = await WorkerHarness.RunPassAsync(settings);
         Assert.Equal(0, second.Completed);
-        Assert.Equal(4, second.Skipped);
+        // Done recordings are skipped; the two that ended permanently (failed, no speech) are counted as such.
+        Assert.Equal(2, second.Skipped);
+        Assert.Equal(2, second.FailedEarlier);
         Assert.Equal(rows.Count, DuckDbParquet.Count(utterances));
 
         // A changed blob (new ETag) is processed again and its old rows are replaced, not duplicated.
