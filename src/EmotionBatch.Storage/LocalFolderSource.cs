@@ -38,6 +38,11 @@ public sealed class LocalFolderSource : IRecordingSource
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
         var full = Path.GetFullPath(root);
+        if (FileStatus.TryGet(full) is { Kind: FileKind.SymbolicLink } && File.Exists(full) && !Directory.Exists(full))
+        {
+            // A file the operator names is taken as they name it, even through a link: its target is the archive.
+            full = new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+        }
         if (FileStatus.TryGet(full) is { Kind: FileKind.Regular })
         {
             _singleFile = Path.GetFileName(full);
@@ -72,7 +77,8 @@ public sealed class LocalFolderSource : IRecordingSource
                 if (id.Contains('\uFFFD', StringComparison.Ordinal))
                 {
                     // Not openable by name; listed anyway so that it gets an error row naming it (fetch refuses it).
-                    yield return new RecordingRef(id, FileUri(path), UndecodableNameTag, 0, DateTimeOffset.UnixEpoch);
+                    // Size unknown (-1): it cannot be stat'ed by name, and 0 would read as an empty file.
+                    yield return new RecordingRef(id, FileUri(path), UndecodableNameTag, -1, DateTimeOffset.UnixEpoch);
                 }
                 continue; // gone since the directory was read: the next poll sees it settled
             }
@@ -209,8 +215,14 @@ public sealed class LocalFolderSource : IRecordingSource
         {
             return cached.Sha256;
         }
+        var started = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var hash = await Hashing.Sha256FileAsync(path, cancellationToken).ConfigureAwait(false);
-        _hashes[path] = new CachedHash(status, hash);
+        // Cached only when nothing moved while it was read, and its change time is a full second older than the read:
+        // file times advance in kernel ticks, so a same-size rewrite within the same tick would keep the same status.
+        if (FileStatus.TryGet(path) == status && status.ChangedSeconds < started - 1)
+        {
+            _hashes[path] = new CachedHash(status, hash);
+        }
         return hash;
     }
 

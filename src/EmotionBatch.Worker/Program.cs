@@ -22,7 +22,12 @@ catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationE
     await Console.Error.WriteLineAsync($"emotionbatch: {ex.Message}").ConfigureAwait(false);
     return 1;
 }
-catch (Exception ex) when (ex is not OperationCanceledException)
+catch (OperationCanceledException)
+{
+    // Ctrl+C or SIGTERM: what was in flight is abandoned uncommitted and redone next time.
+    return 130;
+}
+catch (Exception ex)
 {
     await Console.Error.WriteLineAsync($"emotionbatch: unexpected error: {ex}").ConfigureAwait(false);
     return 1;

@@ -163,6 +163,7 @@ public sealed class LocalFolderSourceTests
         Assert.Equal(2, listed.Count);
         var odd = Assert.Single(listed, r => r.Id != "control.wav");
         Assert.Contains('\uFFFD', odd.Id);
+        Assert.Equal(-1, odd.SizeBytes); // unknown, not 0: an empty-file refusal would hide the real reason
         var error = await Assert.ThrowsAsync<RecordingFailedException>(() => source.FetchAsync(odd, work.Path, default));
         Assert.Equal("fetch", error.Stage);
         Assert.Contains("not valid UTF-8", error.Message);
@@ -260,6 +261,20 @@ public sealed class LocalFolderSourceTests
         var only = Assert.Single(listed);
         Assert.Equal("call.wav", only.Id);
         Assert.Equal(await Hashing.Sha256FileAsync(path, default), only.ETag);
+    }
+
+    [Fact]
+    public async Task A_link_named_as_the_root_lists_the_file_it_points_to()
+    {
+        using var folder = RepoPaths.NewTempFolder("local-source");
+        var target = Write(folder, "archive/call.wav", "content");
+        var link = folder.File("latest.wav");
+        File.CreateSymbolicLink(link, target);
+
+        var only = Assert.Single(await ListAsync(new LocalFolderSource(link)));
+
+        Assert.Equal("call.wav", only.Id);
+        Assert.Equal(await Hashing.Sha256FileAsync(target, default), only.ETag);
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public sealed class HealthEndpointTests
             {
                 using var rude = new TcpClient();
                 await rude.ConnectAsync(IPAddress.Loopback, options.HealthPort);
-                await rude.GetStream().WriteAsync(Encoding.ASCII.GetBytes("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n"));
+                await rude.GetStream().WriteAsync(Encoding.ASCII.GetBytes($"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{options.HealthPort}\r\n\r\n"));
                 if (i % 3 == 1)
                 {
                     await Task.Yield();
@@ -51,6 +51,8 @@ public sealed class HealthEndpointTests
             }
 
             Assert.Equal("ready", (await http.GetStringAsync(url + "/readyz")).Trim());
+            // Probes that name the host localhost are answered too.
+            Assert.Equal("ok", (await http.GetStringAsync($"http://localhost:{options.HealthPort}/healthz")).Trim());
             Assert.False(endpoint.ExecuteTask!.IsCompleted);
         }
         finally

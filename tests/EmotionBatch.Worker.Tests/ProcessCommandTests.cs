@@ -112,22 +112,30 @@ public sealed class ProcessCommandTests : IDisposable
         var output = _temp.File("sweep-out");
         Directory.CreateDirectory(work);
         Directory.CreateDirectory(Path.Combine(output, "utterances", "date=2026-12-03"));
-        var oldPartial = Path.Combine(work, "0123abcd.wav.5f2c.partial");
+        const string Key = "0123456789abcdef0123456789abcdef-fedcba9876543210fedcba9876543210";
+        var oldPartial = Path.Combine(work, Key + ".wav.5f2c00000000000000000000000000aa.partial");
+        var oldDownload = Path.Combine(work, Key + ".mp3");
+        var notOurs = Path.Combine(work, "notes.txt");
         var oldTemp = Path.Combine(output, "utterances", "date=2026-12-03", ".tmp-0123");
-        var freshPartial = Path.Combine(work, "4567ef01.wav.77aa.partial");
-        foreach (var file in new[] { oldPartial, oldTemp, freshPartial })
+        var freshPartial = Path.Combine(work, Key + ".wav.77aa00000000000000000000000000bb.partial");
+        foreach (var file in new[] { oldPartial, oldDownload, notOurs, oldTemp, freshPartial })
         {
             await File.WriteAllTextAsync(file, "left behind");
         }
-        File.SetLastWriteTimeUtc(oldPartial, DateTime.UtcNow.AddHours(-2));
-        File.SetLastWriteTimeUtc(oldTemp, DateTime.UtcNow.AddHours(-2));
+        foreach (var file in new[] { oldPartial, oldDownload, notOurs, oldTemp })
+        {
+            File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddHours(-2));
+        }
 
         var (exit, stdout) = await RunCliAsync("process", RepoPaths.JfkWav, "--output", output);
 
         Assert.True(exit == 0, stdout);
         Assert.False(File.Exists(oldPartial));
         Assert.False(File.Exists(oldTemp));
+        Assert.False(File.Exists(oldDownload));
+        // Controls: a live download and a file the worker did not write stay.
         Assert.True(File.Exists(freshPartial));
+        Assert.True(File.Exists(notOurs));
     }
 
     /// <summary>A new folder holding a copy of jfk.wav under each of <paramref name="names"/>.</summary>

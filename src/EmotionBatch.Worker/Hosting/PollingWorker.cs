@@ -49,10 +49,17 @@ public sealed partial class PollingWorker : BackgroundService
     /// The exit code of a <see cref="WorkerOptions.RunOnce"/> run: 0 when every due recording was processed (or had
     /// no speech), <see cref="ExitSomeFailed"/> when some failed, <see cref="ExitPassFailed"/> when the pass itself failed.
     /// </summary>
-    public int ExitCode => LastPassError is not null ? ExitPassFailed : LastPass is { Failed: > 0 } ? ExitSomeFailed : 0;
+    public int ExitCode =>
+        LastPassError is not null ? ExitPassFailed
+        : LastPass is null ? ExitInterrupted
+        : LastPass.Failed > 0 ? ExitSomeFailed
+        : 0;
 
     public const int ExitPassFailed = 2;
     public const int ExitSomeFailed = 3;
+
+    /// <summary>Stopped (SIGTERM, Ctrl+C) before a pass finished: a scheduled job must not look successful.</summary>
+    public const int ExitInterrupted = 130;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

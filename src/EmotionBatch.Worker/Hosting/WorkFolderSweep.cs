@@ -6,7 +6,7 @@ namespace EmotionBatch.Worker.Hosting;
 
 /// <summary>
 /// At start-up, removes what a killed worker left in the work folder (half-downloaded <c>.partial</c> files,
-/// downloads that were never decoded). Only files untouched for <see cref="StaleAfter"/> go, so a second worker that
+/// downloads that were never decoded): files named as the worker names them, nothing else. Only files untouched for <see cref="StaleAfter"/> go, so a second worker that
 /// shares the folder and is downloading right now keeps its files.
 /// </summary>
 public sealed partial class WorkFolderSweep : IHostedService
@@ -40,7 +40,10 @@ public sealed partial class WorkFolderSweep : IHostedService
             try
             {
                 var info = new FileInfo(file);
-                if (info.LinkTarget is null && info.LastWriteTimeUtc >= cutoff)
+                // Only names the worker itself writes (recording key, extension, optional download suffix), so a
+                // WorkFolder set to a folder with other files in it loses nothing. Links (made for names with control
+                // characters) are left alone: one may belong to a live worker, and a stale one holds no data.
+                if (!WorkFileName().IsMatch(info.Name) || info.LinkTarget is not null || info.LastWriteTimeUtc >= cutoff)
                 {
                     continue;
                 }
@@ -60,6 +63,9 @@ public sealed partial class WorkFolderSweep : IHostedService
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[0-9a-f]{32}-[0-9a-f]{32}\\.[a-z0-9]{1,8}(\\.[0-9a-f]{32}\\.partial)?$")]
+    private static partial System.Text.RegularExpressions.Regex WorkFileName();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} stale file(s) a stopped worker left in {Folder}")]
     private partial void LogSwept(int count, string folder);

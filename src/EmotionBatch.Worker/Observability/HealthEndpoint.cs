@@ -63,6 +63,11 @@ public sealed partial class HealthEndpoint : BackgroundService
         }
         using var listener = new HttpListener();
         listener.Prefixes.Add($"http://{_options.ListenerHost}:{_options.HealthPort}/");
+        if (_options.ListenerHost is "127.0.0.1" or "localhost")
+        {
+            // HttpListener matches the Host header: answer probes that say localhost as well as 127.0.0.1.
+            listener.Prefixes.Add($"http://{(_options.ListenerHost == "localhost" ? "127.0.0.1" : "localhost")}:{_options.HealthPort}/");
+        }
         try
         {
             listener.Start();
