@@ -129,18 +129,15 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
     /// A float recording can hold NaN or infinite samples (ffmpeg passes them through); one of them would make every
     /// model output of its utterance non-finite. They become silence, the rest of the recording is kept.
     /// </summary>
-    internal static int ReplaceNonFinite(Span<float> samples)
+    internal static void ReplaceNonFinite(Span<float> samples)
     {
-        var replaced = 0;
         for (var i = 0; i < samples.Length; i++)
         {
             if (!float.IsFinite(samples[i]))
             {
                 samples[i] = 0f;
-                replaced++;
             }
         }
-        return replaced;
     }
 
     private async IAsyncEnumerable<PcmChunk> ReadAsync(

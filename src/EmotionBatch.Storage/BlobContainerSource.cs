@@ -55,8 +55,7 @@ public sealed class BlobContainerSource : IRecordingSource
         ArgumentException.ThrowIfNullOrWhiteSpace(workFolder);
         Directory.CreateDirectory(workFolder);
         var target = Path.Combine(Path.GetFullPath(workFolder), BlobNames.LocalFileName(recording));
-        // The partial name never carries an audio extension, so nothing picks up a half-downloaded file.
-        var partial = $"{target}.{Guid.NewGuid():N}.partial";
+        var partial = BlobNames.PartialFileName(target);
         var blob = _container.GetBlobClient(recording.Id);
         try
         {

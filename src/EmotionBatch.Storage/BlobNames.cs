@@ -31,6 +31,16 @@ internal static partial class BlobNames
         return recording.Key + (IsSafeExtension(extension) ? extension : ".bin");
     }
 
+    /// <summary>Where a download to <paramref name="target"/> is written first: never an audio extension, so nothing picks up a half-downloaded file.</summary>
+    public static string PartialFileName(string target) => $"{target}.{Guid.NewGuid():N}.partial";
+
+    /// <summary>Whether a work-folder file name is one of <see cref="LocalFileName"/> or <see cref="PartialFileName"/>.</summary>
+    public static bool IsWorkFileName(string fileName) => WorkFileNamePattern().IsMatch(fileName);
+
     [GeneratedRegex("^\\.[a-zA-Z0-9]{1,8}$")]
     private static partial Regex SafeExtensionPattern();
+
+    // The recording key's two hex halves, a vetted lower-case extension, an optional download suffix.
+    [GeneratedRegex("^[0-9a-f]{32}-[0-9a-f]{32}\\.[a-z0-9]{1,8}(\\.[0-9a-f]{32}\\.partial)?$")]
+    private static partial Regex WorkFileNamePattern();
 }

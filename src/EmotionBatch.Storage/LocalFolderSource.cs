@@ -92,14 +92,9 @@ public sealed class LocalFolderSource : IRecordingSource
             {
                 etag = await GetTagAsync(path, status.Value, cancellationToken).ConfigureAwait(false);
             }
-            catch (IOException ex)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                // A file being written or removed while we list: the next poll sees it settled.
-                StorageLog.SourceFileUnreadable(_logger, id, ex.Message);
-                continue;
-            }
-            catch (UnauthorizedAccessException ex)
-            {
+                // A file being written or removed while we list, or not readable: the next poll tries again.
                 StorageLog.SourceFileUnreadable(_logger, id, ex.Message);
                 continue;
             }

@@ -30,12 +30,10 @@ internal sealed class LocalObjectStore : IObjectStore
 
     public string Description => $"local folder {_root}";
 
-    /// <summary>Temporary files of writes that a killed process never renamed; older than this, no writer is alive.</summary>
-    internal static readonly TimeSpan StaleTemporaryAfter = TimeSpan.FromHours(1);
-
+    /// <summary>Temporary files of writes that a killed process never renamed.</summary>
     private void RemoveStaleTemporaryFiles()
     {
-        var cutoff = DateTime.UtcNow - StaleTemporaryAfter;
+        var cutoff = DateTime.UtcNow - AbandonedWrites.After;
         var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 };
         foreach (var path in Directory.EnumerateFiles(_root, TempPrefix + "*", options))
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using EmotionBatch.Reports.Cli;
 using EmotionBatch.Worker.Cli;
+using EmotionBatch.Worker.Hosting;
 using Microsoft.Extensions.Options;
 
 var root = new RootCommand("EmotionBatch: per-utterance emotion analytics for archives of recorded speech.");
@@ -20,15 +21,15 @@ try
 catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or IOException or UnauthorizedAccessException)
 {
     await Console.Error.WriteLineAsync($"emotionbatch: {ex.Message}").ConfigureAwait(false);
-    return 1;
+    return ExitCodes.CouldNotStart;
 }
 catch (OperationCanceledException)
 {
     // Ctrl+C or SIGTERM: what was in flight is abandoned uncommitted and redone next time.
-    return 130;
+    return ExitCodes.Interrupted;
 }
 catch (Exception ex)
 {
     await Console.Error.WriteLineAsync($"emotionbatch: unexpected error: {ex}").ConfigureAwait(false);
-    return 1;
+    return ExitCodes.CouldNotStart;
 }

@@ -10,8 +10,6 @@ namespace EmotionBatch.Worker.Cli;
 /// <summary><c>process &lt;file|folder|blob-uri&gt;</c>: one pass over a target, with a line of progress per recording.</summary>
 public static class ProcessCommand
 {
-    public const int ExitSomeFailed = PollingWorker.ExitSomeFailed;
-
     public static Command Create()
     {
         var target = new Argument<string>("target")
@@ -56,7 +54,7 @@ public static class ProcessCommand
             var display = new ProgressDisplay(Console.Out);
             var summary = await runner.RunPassAsync(display, cancellationToken).ConfigureAwait(false);
             display.WriteSummary(summary);
-            return summary.Failed > 0 ? ExitSomeFailed : 0;
+            return ExitCodes.For(summary);
         }
         finally
         {

@@ -45,21 +45,8 @@ public sealed partial class PollingWorker : BackgroundService
     /// <summary>Set when a pass threw (store unreachable, listing failed).</summary>
     public string? LastPassError { get; private set; }
 
-    /// <summary>
-    /// The exit code of a <see cref="WorkerOptions.RunOnce"/> run: 0 when every due recording was processed (or had
-    /// no speech), <see cref="ExitSomeFailed"/> when some failed, <see cref="ExitPassFailed"/> when the pass itself failed.
-    /// </summary>
-    public int ExitCode =>
-        LastPassError is not null ? ExitPassFailed
-        : LastPass is null ? ExitInterrupted
-        : LastPass.Failed > 0 ? ExitSomeFailed
-        : 0;
-
-    public const int ExitPassFailed = 2;
-    public const int ExitSomeFailed = 3;
-
-    /// <summary>Stopped (SIGTERM, Ctrl+C) before a pass finished: a scheduled job must not look successful.</summary>
-    public const int ExitInterrupted = 130;
+    /// <summary>The exit code of a <see cref="WorkerOptions.RunOnce"/> run (<see cref="ExitCodes"/>).</summary>
+    public int ExitCode => ExitCodes.For(LastPass, LastPassError);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
