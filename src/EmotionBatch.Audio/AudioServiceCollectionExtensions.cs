@@ -28,6 +28,7 @@ public static class AudioServiceCollectionExtensions
         services.AddSingleton<FfmpegAudioDecoder>();
         services.AddSingleton<IAudioDecoder>(provider => provider.GetRequiredService<FfmpegAudioDecoder>());
         services.AddSingleton<ISpeechSegmenter, SileroSpeechSegmenter>();
+        services.AddSingleton<ChannelSegmenter>();
         services.AddHostedService<FfmpegStartupCheck>();
         return services;
     }

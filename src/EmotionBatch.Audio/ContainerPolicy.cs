@@ -10,7 +10,7 @@ internal static class ContainerPolicy
 {
     /// <summary>ffmpeg demuxer short names; a demuxer whose name list contains one of these matches (e.g. "mov,mp4,m4a,3gp,3g2,mj2").</summary>
     public static readonly IReadOnlyList<string> AllowedDemuxers =
-        ["wav", "w64", "mp3", "flac", "ogg", "mov", "aac", "matroska", "aiff", "caf"];
+        ["wav", "w64", "mp3", "flac", "ogg", "mov", "aac", "matroska", "aiff", "caf", "amr"];
 
     /// <summary>For ffmpeg's <c>-format_whitelist</c>: nothing outside it is even opened.</summary>
     public static string FormatWhitelist { get; } = string.Join(',', AllowedDemuxers);

@@ -11,7 +11,8 @@ using Microsoft.Extensions.Options;
 namespace EmotionBatch.Audio;
 
 /// <summary>
-/// Decodes a local recording with ffmpeg to 16 kHz mono float PCM, streamed from ffmpeg's stdout in bounded chunks.
+/// Decodes a local recording with ffmpeg to 16 kHz float PCM (mixed to mono, or one stream per channel: see
+/// <see cref="DecoderOptions.Channels"/>), streamed from ffmpeg's stdout in bounded chunks.
 /// The input reaches ffmpeg only as a <c>file:</c> URL with the file protocol and an allowlist of audio demuxers, so
 /// playlists and other referencing formats cannot make ffmpeg open further files or the network. ffprobe runs only to
 /// name a refused format in the reason.
@@ -84,46 +85,80 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
     /// <summary>ffmpeg alone (no sniffing), so its own whitelist can be exercised directly.</summary>
     internal async Task<DecodingAudio> OpenWithoutSniffingAsync(string fullPath, CancellationToken cancellationToken)
     {
-        var ffmpeg = FfmpegProcess.Start(_ffmpeg, DecodeArguments(fullPath), cancellationToken, levelTagged: true);
-        try
+        // Mix asks ffmpeg for mono at once; the other modes take the channels as they are, and only a layout they do not
+        // split (Auto: more than two channels) costs a second ffmpeg start, mixing to mono.
+        var mixToMono = _options.Channels == ChannelMode.Mix;
+        while (true)
         {
-            await ffmpeg.InputDescribed.WaitAsync(cancellationToken).ConfigureAwait(false);
-            var description = InputDescription.Parse(ffmpeg.DescriptionLines());
-            if (description is null)
+            var ffmpeg = FfmpegProcess.Start(_ffmpeg, DecodeArguments(fullPath, mixToMono), cancellationToken, levelTagged: true);
+            try
             {
-                // ffmpeg could not open or recognise the file; it has exited or is about to.
-                await ffmpeg.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-                if (ffmpeg.StderrLines().Any(l => l.Contains("not on whitelist", StringComparison.Ordinal)))
+                var info = await DescribeAsync(fullPath, ffmpeg, cancellationToken).ConfigureAwait(false);
+                var layout = mixToMono ? StreamLayout.Mono : ChooseLayout(info);
+                if (layout is null)
                 {
-                    var detected = await DetectRefusedFormatAsync(FileUrl(fullPath), cancellationToken).ConfigureAwait(false);
-                    LogRefused(_logger, fullPath, detected);
-                    throw Refused(ProbeStage, ContainerPolicy.RefusalReason(detected));
+                    ffmpeg.Dispose();
+                    mixToMono = true;
+                    continue;
                 }
-                throw Refused(ProbeStage, $"not a readable audio file: ffmpeg: {ffmpeg.StderrSummary()}");
+                LogProbed(_logger, fullPath, info.Format, info.DurationSeconds, info.SampleRate, info.Channels);
+                return new FfmpegDecodingAudio(info, layout, ffmpeg, this);
             }
-            if (!ContainerPolicy.IsAllowed(description.Format))
+            catch
             {
-                LogRefused(_logger, fullPath, description.Format);
-                throw Refused(ProbeStage, ContainerPolicy.RefusalReason(description.Format));
+                ffmpeg.Dispose();
+                throw;
             }
-            if (!description.HasAudio)
-            {
-                throw Refused(ProbeStage, "not an audio file: no audio stream found");
-            }
-            var info = new AudioInfo(fullPath, description.DurationSeconds, description.SampleRate, description.Channels, description.Format);
-            if (info.DurationSeconds > _options.MaxDurationSeconds)
-            {
-                throw TooLong(ProbeStage, string.Create(CultureInfo.InvariantCulture, $"{info.DurationSeconds / 3600:0.##} h ({info.DurationSeconds:0} s)"));
-            }
-            LogProbed(_logger, fullPath, info.Format, info.DurationSeconds, info.SampleRate, info.Channels);
-            return new FfmpegDecodingAudio(info, ffmpeg, this);
-        }
-        catch
-        {
-            ffmpeg.Dispose();
-            throw;
         }
     }
+
+    /// <summary>What ffmpeg says of the input, checked against the policy: allowed container, an audio stream, not too long.</summary>
+    private async Task<AudioInfo> DescribeAsync(string fullPath, FfmpegProcess ffmpeg, CancellationToken cancellationToken)
+    {
+        await ffmpeg.InputDescribed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var description = InputDescription.Parse(ffmpeg.DescriptionLines());
+        if (description is null)
+        {
+            // ffmpeg could not open or recognise the file; it has exited or is about to.
+            await ffmpeg.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            if (ffmpeg.StderrLines().Any(l => l.Contains("not on whitelist", StringComparison.Ordinal)))
+            {
+                var detected = await DetectRefusedFormatAsync(FileUrl(fullPath), cancellationToken).ConfigureAwait(false);
+                LogRefused(_logger, fullPath, detected);
+                throw Refused(ProbeStage, ContainerPolicy.RefusalReason(detected));
+            }
+            throw Refused(ProbeStage, $"not a readable audio file: ffmpeg: {ffmpeg.StderrSummary()}");
+        }
+        if (!ContainerPolicy.IsAllowed(description.Format))
+        {
+            LogRefused(_logger, fullPath, description.Format);
+            throw Refused(ProbeStage, ContainerPolicy.RefusalReason(description.Format));
+        }
+        if (!description.HasAudio)
+        {
+            throw Refused(ProbeStage, "not an audio file: no audio stream found");
+        }
+        var info = new AudioInfo(fullPath, description.DurationSeconds, description.SampleRate, description.Channels, description.Format);
+        if (info.DurationSeconds > _options.MaxDurationSeconds)
+        {
+            throw TooLong(ProbeStage, string.Create(CultureInfo.InvariantCulture, $"{info.DurationSeconds / 3600:0.##} h ({info.DurationSeconds:0} s)"));
+        }
+        return info;
+    }
+
+    /// <summary>How an ffmpeg started without downmixing turns its output into streams; null when it must be mixed instead.</summary>
+    private StreamLayout? ChooseLayout(AudioInfo info) => (_options.Channels, info.Channels) switch
+    {
+        (_, 1) => StreamLayout.Mono,
+        // A layout ffmpeg did not name with a channel count gives no way to cut its interleaved output safely.
+        (_, <= 0) => null,
+        (ChannelMode.Auto, 2) => new StreamLayout(2, StreamPlan.SplitUnlessSame),
+        (ChannelMode.Auto, _) => null,
+        (ChannelMode.Split, > DecoderOptions.MaxSplitChannels) => throw Refused(ProbeStage,
+            $"{info.Channels} channels; at most {DecoderOptions.MaxSplitChannels} are decoded separately ({DecoderOptions.SectionName}:Channels = Split); use Mix or Auto for this recording"),
+        (ChannelMode.Split, var channels) => new StreamLayout(channels, StreamPlan.Split),
+        _ => null,
+    };
 
     /// <summary>
     /// A float recording can hold NaN or infinite samples (ffmpeg passes them through); one of them would make every
@@ -141,41 +176,88 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
     }
 
     private async IAsyncEnumerable<PcmChunk> ReadAsync(
-        AudioInfo info, FfmpegProcess ffmpeg, [EnumeratorCancellation] CancellationToken cancellationToken)
+        AudioInfo info, StreamLayout layout, FfmpegProcess ffmpeg, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var maxSamples = (long)(_options.MaxDurationSeconds * IAudioDecoder.SampleRate);
         var chunkSamples = Math.Max(1, _options.ChunkMilliseconds * IAudioDecoder.SampleRate / 1000);
+        var frameBytes = layout.DecodedChannels * BytesPerSample;
         var started = Stopwatch.GetTimestamp();
-        var buffer = ArrayPool<byte>.Shared.Rent(chunkSamples * BytesPerSample);
+        var buffer = ArrayPool<byte>.Shared.Rent(chunkSamples * frameBytes);
+        // Auto holds a two-channel recording's first seconds until it knows whether the channels differ (DualMonoCheck).
+        var sameSignal = new DualMonoCheck();
+        var held = layout.Plan == StreamPlan.SplitUnlessSame ? new List<(long Start, float[][] Channels)>() : null;
+        bool? split = layout.Plan switch
+        {
+            StreamPlan.Split => true,
+            StreamPlan.Mono => false,
+            _ => null,
+        };
         long produced = 0;
         try
         {
             while (true)
             {
-                var read = await ReadChunkAsync(ffmpeg.StandardOutput, buffer.AsMemory(0, chunkSamples * BytesPerSample), cancellationToken)
+                var read = await ReadChunkAsync(ffmpeg.StandardOutput, buffer.AsMemory(0, chunkSamples * frameBytes), cancellationToken)
                     .ConfigureAwait(false);
                 // A kill on cancellation ends the pipe early; that must not look like the end of the recording.
                 cancellationToken.ThrowIfCancellationRequested();
-                var samples = read / BytesPerSample;
-                if (samples == 0)
+                var frames = read / frameBytes;
+                if (frames == 0)
                 {
                     break;
                 }
 
-                // A fresh array per chunk: consumers may keep chunks, so the pooled read buffer is never handed out.
-                var chunk = new float[samples];
-                MemoryMarshal.Cast<byte, float>(buffer.AsSpan(0, samples * BytesPerSample)).CopyTo(chunk);
-                ReplaceNonFinite(chunk);
+                // Fresh arrays per chunk: consumers may keep chunks, so the pooled read buffer is never handed out.
+                var channels = Deinterleave(MemoryMarshal.Cast<byte, float>(buffer.AsSpan(0, frames * frameBytes)), layout.DecodedChannels);
                 var start = produced;
-                produced += samples;
+                produced += frames;
                 if (produced > maxSamples + IAudioDecoder.SampleRate)
                 {
                     throw TooLong(DecodeStage, string.Create(CultureInfo.InvariantCulture, $"more than {produced / IAudioDecoder.SampleRate} s decoded"));
                 }
-                yield return new PcmChunk(start, chunk);
-                if (read < chunkSamples * BytesPerSample)
+
+                if (held is not null)
+                {
+                    held.Add((start, channels));
+                    sameSignal.Add(channels[0], channels[1]);
+                    split = sameSignal.Decide(endOfStream: false) is { } same ? !same : null;
+                    if (split is null)
+                    {
+                        continue;
+                    }
+                    LogChannelDecision(_logger, info.Path, split.Value ? "split" : "mixed", sameSignal.Correlation);
+                    foreach (var (heldStart, heldChannels) in held)
+                    {
+                        foreach (var chunk in Streams(heldStart, heldChannels, split.Value))
+                        {
+                            yield return chunk;
+                        }
+                    }
+                    held = null;
+                }
+                else
+                {
+                    foreach (var chunk in Streams(start, channels, split!.Value))
+                    {
+                        yield return chunk;
+                    }
+                }
+                if (read < chunkSamples * frameBytes)
                 {
                     break;
+                }
+            }
+            if (held is not null)
+            {
+                // The recording ended while undecided: decide on all of it.
+                split = !(sameSignal.Decide(endOfStream: true) ?? true);
+                LogChannelDecision(_logger, info.Path, split.Value ? "split" : "mixed", sameSignal.Correlation);
+                foreach (var (heldStart, heldChannels) in held)
+                {
+                    foreach (var chunk in Streams(heldStart, heldChannels, split.Value))
+                    {
+                        yield return chunk;
+                    }
                 }
             }
 
@@ -211,6 +293,56 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         }
     }
 
+    /// <summary>Interleaved frames to one array per channel, with non-finite samples made silent.</summary>
+    internal static float[][] Deinterleave(ReadOnlySpan<float> interleaved, int channelCount)
+    {
+        var frames = interleaved.Length / channelCount;
+        var channels = new float[channelCount][];
+        for (var c = 0; c < channelCount; c++)
+        {
+            var channel = new float[frames];
+            for (var i = 0; i < frames; i++)
+            {
+                channel[i] = interleaved[i * channelCount + c];
+            }
+            ReplaceNonFinite(channel);
+            channels[c] = channel;
+        }
+        return channels;
+    }
+
+    /// <summary>The chunks of one stretch: one per channel (channel 0 first) when split, else the channels' mean as one stream.</summary>
+    private static IEnumerable<PcmChunk> Streams(long start, float[][] channels, bool split)
+    {
+        if (channels.Length == 1 || !split)
+        {
+            yield return new PcmChunk(start, channels.Length == 1 ? channels[0] : Mean(channels));
+            yield break;
+        }
+        for (var c = 0; c < channels.Length; c++)
+        {
+            yield return new PcmChunk(start, channels[c]) { Channel = c };
+        }
+    }
+
+    private static float[] Mean(float[][] channels)
+    {
+        var mean = new float[channels[0].Length];
+        foreach (var channel in channels)
+        {
+            for (var i = 0; i < mean.Length; i++)
+            {
+                mean[i] += channel[i];
+            }
+        }
+        var scale = 1f / channels.Length;
+        for (var i = 0; i < mean.Length; i++)
+        {
+            mean[i] *= scale;
+        }
+        return mean;
+    }
+
     private static async Task<int> ReadChunkAsync(Stream stdout, Memory<byte> chunk, CancellationToken cancellationToken)
     {
         try
@@ -223,14 +355,14 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         }
     }
 
-    private static List<string> DecodeArguments(string fullPath) =>
+    private static List<string> DecodeArguments(string fullPath, bool mixToMono) =>
     [
         // Level tags let the description be read from trusted info lines and keep info lines out of error reasons.
         "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info",
         .. InputArguments(),
         "-i", FileUrl(fullPath),
         "-map", "0:a:0",
-        "-ac", "1",
+        .. mixToMono ? (string[])["-ac", "1"] : [],
         "-ar", IAudioDecoder.SampleRate.ToString(CultureInfo.InvariantCulture),
         "-f", BitConverter.IsLittleEndian ? "f32le" : "f32be",
         // Fill ffmpeg's 32 KB output buffer before writing: by default every decoded packet (1-4 KB) is its own pipe
@@ -307,13 +439,13 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
     private static RecordingFailedException Refused(string stage, string reason) => new(stage, reason) { Retryable = false };
 
     /// <summary>The running ffmpeg behind an opened recording; disposing kills it if it is still decoding.</summary>
-    private sealed class FfmpegDecodingAudio(AudioInfo info, FfmpegProcess ffmpeg, FfmpegAudioDecoder decoder) : DecodingAudio(info)
+    private sealed class FfmpegDecodingAudio(AudioInfo info, StreamLayout layout, FfmpegProcess ffmpeg, FfmpegAudioDecoder decoder) : DecodingAudio(info)
     {
         private int _read;
 
         public override IAsyncEnumerable<PcmChunk> ReadAsync(CancellationToken cancellationToken) =>
             Interlocked.Exchange(ref _read, 1) == 0
-                ? decoder.ReadAsync(Info, ffmpeg, cancellationToken)
+                ? decoder.ReadAsync(Info, layout, ffmpeg, cancellationToken)
                 : throw new InvalidOperationException("The samples of a decoding recording can be read once.");
 
         public override ValueTask DisposeAsync()
@@ -332,6 +464,22 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
     [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Refused {Path}: container {Format} is not an allowed audio format")]
     private static partial void LogRefused(ILogger logger, string path, string format);
 
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Debug, Message = "Channels of {Path}: {Decision} (correlation {Correlation:0.000})")]
+    private static partial void LogChannelDecision(ILogger logger, string path, string decision, double correlation);
+
     [LoggerMessage(EventId = 1103, Level = LogLevel.Debug, Message = "Decoded {Path}: {DurationSeconds:0.00} s of audio in {ElapsedMs:0} ms")]
     private static partial void LogDecoded(ILogger logger, string path, double durationSeconds, double elapsedMs);
+}
+
+/// <summary>What ffmpeg's output holds and how it becomes streams.</summary>
+internal sealed record StreamLayout(int DecodedChannels, StreamPlan Plan)
+{
+    public static StreamLayout Mono { get; } = new(1, StreamPlan.Mono);
+}
+
+internal enum StreamPlan
+{
+    Mono,
+    Split,
+    SplitUnlessSame,
 }

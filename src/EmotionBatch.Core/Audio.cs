@@ -5,10 +5,21 @@ namespace EmotionBatch.Core;
 /// <param name="Format">The container as the decoder named it (ffmpeg's demuxer names, e.g. "mov,mp4,m4a,3gp,3g2,mj2").</param>
 public sealed record AudioInfo(string Path, double DurationSeconds, int SampleRate, int Channels, string Format);
 
-/// <summary>A run of decoded 16 kHz mono samples. <see cref="StartSample"/> counts from the start of the recording.</summary>
-public readonly record struct PcmChunk(long StartSample, ReadOnlyMemory<float> Samples);
+/// <summary>
+/// A run of decoded 16 kHz samples of one channel stream. <see cref="StartSample"/> counts from the start of the
+/// recording. A recording mixed to mono has one stream (<see cref="Channel"/> null); a recording decoded channel by
+/// channel yields one chunk per channel for each stretch, channel 0 first, all with the same <see cref="StartSample"/>.
+/// </summary>
+public readonly record struct PcmChunk(long StartSample, ReadOnlyMemory<float> Samples)
+{
+    /// <summary>The channel of the recording these samples come from; null when all channels were mixed to one stream.</summary>
+    public int? Channel { get; init; }
+}
 
-/// <summary>Decodes any supported container/codec to mono float PCM at <see cref="SampleRate"/>, streamed in chunks.</summary>
+/// <summary>
+/// Decodes any supported container/codec to float PCM at <see cref="SampleRate"/>, streamed in chunks: mixed to mono, or
+/// one stream per channel (<see cref="ChannelMode"/>).
+/// </summary>
 public interface IAudioDecoder
 {
     const int SampleRate = 16_000;
@@ -36,6 +47,22 @@ public abstract class DecodingAudio(AudioInfo info) : IAsyncDisposable
 public sealed record Utterance(int Index, double StartSeconds, double EndSeconds, float[] Samples)
 {
     public double DurationSeconds => EndSeconds - StartSeconds;
+
+    /// <summary>The channel the utterance was heard on; null when the recording was mixed to one stream.</summary>
+    public int? Channel { get; init; }
+}
+
+/// <summary>How a multichannel recording becomes streams (<c>EmotionBatch:Decoder:Channels</c>).</summary>
+public enum ChannelMode
+{
+    /// <summary>Two-channel recordings are split unless both channels carry the same signal (dual mono); others are mixed.</summary>
+    Auto,
+
+    /// <summary>Every channel is mixed into one mono stream.</summary>
+    Mix,
+
+    /// <summary>Every channel is its own stream (up to a limit), e.g. agent and customer of a telephone recording.</summary>
+    Split,
 }
 
 /// <summary>Cuts a PCM stream into utterances as the stream arrives, so memory stays bounded by the longest utterance.</summary>

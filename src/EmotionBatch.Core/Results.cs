@@ -20,7 +20,17 @@ public sealed record UtteranceRow(
     bool TextUsed,
     string ModelName,
     string ModelVersion,
-    DateTime ProcessedAtUtc);
+    DateTime ProcessedAtUtc)
+{
+    /// <summary>The recording's channel this utterance was heard on; 0 when the recording was mixed to one stream.</summary>
+    public int Channel { get; init; }
+
+    /// <summary>The configured role of <see cref="Channel"/> (e.g. "customer"); null when the recording was mixed or no role is configured.</summary>
+    public string? SpeakerRole { get; init; }
+
+    /// <summary>Another channel has speech during at least part of this utterance (only for recordings split by channel).</summary>
+    public bool Overlap { get; init; }
+}
 
 /// <summary>A recording that could not be processed, with the reason an operator can act on.</summary>
 public sealed record FailureRow(

@@ -18,7 +18,8 @@ public sealed partial class ParquetResultStore : IResultStore
 {
     public const string UtterancesFolder = "utterances";
     public const string ErrorsFolder = "errors";
-    public const string SummariesFolder = "summaries";
+    public const string SummariesFolder = SummaryParquet.FolderName;
+    public const string ChannelSummariesFolder = ChannelSummaryParquet.FolderName;
     public const string StateFolder = "_state";
 
     private readonly IObjectStore _store;
@@ -90,15 +91,16 @@ public sealed partial class ParquetResultStore : IResultStore
             using var parquet = await ParquetRows.WriteUtterancesAsync(safeRows, cancellationToken).ConfigureAwait(false);
             await _store.PutAtomicAsync(output, parquet, cancellationToken).ConfigureAwait(false);
 
-            // The per-recording summary is named after the utterances file, so it is replaced and removed with it.
+            // The summaries are named after the utterances file, so they are replaced and removed with it.
             var summary = RecordingSummary.From(safeRows, recordingDurationSeconds);
             await _store.PutAtomicAsync(SummaryName(output), SummaryParquet.Serialize([summary]), cancellationToken).ConfigureAwait(false);
+            var channels = ChannelSummary.From(safeRows, recordingDurationSeconds);
+            await _store.PutAtomicAsync(ChannelSummaryName(output), ChannelSummaryParquet.Serialize(channels), cancellationToken).ConfigureAwait(false);
         }
         else
         {
             // An earlier commit of this same version may have had rows.
-            await _store.DeleteAsync(output, cancellationToken).ConfigureAwait(false);
-            await _store.DeleteAsync(SummaryName(output), cancellationToken).ConfigureAwait(false);
+            await DeleteOutputAsync(output, cancellationToken).ConfigureAwait(false);
             await _store.DeleteAsync(OutputsName(key), cancellationToken).ConfigureAwait(false);
         }
 
@@ -146,8 +148,7 @@ public sealed partial class ParquetResultStore : IResultStore
         if (!await _store.ExistsAsync(DoneName(key), cancellationToken).ConfigureAwait(false))
         {
             await RemoveAnnouncedOutputAsync(key, keep: null, cancellationToken).ConfigureAwait(false);
-            await _store.DeleteAsync(UtteranceName(recording), cancellationToken).ConfigureAwait(false);
-            await _store.DeleteAsync(SummaryName(UtteranceName(recording)), cancellationToken).ConfigureAwait(false);
+            await DeleteOutputAsync(UtteranceName(recording), cancellationToken).ConfigureAwait(false);
             await _store.DeleteAsync(OutputsName(key), cancellationToken).ConfigureAwait(false);
         }
         StorageLog.FailureRecorded(_logger, recording.Id, key.ToString(), attempt, willRetry);
@@ -160,15 +161,22 @@ public sealed partial class ParquetResultStore : IResultStore
         return wait;
     }
 
-    /// <summary>Deletes the utterances and summary file that this version's announcement names, unless it is <paramref name="keep"/>.</summary>
+    /// <summary>Deletes the utterances and summary files that this version's announcement names, unless it is <paramref name="keep"/>.</summary>
     private async Task RemoveAnnouncedOutputAsync(RecordingKey key, string? keep, CancellationToken cancellationToken)
     {
         var announced = LedgerJson.Deserialize<OutputRecord>(await _store.TryGetAsync(OutputsName(key), cancellationToken).ConfigureAwait(false));
         if (announced?.Output is { } file && file != keep && IsOwnUtteranceFile(file, key))
         {
-            await _store.DeleteAsync(file, cancellationToken).ConfigureAwait(false);
-            await _store.DeleteAsync(SummaryName(file), cancellationToken).ConfigureAwait(false);
+            await DeleteOutputAsync(file, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>An utterances file and the summaries named after it.</summary>
+    private async Task DeleteOutputAsync(string utteranceName, CancellationToken cancellationToken)
+    {
+        await _store.DeleteAsync(utteranceName, cancellationToken).ConfigureAwait(false);
+        await _store.DeleteAsync(SummaryName(utteranceName), cancellationToken).ConfigureAwait(false);
+        await _store.DeleteAsync(ChannelSummaryName(utteranceName), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task RemoveOtherVersionsAsync(RecordingRef recording, RecordingKey key, CancellationToken cancellationToken)
@@ -195,8 +203,7 @@ public sealed partial class ParquetResultStore : IResultStore
             {
                 if (IsOwnUtteranceFile(file, old))
                 {
-                    await _store.DeleteAsync(file, cancellationToken).ConfigureAwait(false);
-                    await _store.DeleteAsync(SummaryName(file), cancellationToken).ConfigureAwait(false);
+                    await DeleteOutputAsync(file, cancellationToken).ConfigureAwait(false);
                 }
             }
             await _store.DeleteAsync(OutputsName(old), cancellationToken).ConfigureAwait(false);
@@ -221,6 +228,9 @@ public sealed partial class ParquetResultStore : IResultStore
 
     /// <summary>The summary of a recording version sits beside its utterances file: same partition, same name.</summary>
     internal static string SummaryName(string utteranceName) => SummariesFolder + utteranceName[UtterancesFolder.Length..];
+
+    /// <summary>The per-channel summary of a recording version: same partition, same name, in its own dataset.</summary>
+    internal static string ChannelSummaryName(string utteranceName) => ChannelSummariesFolder + utteranceName[UtterancesFolder.Length..];
 
     internal static string ErrorName(RecordingRef recording, int attempt) =>
         $"{ErrorsFolder}/{Partition(recording)}/{recording.Key}-attempt{attempt.ToString(CultureInfo.InvariantCulture)}.parquet";

@@ -26,6 +26,10 @@ internal static class ParquetRows
     private static readonly DataField<string> ModelName = new("model_name", nullable: false);
     private static readonly DataField<string> ModelVersion = new("model_version", nullable: false);
     private static readonly DateTimeDataField ProcessedAt = UtcTimestamp("processed_at");
+    // Added with channel splitting, after every earlier column, so readers of older files keep their column positions.
+    private static readonly DataField<int> Channel = new("channel");
+    private static readonly DataField<string> SpeakerRole = new("speaker_role", nullable: true);
+    private static readonly DataField<bool> Overlap = new("overlap");
 
     private static readonly DataField<string> Stage = new("stage", nullable: false);
     private static readonly DataField<string> Reason = new("reason", nullable: false);
@@ -36,7 +40,7 @@ internal static class ParquetRows
     public static readonly ParquetSchema UtteranceSchema = new(
         RecordingId, RecordingUri, ETag, UtteranceIndex, StartSeconds, EndSeconds, Transcript, Language, Emotion,
         ProbabilityAngry, ProbabilityHappy, ProbabilitySad, ProbabilityNeutral, Valence, Arousal, TextUsed,
-        ModelName, ModelVersion, ProcessedAt);
+        ModelName, ModelVersion, ProcessedAt, Channel, SpeakerRole, Overlap);
 
     public static readonly ParquetSchema FailureSchema = new(
         RecordingId, RecordingUri, ETag, Stage, Reason, Attempt, WillRetry, FailedAt);
@@ -69,6 +73,9 @@ internal static class ParquetRows
             await group.WriteAsync(ModelName, Strings(rows, r => r.ModelName)).ConfigureAwait(false);
             await group.WriteAsync(ModelVersion, Strings(rows, r => r.ModelVersion)).ConfigureAwait(false);
             await group.WriteAsync(ProcessedAt, Values(rows, r => AsUtc(r.ProcessedAtUtc)), cancellationToken: cancellationToken).ConfigureAwait(false);
+            await group.WriteAsync(Channel, Values(rows, r => r.Channel), cancellationToken: cancellationToken).ConfigureAwait(false);
+            await group.WriteAsync(SpeakerRole, Strings(rows, r => r.SpeakerRole)).ConfigureAwait(false);
+            await group.WriteAsync(Overlap, Values(rows, r => r.Overlap), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         output.Position = 0;
         return output;

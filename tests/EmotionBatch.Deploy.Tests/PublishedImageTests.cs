@@ -57,10 +57,10 @@ public sealed partial class PublishedImageTests : IDisposable
             work, environment, TimeSpan.FromMinutes(4));
         _log.WriteLine(stdout);
         Assert.True(exit == 0, stdout);
-        Assert.Contains("4 recordings: 4 processed, 0 failed", stdout);
+        Assert.Contains("5 recordings: 5 processed, 0 failed", stdout);
         var recordings = DuckDbParquet.Query(
             $"SELECT recording_id, count(*) AS n FROM {DuckDbParquet.Source(Path.Combine(output, "utterances", "**", "*.parquet"))} GROUP BY 1 ORDER BY 1");
-        Assert.Equal(["bad-news.m4a", "complaint.mp3", "good-news.ogg", "support-call.wav"], recordings.Select(r => (string)r["recording_id"]!).ToArray());
+        Assert.Equal(["bad-news.m4a", "complaint.mp3", "good-news.ogg", "support-call.wav", "two-channel-call.wav"], recordings.Select(r => (string)r["recording_id"]!).ToArray());
     }
 
     /// <summary>What <c>COPY . .</c> puts in the build stage: every file .dockerignore leaves in.</summary>

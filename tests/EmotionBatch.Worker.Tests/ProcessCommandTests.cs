@@ -17,17 +17,17 @@ public sealed class ProcessCommandTests : IDisposable
         var output = _temp.File("out");
         var (exit, stdout) = await RunCliAsync("process", "samples/recordings", "--output", output);
         Assert.True(exit == 0, stdout);
-        Assert.Contains("4 recordings: 4 processed, 0 failed", stdout);
+        Assert.Contains("5 recordings: 5 processed, 0 failed", stdout);
 
         var recordings = DuckDbParquet.Query(
             $"SELECT recording_id, count(*) AS n FROM {DuckDbParquet.Source(Path.Combine(output, "utterances", "**", "*.parquet"))} GROUP BY 1 ORDER BY 1");
-        Assert.Equal(["bad-news.m4a", "complaint.mp3", "good-news.ogg", "support-call.wav"], recordings.Select(r => (string)r["recording_id"]!).ToArray());
-        // Each sample speaks three or four sentences separated by pauses.
+        Assert.Equal(["bad-news.m4a", "complaint.mp3", "good-news.ogg", "support-call.wav", "two-channel-call.wav"], recordings.Select(r => (string)r["recording_id"]!).ToArray());
+        // Each sample speaks three to six sentences separated by pauses.
         Assert.All(recordings, r => Assert.InRange(Convert.ToInt64(r["n"]), 2, 6));
 
         var (exitAgain, stdoutAgain) = await RunCliAsync("process", "samples/recordings", "--output", output);
         Assert.True(exitAgain == 0, stdoutAgain);
-        Assert.Contains("0 processed, 0 failed, 4 already done", stdoutAgain);
+        Assert.Contains("0 processed, 0 failed, 5 already done", stdoutAgain);
     }
 
     [Fact]

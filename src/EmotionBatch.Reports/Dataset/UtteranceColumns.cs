@@ -22,4 +22,7 @@ public static class UtteranceColumns
     public const string ModelName = "model_name";
     public const string ModelVersion = "model_version";
     public const string ProcessedAt = "processed_at";
+    public const string Channel = "channel";
+    public const string SpeakerRole = "speaker_role";
+    public const string Overlap = "overlap";
 }

@@ -42,11 +42,19 @@ public sealed partial class UtteranceDatasetReader
     }
 
     /// <summary>Reads all rows, or only those of one recording, in file order.</summary>
-    public async Task<IReadOnlyList<UtteranceRow>> ReadAsync(string? recordingId = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<UtteranceRow>> ReadAsync(string? recordingId = null, CancellationToken cancellationToken = default) =>
+        (await ReadFilesAsync(recordingId, cancellationToken).ConfigureAwait(false)).SelectMany(file => file.Rows).ToList();
+
+    /// <summary>The worker's name for a file holding one recording version: <c>&lt;id-hash&gt;-&lt;version-hash&gt;.parquet</c>.</summary>
+    public static bool IsVersionFileName(string fileName) => KeyedFileName().IsMatch(fileName);
+
+    /// <summary>Reads all rows, or only those of one recording, file by file (files without such rows are left out).</summary>
+    public async Task<IReadOnlyList<(string File, IReadOnlyList<UtteranceRow> Rows)>> ReadFilesAsync(
+        string? recordingId = null, CancellationToken cancellationToken = default)
     {
         // Files named <id-hash>-<version-hash>.parquet hold one recording each, so a filtered read can skip the others unopened.
         var idHash = recordingId is null ? null : Hashing.ShortHex(recordingId);
-        var rows = new List<UtteranceRow>();
+        var result = new List<(string, IReadOnlyList<UtteranceRow>)>();
         foreach (var file in ListFiles())
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -58,14 +66,18 @@ public sealed partial class UtteranceDatasetReader
             await using var stream = File.OpenRead(file);
             try
             {
-                rows.AddRange(await ReadStreamAsync(stream, recordingId, cancellationToken).ConfigureAwait(false));
+                var rows = await ReadStreamAsync(stream, recordingId, cancellationToken).ConfigureAwait(false);
+                if (rows.Count > 0)
+                {
+                    result.Add((file, rows));
+                }
             }
             catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException)
             {
                 throw new InvalidDataException($"Cannot read {file}: {e.Message}", e);
             }
         }
-        return rows;
+        return result;
     }
 
     /// <summary>Reads one Parquet file of the utterances schema.</summary>
@@ -112,6 +124,16 @@ public sealed partial class UtteranceDatasetReader
             var modelNames = await ParquetColumns.ReadStringsAsync(group, Required(UtteranceColumns.ModelName), cancellationToken).ConfigureAwait(false);
             var modelVersions = await ParquetColumns.ReadStringsAsync(group, Required(UtteranceColumns.ModelVersion), cancellationToken).ConfigureAwait(false);
             var processedAt = await ParquetColumns.ReadTimestampsAsync(group, Required(UtteranceColumns.ProcessedAt), cancellationToken).ConfigureAwait(false);
+            // Files written before channel splitting lack these columns: one mixed stream, no roles, no overlap.
+            var channels = Optional(UtteranceColumns.Channel) is { } channelField
+                ? await ParquetColumns.ReadIntegersAsync(group, channelField, cancellationToken).ConfigureAwait(false)
+                : new long?[ids.Length];
+            var roles = Optional(UtteranceColumns.SpeakerRole) is { } roleField
+                ? await ParquetColumns.ReadStringsAsync(group, roleField, cancellationToken).ConfigureAwait(false)
+                : new string?[ids.Length];
+            var overlaps = Optional(UtteranceColumns.Overlap) is { } overlapField
+                ? await ParquetColumns.ReadBooleansAsync(group, overlapField, cancellationToken).ConfigureAwait(false)
+                : new bool?[ids.Length];
 
             for (var i = 0; i < ids.Length; i++)
             {
@@ -138,7 +160,12 @@ public sealed partial class UtteranceDatasetReader
                     TextUsed: textUsed[i] ?? !string.IsNullOrWhiteSpace(transcripts[i]),
                     ModelName: modelNames[i] ?? "",
                     ModelVersion: modelVersions[i] ?? "",
-                    ProcessedAtUtc: processedAt[i] ?? DateTime.MinValue));
+                    ProcessedAtUtc: processedAt[i] ?? DateTime.MinValue)
+                {
+                    Channel = (int)(channels[i] ?? 0),
+                    SpeakerRole = roles[i],
+                    Overlap = overlaps[i] ?? false,
+                });
             }
         }
         return rows;

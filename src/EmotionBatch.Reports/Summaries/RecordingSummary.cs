@@ -141,7 +141,8 @@ public sealed record RecordingSummary(
         return -1;
     }
 
-    private static double UnionLength(IReadOnlyList<UtteranceRow> rows)
+    /// <summary>Time covered by the rows, each moment once.</summary>
+    internal static double UnionLength(IEnumerable<UtteranceRow> rows)
     {
         double total = 0, currentStart = double.NaN, currentEnd = double.NaN;
         foreach (var row in rows.Where(row => row.EndSeconds > row.StartSeconds).OrderBy(row => row.StartSeconds))

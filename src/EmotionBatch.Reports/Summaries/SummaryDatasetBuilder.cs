@@ -6,32 +6,56 @@ namespace EmotionBatch.Reports.Summaries;
 public static class SummaryDatasetBuilder
 {
     /// <summary>
-    /// Writes one summary file per recording version found in <paramref name="input"/>'s utterances into
-    /// <paramref name="output"/>/summaries, replacing files of the same versions. A duration already recorded in an
-    /// existing summary (measured from the audio at processing time) is kept; otherwise the last utterance's end is used.
+    /// Writes the summary and channel summaries of each recording version found in <paramref name="input"/>'s utterances
+    /// into <paramref name="output"/>, replacing files of the same versions. Each summary is named after the utterances
+    /// file it comes from (same partition, same name), exactly as the worker names it, so summarising the worker's own
+    /// output replaces its summaries instead of adding a second row. Rows not in a worker-named file (one version per
+    /// file) are named by processing day. A duration already recorded in an existing summary (measured from the audio
+    /// at processing time) is kept; otherwise the last utterance's end is used.
     /// </summary>
     /// <returns>The summaries written, in recording id order.</returns>
     public static async Task<IReadOnlyList<RecordingSummary>> RebuildAsync(
         string input, string output, string? recordingId = null, CancellationToken cancellationToken = default)
     {
-        var rows = await new UtteranceDatasetReader(input).ReadAsync(recordingId, cancellationToken).ConfigureAwait(false);
+        var reader = new UtteranceDatasetReader(input);
+        var files = await reader.ReadFilesAsync(recordingId, cancellationToken).ConfigureAwait(false);
         var knownDurations = await ReadKnownDurationsAsync(output, cancellationToken).ConfigureAwait(false);
+        var fileOf = new Dictionary<(string, string), string?>();
+        foreach (var (file, rows) in files)
+        {
+            foreach (var version in rows.Select(row => (row.RecordingId, row.ETag)).Distinct())
+            {
+                var homeFile = UtteranceDatasetReader.IsVersionFileName(Path.GetFileName(file)) && rows.All(row => (row.RecordingId, row.ETag) == version) ? file : null;
+                // A version found in two files (or sharing one) has no single home: it is named by processing day.
+                fileOf[version] = fileOf.TryGetValue(version, out var seen) ? (seen == homeFile ? seen : null) : homeFile;
+            }
+        }
 
         var written = new List<RecordingSummary>();
-        foreach (var version in UtteranceDataset.ByVersion(rows))
+        foreach (var version in UtteranceDataset.ByVersion(files.SelectMany(file => file.Rows)))
         {
             var first = version[0];
             double? duration = knownDurations.TryGetValue((first.RecordingId, first.ETag), out var known) ? known : null;
             var summary = RecordingSummary.From(version, duration);
-            var path = Path.Combine(Path.GetFullPath(output), SummaryParquet.RelativePath(summary).Replace('/', Path.DirectorySeparatorChar));
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            // Through a temporary name that starts with '.', which readers skip, so a query never sees half a file.
-            var temporary = Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + ".tmp");
-            await File.WriteAllBytesAsync(temporary, SummaryParquet.Serialize([summary]), cancellationToken).ConfigureAwait(false);
-            File.Move(temporary, path, overwrite: true);
+            var relative = fileOf[(first.RecordingId, first.ETag)] is { } home && File.Exists(reader.Location) is false
+                ? Path.GetRelativePath(reader.Location, home).Replace(Path.DirectorySeparatorChar, '/')
+                : SummaryParquet.RelativePath(summary)[(SummaryParquet.FolderName.Length + 1)..];
+            await WriteAsync(output, SummaryParquet.FolderName, relative, SummaryParquet.Serialize([summary]), cancellationToken).ConfigureAwait(false);
+            await WriteAsync(output, ChannelSummaryParquet.FolderName, relative, ChannelSummaryParquet.Serialize(ChannelSummary.From(version, summary.DurationSeconds)), cancellationToken)
+                .ConfigureAwait(false);
             written.Add(summary);
         }
         return written;
+    }
+
+    private static async Task WriteAsync(string output, string dataset, string relative, byte[] content, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(Path.GetFullPath(output), dataset, relative.Replace('/', Path.DirectorySeparatorChar));
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        // Through a temporary name that starts with '.', which readers skip, so a query never sees half a file.
+        var temporary = Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + ".tmp");
+        await File.WriteAllBytesAsync(temporary, content, cancellationToken).ConfigureAwait(false);
+        File.Move(temporary, path, overwrite: true);
     }
 
     /// <summary>Every summary under <paramref name="output"/>/summaries (empty when there is none yet).</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
+using EmotionBatch.Audio;
 using EmotionBatch.Core;
 using EmotionBatch.Inference;
 using EmotionBatch.Worker.Hosting;
@@ -16,12 +17,9 @@ namespace EmotionBatch.Worker.Pipeline;
 /// </summary>
 public sealed partial class RecordingPipeline
 {
-    private static readonly IComparer<UtteranceRow> UtteranceOrder =
-        Comparer<UtteranceRow>.Create(static (a, b) => a.UtteranceIndex.CompareTo(b.UtteranceIndex));
-
     private readonly IRecordingSource _source;
     private readonly IAudioDecoder _decoder;
-    private readonly ISpeechSegmenter _segmenter;
+    private readonly ChannelSegmenter _segmenter;
     private readonly ITranscriber _transcriber;
     private readonly IEmotionModel _model;
     private readonly IResultStore _store;
@@ -33,7 +31,7 @@ public sealed partial class RecordingPipeline
     public RecordingPipeline(
         IRecordingSource source,
         IAudioDecoder decoder,
-        ISpeechSegmenter segmenter,
+        ChannelSegmenter segmenter,
         ITranscriber transcriber,
         IEmotionModel model,
         IResultStore store,
@@ -176,7 +174,8 @@ public sealed partial class RecordingPipeline
             throw;
         }
         await producer.ConfigureAwait(false);
-        return rows;
+        // Channels' utterances arrive interleaved; the recording's rows are one timeline, numbered once.
+        return ConversationTimeline.Arrange(rows);
     }
 
     private async Task ProduceUtterancesAsync(DecodingAudio audio, ChannelWriter<Utterance> writer, CancellationToken cancellationToken)
@@ -220,16 +219,14 @@ public sealed partial class RecordingPipeline
         }
     }
 
-    /// <summary>Infers a window in <see cref="LengthBatching"/>'s batches and leaves its rows in utterance order.</summary>
+    /// <summary>Infers a window in <see cref="LengthBatching"/>'s batches.</summary>
     private async Task InferWindowAsync(
         RecordingRef recording, List<(Utterance Utterance, Transcript? Transcript)> window, int batchSize, List<UtteranceRow> rows, CancellationToken cancellationToken)
     {
-        var first = rows.Count;
         foreach (var batch in LengthBatching.Batches(window.ConvertAll(w => w.Utterance.Samples.Length), batchSize))
         {
             await InferAsync(recording, batch.Select(i => window[i]).ToList(), rows, cancellationToken).ConfigureAwait(false);
         }
-        rows.Sort(first, rows.Count - first, UtteranceOrder);
     }
 
     private async Task InferAsync(RecordingRef recording, List<(Utterance Utterance, Transcript? Transcript)> batch, List<UtteranceRow> rows, CancellationToken cancellationToken)
@@ -278,7 +275,11 @@ public sealed partial class RecordingPipeline
                 TextUsed: text is not null,
                 bundle.Name,
                 bundle.Version,
-                processedAt));
+                processedAt)
+            {
+                Channel = utterance.Channel ?? 0,
+                SpeakerRole = _segmenter.RoleOf(utterance.Channel),
+            });
         }
     }
 
