@@ -311,12 +311,12 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         return channels;
     }
 
-    /// <summary>The chunks of one stretch: one per channel (channel 0 first) when split, else the channels' mean as one stream.</summary>
+    /// <summary>The chunks of one stretch: one per channel (channel 0 first) when split, else the channels mixed into one stream.</summary>
     private static IEnumerable<PcmChunk> Streams(long start, float[][] channels, bool split)
     {
         if (channels.Length == 1 || !split)
         {
-            yield return new PcmChunk(start, channels.Length == 1 ? channels[0] : Mean(channels));
+            yield return new PcmChunk(start, channels.Length == 1 ? channels[0] : Downmix(channels));
             yield break;
         }
         for (var c = 0; c < channels.Length; c++)
@@ -325,22 +325,22 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         }
     }
 
-    private static float[] Mean(float[][] channels)
+    /// <summary>
+    /// Two channels to mono with ffmpeg's own coefficients (each channel at -3 dB, as <c>-ac 1</c> mixes stereo), so a
+    /// recording mixed here sounds exactly as in <see cref="ChannelMode.Mix"/>: its level is an arousal cue.
+    /// </summary>
+    private static float[] Downmix(float[][] channels)
     {
-        var mean = new float[channels[0].Length];
+        const float Gain = 0.70710678f;
+        var mono = new float[channels[0].Length];
         foreach (var channel in channels)
         {
-            for (var i = 0; i < mean.Length; i++)
+            for (var i = 0; i < mono.Length; i++)
             {
-                mean[i] += channel[i];
+                mono[i] += Gain * channel[i];
             }
         }
-        var scale = 1f / channels.Length;
-        for (var i = 0; i < mean.Length; i++)
-        {
-            mean[i] *= scale;
-        }
-        return mean;
+        return mono;
     }
 
     private static async Task<int> ReadChunkAsync(Stream stdout, Memory<byte> chunk, CancellationToken cancellationToken)

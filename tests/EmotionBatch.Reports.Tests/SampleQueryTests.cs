@@ -44,7 +44,9 @@ public sealed class SampleQueryTests : IAsyncLifetime
     public void Every_query_file_is_checked()
     {
         var files = Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "samples", "queries"), "*.sql").Select(Path.GetFileName).Order();
-        Assert.Equal(ExpectedColumns.Keys.Order(), files);
+        // The call-centre queries need two-channel recordings with roles: they run on the worker's own output of the
+        // sample call (EmotionBatch.Worker.Tests, ChannelSplitTests).
+        Assert.Equal(ExpectedColumns.Keys.Concat(["agent-angry-share.sql", "customer-valence-fell.sql"]).Order(), files);
     }
 
     [Theory]

@@ -86,6 +86,27 @@ public sealed class TimelineReportTests
     }
 
     [Fact]
+    public void A_call_split_by_channel_gets_one_lane_per_party()
+    {
+        var rows = Enumerable.Range(0, 6).Select(i => new UtteranceRow(
+            "call.wav", "file:///call.wav", "e", i, i * 3.0, i * 3.0 + 2.5, null, null, EmotionLabels.All[i % 4],
+            0.25f, 0.25f, 0.25f, 0.25f, 0.1f, 0.2f, false, "m", "1", DateTime.UtcNow)
+        {
+            Channel = i % 2,
+            SpeakerRole = i % 2 == 0 ? "agent" : "customer",
+        }).ToList();
+
+        var svg = TimelineReport.RenderSvg(rows);
+
+        Assert.Contains("agent: emotion", svg);
+        Assert.Contains("customer: emotion", svg);
+        // Control: a mixed recording has the single lane of before, unlabelled.
+        var mixed = TimelineReport.RenderSvg(rows.Select(r => r with { Channel = 0, SpeakerRole = null }).ToList());
+        Assert.DoesNotContain(": emotion", mixed);
+        Assert.Contains("emotion", mixed);
+    }
+
+    [Fact]
     public void Rejects_rows_of_several_recordings()
     {
         Assert.Throws<ArgumentException>(() => TimelineReport.CreatePlot(SampleDataset.All()));

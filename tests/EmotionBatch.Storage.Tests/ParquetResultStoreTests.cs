@@ -46,7 +46,8 @@ public abstract class ParquetResultStoreTests : IDisposable
         var columns = DuckDbParquet.Describe(Utterances(root));
         Assert.Equal(
             ["recording_id", "recording_uri", "etag", "utterance_index", "start_seconds", "end_seconds", "transcript", "language",
-             "emotion", "p_angry", "p_happy", "p_sad", "p_neutral", "valence", "arousal", "text_used", "model_name", "model_version", "processed_at"],
+             "emotion", "p_angry", "p_happy", "p_sad", "p_neutral", "valence", "arousal", "text_used", "model_name", "model_version", "processed_at",
+             "channel", "speaker_role", "overlap"],
             columns.Select(c => c.Name));
         Assert.Equal(["INTEGER", "DOUBLE", "FLOAT", "BOOLEAN", "TIMESTAMP WITH TIME ZONE"],
             new[] { "utterance_index", "start_seconds", "p_angry", "text_used", "processed_at" }.Select(n => columns.Single(c => c.Name == n).Type));
@@ -61,6 +62,10 @@ public abstract class ParquetResultStoreTests : IDisposable
         Assert.Null(first["transcript"]);
         Assert.Null(first["language"]);
         Assert.Equal(false, first["text_used"]);
+        // A mixed recording: channel 0, no role, never overlapping.
+        Assert.Equal(0, first["channel"]);
+        Assert.Null(first["speaker_role"]);
+        Assert.Equal(false, first["overlap"]);
         Assert.Equal("2026-11-03", DateOnlyText(first["date"]));
         var second = rows[1];
         Assert.Equal(2.5, second["start_seconds"]);

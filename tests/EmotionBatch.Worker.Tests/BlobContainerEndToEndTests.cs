@@ -147,7 +147,7 @@ public sealed class BlobContainerEndToEndTests : IClassFixture<AzuriteFixture>, 
             Directory.CreateDirectory(Path.GetDirectoryName(local)!);
             await target.GetBlobClient(blob.Name).DownloadToAsync(local);
         }
-        Assert.Equal(2, parquetBlobs); // the utterances file and the recording's summary
+        Assert.Equal(3, parquetBlobs); // the utterances file, the recording's summary and its channel summary
         var rows = DuckDbParquet.ReadRows(Path.Combine(downloaded, "utterances", "**", "*.parquet"));
         Assert.Equal(pass.Utterances, rows.Count);
         Assert.All(rows, r => Assert.Equal("jfk.wav", r["recording_id"]));

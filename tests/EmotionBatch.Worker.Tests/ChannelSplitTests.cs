@@ -49,6 +49,45 @@ public sealed class ChannelSplitTests(ITestOutputHelper log) : IDisposable
     }
 
     [Fact]
+    public async Task The_call_centre_sample_queries_answer_from_the_workers_output()
+    {
+        var output = await ProcessAsync("queries", [SampleCall], ("EmotionBatch:Decoder:ChannelRoles:0", "agent"), ("EmotionBatch:Decoder:ChannelRoles:1", "customer"));
+        var parties = DuckDbParquet.ReadRows(Path.Combine(output, "channel_summaries", "**", "*.parquet"), orderBy: "channel");
+        var customer = parties.Single(p => (string?)p["speaker_role"] == "customer");
+        var agent = parties.Single(p => (string?)p["speaker_role"] == "agent");
+
+        var fell = SampleQuery("customer-valence-fell.sql", output);
+        // What the query must answer follows from the customer's own summary row.
+        var customerFell = (float)customer["valence_last_third"]! < (float)customer["valence_first_third"]!;
+        Assert.Equal(customerFell ? 1 : 0, fell.Count);
+        if (customerFell)
+        {
+            Assert.Equal("two-channel-call.wav", fell[0]["recording_id"]);
+            Assert.True(Convert.ToDouble(fell[0]["valence_change"], CultureInfo.InvariantCulture) < 0);
+        }
+
+        var angry = SampleQuery("agent-angry-share.sql", output);
+        Assert.Equal(["two-channel-call.wav", "(all calls)"], angry.Select(r => (string)r["recording_id"]!).ToArray());
+        Assert.Equal((float)agent["share_angry"]!, Convert.ToDouble(angry[0]["share_angry"], CultureInfo.InvariantCulture), 3);
+        Assert.Equal(Convert.ToDouble(angry[0]["share_angry"], CultureInfo.InvariantCulture), Convert.ToDouble(angry[1]["share_angry"], CultureInfo.InvariantCulture), 3);
+    }
+
+    [Fact]
+    public async Task Summarize_after_the_worker_replaces_its_summaries_instead_of_counting_a_recording_twice()
+    {
+        var output = await ProcessAsync("summarize", [SampleCall]);
+        var before = DuckDbParquet.Count(Path.Combine(output, "summaries", "**", "*.parquet"));
+        var channelsBefore = DuckDbParquet.Count(Path.Combine(output, "channel_summaries", "**", "*.parquet"));
+
+        await EmotionBatch.Reports.Summaries.SummaryDatasetBuilder.RebuildAsync(output, output);
+
+        Assert.Equal(1, before);
+        Assert.Equal(1, DuckDbParquet.Count(Path.Combine(output, "summaries", "**", "*.parquet")));
+        Assert.Equal(2, channelsBefore);
+        Assert.Equal(channelsBefore, DuckDbParquet.Count(Path.Combine(output, "channel_summaries", "**", "*.parquet")));
+    }
+
+    [Fact]
     public async Task Line_echo_at_minus_25_dB_is_not_speech_of_the_other_party()
     {
         // Party A speaks only on the left, party B only on the right later; each leaks onto the other line at -25 dB.
@@ -126,6 +165,13 @@ public sealed class ChannelSplitTests(ITestOutputHelper log) : IDisposable
 
     private static string Describe(IReadOnlyDictionary<string, object?> row) => string.Create(CultureInfo.InvariantCulture,
         $"#{row["utterance_index"]} ch{row["channel"]} {row["speaker_role"] ?? "-"} {(double)row["start_seconds"]!:0.00}-{(double)row["end_seconds"]!:0.00} overlap={row["overlap"]} {row["emotion"]}");
+
+    /// <summary>A samples/queries file, unchanged but for its 'out/' folder, run by DuckDB on <paramref name="output"/>.</summary>
+    private static IReadOnlyList<IReadOnlyDictionary<string, object?>> SampleQuery(string file, string output)
+    {
+        var sql = File.ReadAllText(Path.Combine(RepoPaths.Root, "samples", "queries", file));
+        return DuckDbParquet.Query(sql.Replace("'out/", "'" + output + "/", StringComparison.Ordinal));
+    }
 
     private static async Task FfmpegAsync(params string[] arguments)
     {

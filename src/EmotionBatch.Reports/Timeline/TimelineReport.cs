@@ -7,7 +7,8 @@ namespace EmotionBatch.Reports.Timeline;
 
 /// <summary>
 /// Draws the emotion timeline of one recording: coloured bands per utterance (the predicted emotion), and valence and
-/// arousal as steps spanning each utterance with a marker at its midpoint.
+/// arousal as steps spanning each utterance with a marker at its midpoint. A recording split by channel gets one lane
+/// per channel (the first channel on top), labelled with its role, on one shared time axis.
 /// </summary>
 public static class TimelineReport
 {
@@ -21,6 +22,8 @@ public static class TimelineReport
     private const double BandTop = 1.12;
     private const double StripBottom = 1.17;
     private const double StripTop = 1.42;
+    // Vertical distance between two channels' lanes: a lane spans BandBottom..StripTop plus a gap.
+    private const double LaneHeight = 2.9;
 
     private static readonly Color ValenceColor = Color.FromHex("#111111");
     private static readonly Color ArousalColor = Color.FromHex("#8E24AA");
@@ -63,24 +66,19 @@ public static class TimelineReport
         var plot = new Plot();
         plot.Font.Set(ResolveFontName());
 
-        foreach (var row in ordered)
+        var lanes = ordered.GroupBy(row => row.Channel).OrderBy(lane => lane.Key).Select(lane => lane.ToList()).ToList();
+        var ticks = new List<(double Position, string Label)>();
+        for (var l = 0; l < lanes.Count; l++)
         {
-            // A faint band over the full height ties the lines to the emotion; the solid strip on top makes it legible.
-            var band = plot.Add.Rectangle(row.StartSeconds, row.EndSeconds, BandBottom, BandTop);
-            band.FillColor = EmotionPalette.For(row.Emotion).WithAlpha(0.16);
-            band.LineWidth = 0;
-            var strip = plot.Add.Rectangle(row.StartSeconds, row.EndSeconds, StripBottom, StripTop);
-            strip.FillColor = EmotionPalette.For(row.Emotion);
-            strip.LineWidth = 0;
+            var offset = (lanes.Count - 1 - l) * LaneHeight;
+            var name = lanes.Count == 1 ? null : lanes[l][0].SpeakerRole ?? $"channel {lanes[l][0].Channel}";
+            AddLane(plot, lanes[l], offset);
+            ticks.AddRange([(offset - 1, "−1"), (offset, name is null ? "0" : $"{name}  0"), (offset + 1, "1"), (offset + (StripBottom + StripTop) / 2, name is null ? "emotion" : $"{name}: emotion")]);
+            if (lanes.Count == 1)
+            {
+                ticks.AddRange([(-0.5, "−0.5"), (0.5, "0.5")]);
+            }
         }
-
-        var zero = plot.Add.HorizontalLine(0);
-        zero.Color = Colors.Black.WithAlpha(0.35);
-        zero.LineWidth = 1;
-        zero.LinePattern = LinePattern.Dotted;
-
-        AddSeries(plot, ordered, row => row.Valence, ValenceColor, MarkerShape.FilledCircle, LinePattern.Solid);
-        AddSeries(plot, ordered, row => row.Arousal, ArousalColor, MarkerShape.FilledSquare, LinePattern.Dashed);
 
         var title = $"Emotion timeline — {recordingId}";
         var subtitle = $"model {newest.ModelName} {newest.ModelVersion}  ·  {ordered.Count} utterances  ·  processed {newest.ProcessedAtUtc.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)}";
@@ -95,9 +93,10 @@ public static class TimelineReport
         {
             plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = FormatClock };
         }
+        var sortedTicks = ticks.OrderBy(tick => tick.Position).ToList();
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
-            [-1, -0.5, 0, 0.5, 1, (StripBottom + StripTop) / 2], ["−1", "−0.5", "0", "0.5", "1", "emotion"]);
-        plot.Axes.SetLimits(0, end, -1.2, 1.5);
+            sortedTicks.Select(tick => tick.Position).ToArray(), sortedTicks.Select(tick => tick.Label).ToArray());
+        plot.Axes.SetLimits(0, end, -1.2, 1.5 + (lanes.Count - 1) * LaneHeight);
 
         if (IsUntrained(newest.ModelName))
         {
@@ -159,15 +158,38 @@ public static class TimelineReport
         return PreferredFonts.FirstOrDefault(installed.Contains) ?? Fonts.Default;
     }
 
+    /// <summary>One channel's bands, emotion strip, zero line and valence/arousal steps, raised by <paramref name="offset"/>.</summary>
+    private static void AddLane(Plot plot, List<UtteranceRow> ordered, double offset)
+    {
+        foreach (var row in ordered)
+        {
+            // A faint band over the full height ties the lines to the emotion; the solid strip on top makes it legible.
+            var band = plot.Add.Rectangle(row.StartSeconds, row.EndSeconds, offset + BandBottom, offset + BandTop);
+            band.FillColor = EmotionPalette.For(row.Emotion).WithAlpha(0.16);
+            band.LineWidth = 0;
+            var strip = plot.Add.Rectangle(row.StartSeconds, row.EndSeconds, offset + StripBottom, offset + StripTop);
+            strip.FillColor = EmotionPalette.For(row.Emotion);
+            strip.LineWidth = 0;
+        }
+
+        var zero = plot.Add.HorizontalLine(offset);
+        zero.Color = Colors.Black.WithAlpha(0.35);
+        zero.LineWidth = 1;
+        zero.LinePattern = LinePattern.Dotted;
+
+        AddSeries(plot, ordered, row => row.Valence, offset, ValenceColor, MarkerShape.FilledCircle, LinePattern.Solid);
+        AddSeries(plot, ordered, row => row.Arousal, offset, ArousalColor, MarkerShape.FilledSquare, LinePattern.Dashed);
+    }
+
     private static void AddSeries(
-        Plot plot, IReadOnlyList<UtteranceRow> ordered, Func<UtteranceRow, float> value, Color color, MarkerShape marker, LinePattern pattern)
+        Plot plot, IReadOnlyList<UtteranceRow> ordered, Func<UtteranceRow, float> value, double offset, Color color, MarkerShape marker, LinePattern pattern)
     {
         // Steps: one horizontal segment per utterance (the value holds for its whole span), broken across silences.
         var xs = new List<double>(ordered.Count * 3);
         var ys = new List<double>(ordered.Count * 3);
         foreach (var row in ordered)
         {
-            var v = Math.Clamp(value(row), -1, 1);
+            var v = offset + Math.Clamp(value(row), -1, 1);
             if (xs.Count > 0)
             {
                 xs.Add(row.StartSeconds);
@@ -186,7 +208,7 @@ public static class TimelineReport
         // Thin connectors through the midpoints show the trend; markers sit where each utterance's value belongs.
         var mids = plot.Add.Scatter(
             ordered.Select(row => (row.StartSeconds + row.EndSeconds) / 2).ToArray(),
-            ordered.Select(row => (double)Math.Clamp(value(row), -1, 1)).ToArray());
+            ordered.Select(row => offset + Math.Clamp(value(row), -1, 1)).ToArray());
         mids.Color = color.WithAlpha(0.55);
         mids.LineWidth = 1;
         mids.LinePattern = pattern;
