@@ -45,7 +45,7 @@ public sealed class SourceOptions : BlobEndpointOptions
     public const string SectionName = "EmotionBatch:Source";
 
     public static readonly IReadOnlyList<string> DefaultExtensions =
-        [".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a", ".aac", ".webm", ".mka"];
+        [".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a", ".aac", ".webm", ".mka", ".amr"];
 
     public StorageKind Kind { get; set; } = StorageKind.Local;
 

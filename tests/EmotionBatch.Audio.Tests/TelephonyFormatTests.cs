@@ -47,6 +47,28 @@ public sealed class TelephonyFormatTests
     }
 
     [Fact]
+    public async Task An_AMR_file_with_its_header_decodes_and_headerless_AMR_is_refused()
+    {
+        // ffmpeg here decodes AMR but cannot encode it: fifty 12.2 kbit/s AMR-NB frames (20 ms each) written by hand.
+        using var folder = RepoPaths.NewTempFolder("telephony-amr");
+        var frames = Enumerable.Range(0, 50).SelectMany(_ => new byte[] { 0x3C }.Concat(new byte[31])).ToArray();
+        var withHeader = folder.File("call.amr");
+        await File.WriteAllBytesAsync(withHeader, [.. "#!AMR\n"u8, .. frames]);
+        var headerless = folder.File("raw.amr");
+        await File.WriteAllBytesAsync(headerless, frames);
+
+        var info = await Signal.Decoder().ProbeAsync(withHeader, CancellationToken.None);
+        var (samples, _) = await Signal.DecodeAllAsync(withHeader);
+        Assert.Equal("amr", info.Format);
+        Assert.Equal(8_000, info.SampleRate);
+        Assert.InRange(samples.Length / (double)Rate, 0.99, 1.01);
+
+        var refused = await Assert.ThrowsAsync<RecordingFailedException>(() => Signal.DecodeAllAsync(headerless));
+        Assert.False(refused.Retryable);
+        Assert.Equal("probe", refused.Stage);
+    }
+
+    [Fact]
     public async Task A_two_channel_mu_law_call_decodes_as_two_streams_with_their_own_signals()
     {
         using var folder = RepoPaths.NewTempFolder("telephony-stereo");

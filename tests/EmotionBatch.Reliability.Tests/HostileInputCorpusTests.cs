@@ -98,7 +98,7 @@ public sealed class HostileInputCorpusTests : IClassFixture<AzuriteFixture>, IDi
         settings["EmotionBatch:Source:ConnectionString"] = _azurite.ConnectionString;
         settings["EmotionBatch:Source:ContainerName"] = source.Name;
         // Playlists and text get through the listing too, so the decoder's defences are what stops them.
-        var extensions = new[] { ".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a", ".aac", ".webm", ".mka", ".m3u8", ".m3u", ".pls", ".mpd", ".sdp", ".txt" };
+        var extensions = new[] { ".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a", ".aac", ".webm", ".mka", ".amr", ".m3u8", ".m3u", ".pls", ".mpd", ".sdp", ".txt" };
         for (var i = 0; i < extensions.Length; i++)
         {
             settings[$"EmotionBatch:Source:Extensions:{i}"] = extensions[i];
@@ -199,6 +199,9 @@ public sealed class HostileInputCorpusTests : IClassFixture<AzuriteFixture>, IDi
             ("random/noise.aac", Random(20_000)),
             ("random/noise.webm", Random(20_000)),
             ("random/noise.mka", Random(20_000)),
+            ("random/noise.amr", Random(20_000)),
+            // AMR frames without the file header: a raw stream nothing can check before decoding, refused.
+            ("raw-amr-frames.amr", Enumerable.Range(0, 100).SelectMany(_ => new byte[] { 0x3C }.Concat(new byte[31])).ToArray()),
             ("png-image.wav", [.. "\x89PNG\r\n\x1a\n"u8, .. Random(2_000)]),
             ("text.mp3", Text("this is not an mp3, it is a text file with an audio extension")),
             // Sizes and durations.

@@ -103,12 +103,16 @@ public abstract class ParquetResultStoreTests : IDisposable
         var files = Directory.GetFiles(Path.Combine(root, "utterances"), "*.parquet", SearchOption.AllDirectories);
         Assert.Contains("date=2026-12-03", Assert.Single(files), StringComparison.Ordinal);
         Assert.Single(Directory.GetFiles(Path.Combine(root, "summaries"), "*.parquet", SearchOption.AllDirectories));
+        Assert.Single(Directory.GetFiles(Path.Combine(root, "channel_summaries"), "*.parquet", SearchOption.AllDirectories));
 
-        // A later content change removes the version it replaces, wherever its file was.
+        // A later content change removes the version it replaces, wherever its file was, summaries included.
         var changed = touched with { ETag = "another-content" };
         await store.CommitAsync(changed, Samples.Rows(changed, 2), default);
         root = await SnapshotAsync(store);
         Assert.Equal(2, DuckDbParquet.Count(Utterances(root)));
+        Assert.Equal(1, DuckDbParquet.Count(Path.Combine(root, "summaries", "**", "*.parquet")));
+        Assert.Equal(1, DuckDbParquet.Count(Path.Combine(root, "channel_summaries", "**", "*.parquet")));
+        Assert.Equal(changed.ETag, DuckDbParquet.ReadRows(Path.Combine(root, "channel_summaries", "**", "*.parquet")).Single()["etag"]);
     }
 
     [Fact]

@@ -75,7 +75,11 @@ public sealed class ChannelSplitTests(ITestOutputHelper log) : IDisposable
     [Fact]
     public async Task Summarize_after_the_worker_replaces_its_summaries_instead_of_counting_a_recording_twice()
     {
-        var output = await ProcessAsync("summarize", [SampleCall]);
+        // Recorded long before today: the worker dates its files by the recording's modified time, not by processing day.
+        var old = _temp.File("old-call.wav");
+        File.Copy(SampleCall, old);
+        File.SetLastWriteTimeUtc(old, new DateTime(2024, 5, 1, 12, 0, 0, DateTimeKind.Utc));
+        var output = await ProcessAsync("summarize", [old]);
         var before = DuckDbParquet.Count(Path.Combine(output, "summaries", "**", "*.parquet"));
         var channelsBefore = DuckDbParquet.Count(Path.Combine(output, "channel_summaries", "**", "*.parquet"));
 
@@ -136,7 +140,9 @@ public sealed class ChannelSplitTests(ITestOutputHelper log) : IDisposable
         Directory.CreateDirectory(input);
         foreach (var recording in recordings)
         {
-            File.Copy(recording, Path.Combine(input, Path.GetFileName(recording)));
+            var copy = Path.Combine(input, Path.GetFileName(recording));
+            File.Copy(recording, copy);
+            File.SetLastWriteTimeUtc(copy, File.GetLastWriteTimeUtc(recording));
         }
         var output = _temp.File(name + "-out");
         var settings = WorkerHarness.BaseSettings(_temp.File(name + "-work"));
