@@ -24,5 +24,31 @@ public sealed class TranscriptionOptions
     [RegularExpression("^[0-9a-fA-F]{64}$", ErrorMessage = "ExpectedSha256 must be 64 hexadecimal characters.")]
     public string? ExpectedSha256 { get; set; }
 
+    /// <summary>
+    /// Seconds of speech per Whisper call: utterances of one channel are laid end to end (the silences between them cut
+    /// to <see cref="PackedWindows.GapSeconds"/>) into windows of up to this length, and the timestamped segments that
+    /// come back are mapped to the utterances by time. Whisper pays its full 30-second encoder on every call, so packing
+    /// saves most of the cost; 0 transcribes each utterance in its own call.
+    /// </summary>
+    [Range(0, PackedWindows.WhisperWindowSeconds)]
+    public double PackSeconds { get; set; } = PackedWindows.WhisperWindowSeconds;
+
+    /// <summary>Most tokens Whisper decodes per segment; 0 leaves whisper.cpp's limit (half the text context, 224).</summary>
+    [Range(0, 224)]
+    public int MaxTokensPerSegment { get; set; }
+
+    /// <summary>
+    /// whisper.cpp encodes a window again when its decoding stopped short of the window's end; a call that asks for
+    /// more encoder runs than this gives up on the rest of its window (a model stuck in a loop would otherwise run on).
+    /// </summary>
+    [Range(1, 10)]
+    public int MaxEncoderRunsPerCall { get; set; } = 2;
+
+    /// <summary>
+    /// Decode again at higher temperatures when a decoding fails whisper's checks (repetition, low log-probability);
+    /// better transcripts, up to several times the decoding cost on hard audio. Off for cost measurements.
+    /// </summary>
+    public bool TemperatureFallback { get; set; } = true;
+
     public bool IsEnabled => !string.IsNullOrWhiteSpace(ModelPath);
 }

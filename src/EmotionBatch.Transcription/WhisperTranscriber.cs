@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text;
-using System.Text.RegularExpressions;
 using EmotionBatch.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -9,17 +7,16 @@ using Whisper.net;
 namespace EmotionBatch.Transcription;
 
 /// <summary>
-/// Transcribes utterances with Whisper.net: one model (factory) for the process, processors pooled because a
-/// processor is not thread safe. Without a configured model it is disabled and every transcript is null.
+/// Transcribes utterances with Whisper.net in packed windows (<see cref="PackedTranscriber"/>): one model (factory) for
+/// the process, processors pooled because a processor is not thread safe. Without a configured model it is disabled
+/// and every transcript is null.
 /// </summary>
-public sealed partial class WhisperTranscriber : ITranscriber, IDisposable
+public sealed partial class WhisperTranscriber : ITranscriber, IWindowRecognizer, IDisposable
 {
-    /// <summary>whisper.cpp skips inputs under one second; shorter utterances are padded with silence past it.</summary>
-    private const int MinimumSamples = IAudioDecoder.SampleRate + IAudioDecoder.SampleRate / 10;
-
     private readonly TranscriptionOptions _options;
     private readonly WhisperFactory? _factory;
-    private readonly ConcurrentBag<WhisperProcessor> _idle = [];
+    private readonly PackedTranscriber _packed;
+    private readonly ConcurrentBag<PooledProcessor> _idle = [];
     private int _disposed;
 
     public WhisperTranscriber(TranscriptionOptions options, ILogger<WhisperTranscriber>? logger = null)
@@ -32,8 +29,10 @@ public sealed partial class WhisperTranscriber : ITranscriber, IDisposable
     {
         ILogger log = logger ?? NullLogger<WhisperTranscriber>.Instance;
         _options = options;
+        var fixedLanguage = options.Language == TranscriptionOptions.AutoLanguage ? null : options.Language;
         if (!options.IsEnabled)
         {
+            _packed = new PackedTranscriber(null, options.PackSeconds);
             LogDisabled(log);
             return;
         }
@@ -50,69 +49,72 @@ public sealed partial class WhisperTranscriber : ITranscriber, IDisposable
         {
             throw new InvalidOperationException($"{TranscriptionOptions.SectionName}:ModelPath: Whisper could not load {path}: {e.Message}", e);
         }
-        LogLoaded(log, path, options.Language);
+        _packed = new PackedTranscriber(this, options.PackSeconds, fixedLanguage);
+        LogLoaded(log, path, options.Language, options.PackSeconds);
     }
 
     public bool IsEnabled => _factory is not null;
 
-    public async Task<Transcript?> TranscribeAsync(Utterance utterance, CancellationToken cancellationToken)
+    public double PackSeconds => _packed.PackSeconds;
+
+    /// <summary>What the recognitions so far cost: calls, encoder runs and decoded tokens (for the bench and metrics).</summary>
+    public RecognitionCounters Counters { get; } = new();
+
+    public Task<IReadOnlyList<Transcript?>> TranscribeAsync(IReadOnlyList<Utterance> utterances, CancellationToken cancellationToken) =>
+        _packed.TranscribeAsync(utterances, cancellationToken);
+
+    /// <summary>One Whisper call over one window; segment times are from the window's start.</summary>
+    public async Task<IReadOnlyList<RecognizedSegment>> RecognizeAsync(float[] window, CancellationToken cancellationToken)
     {
-        if (_factory is null || utterance.Samples.Length == 0)
+        ArgumentNullException.ThrowIfNull(window);
+        if (_factory is null || window.Length == 0)
         {
-            return null;
+            return [];
         }
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
-        var samples = utterance.Samples;
-        if (samples.Length < MinimumSamples)
-        {
-            Array.Resize(ref samples, MinimumSamples);
-        }
-
-        var processor = Rent();
+        var pooled = Rent();
+        pooled.EncoderRuns = 0;
         var reusable = false;
         try
         {
-            var text = new StringBuilder();
-            string? language = null;
-            await foreach (var segment in processor.ProcessAsync(samples, cancellationToken).ConfigureAwait(false))
+            var segments = new List<RecognizedSegment>();
+            long tokens = 0;
+            await foreach (var segment in pooled.Processor.ProcessAsync(window, cancellationToken).ConfigureAwait(false))
             {
-                text.Append(segment.Text);
-                language ??= segment.Language;
+                segments.Add(new RecognizedSegment(segment.Start.TotalSeconds, segment.End.TotalSeconds, segment.Text, segment.Language));
+                tokens += segment.Tokens?.Length ?? 0;
             }
             reusable = true;
-            var transcript = text.ToString().Trim();
-            if (transcript.Length == 0 || NonSpeechMarker().IsMatch(transcript))
-            {
-                return null;
-            }
-            if (string.IsNullOrEmpty(language) && _options.Language != TranscriptionOptions.AutoLanguage)
-            {
-                language = _options.Language;
-            }
-            return new Transcript(transcript, string.IsNullOrEmpty(language) ? null : language);
+            Counters.Add(pooled.EncoderRuns, tokens, window.Length / (double)IAudioDecoder.SampleRate);
+            return segments;
         }
         finally
         {
             // A processor interrupted mid-run may hold half a decoding state: drop it instead of pooling it.
             if (reusable && Volatile.Read(ref _disposed) == 0)
             {
-                _idle.Add(processor);
+                _idle.Add(pooled);
             }
             else
             {
-                await processor.DisposeAsync().ConfigureAwait(false);
+                await pooled.Processor.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
 
-    private WhisperProcessor Rent()
+    private PooledProcessor Rent()
     {
-        if (_idle.TryTake(out var processor))
+        if (_idle.TryTake(out var pooled))
         {
-            return processor;
+            return pooled;
         }
-        var builder = _factory!.CreateBuilder();
+        var created = new PooledProcessor();
+        var builder = _factory!.CreateBuilder()
+            // Windows are independent (utterances of one channel, silences cut): no prompt carried from one to the next.
+            .WithNoContext()
+            // The count lets a call stop a model that keeps re-encoding its window (see MaxEncoderRunsPerCall).
+            .WithEncoderBeginHandler(_ => created.TryStartEncoder(_options.MaxEncoderRunsPerCall));
         builder = _options.Language == TranscriptionOptions.AutoLanguage
             ? builder.WithLanguageDetection()
             : builder.WithLanguage(_options.Language);
@@ -120,7 +122,16 @@ public sealed partial class WhisperTranscriber : ITranscriber, IDisposable
         {
             builder = builder.WithThreads(_options.Threads);
         }
-        return builder.Build();
+        if (_options.MaxTokensPerSegment > 0)
+        {
+            builder = builder.WithMaxTokensPerSegment(_options.MaxTokensPerSegment);
+        }
+        if (!_options.TemperatureFallback)
+        {
+            builder = builder.WithTemperatureInc(0);
+        }
+        created.Processor = builder.Build();
+        return created;
     }
 
     public void Dispose()
@@ -129,20 +140,59 @@ public sealed partial class WhisperTranscriber : ITranscriber, IDisposable
         {
             return;
         }
-        while (_idle.TryTake(out var processor))
+        while (_idle.TryTake(out var pooled))
         {
-            processor.Dispose();
+            pooled.Processor.Dispose();
         }
         _factory?.Dispose();
     }
 
-    /// <summary>Whisper's annotations for non-speech, e.g. "[BLANK_AUDIO]" or "(silence)", are not transcripts.</summary>
-    [GeneratedRegex(@"^(\s*(\[[^\]]*\]|\([^)]*\)))+\s*$")]
-    private static partial Regex NonSpeechMarker();
+    private sealed class PooledProcessor
+    {
+        public WhisperProcessor Processor { get; set; } = null!;
+
+        public int EncoderRuns { get; set; }
+
+        public bool TryStartEncoder(int limit)
+        {
+            if (EncoderRuns >= limit)
+            {
+                return false;
+            }
+            EncoderRuns++;
+            return true;
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "no speech-recognition model configured; transcripts will be empty and the text modality masked")]
     private static partial void LogDisabled(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded Whisper model {Path} (language {Language})")]
-    private static partial void LogLoaded(ILogger logger, string path, string language);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded Whisper model {Path} (language {Language}, windows of {PackSeconds} s)")]
+    private static partial void LogLoaded(ILogger logger, string path, string language, double packSeconds);
+}
+
+/// <summary>Running totals of recognition cost, safe to read while calls run.</summary>
+public sealed class RecognitionCounters
+{
+    private long _calls;
+    private long _encoderRuns;
+    private long _tokens;
+    private long _windowMilliseconds;
+
+    public long Calls => Interlocked.Read(ref _calls);
+
+    public long EncoderRuns => Interlocked.Read(ref _encoderRuns);
+
+    public long Tokens => Interlocked.Read(ref _tokens);
+
+    /// <summary>Audio handed to Whisper (windows, gaps and padding included).</summary>
+    public double WindowSeconds => Interlocked.Read(ref _windowMilliseconds) / 1000.0;
+
+    internal void Add(int encoderRuns, long tokens, double windowSeconds)
+    {
+        Interlocked.Increment(ref _calls);
+        Interlocked.Add(ref _encoderRuns, encoderRuns);
+        Interlocked.Add(ref _tokens, tokens);
+        Interlocked.Add(ref _windowMilliseconds, (long)(windowSeconds * 1000));
+    }
 }

@@ -149,17 +149,32 @@ public sealed partial class RecordingPipeline
         var rows = new List<UtteranceRow>();
         var windowSize = LengthBatching.WindowSize(batchSize);
         var window = new List<(Utterance Utterance, Transcript? Transcript)>(windowSize);
+        // Utterances wait per channel until a recognition window's worth of speech has gathered (PackSeconds).
+        var packs = new SortedDictionary<int, List<Utterance>>();
         try
         {
             await foreach (var utterance in utterances.Reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
             {
-                var transcript = await TranscribeAsync(utterance, linked.Token).ConfigureAwait(false);
-                window.Add((utterance, transcript));
-                if (window.Count == windowSize)
+                if (!_transcriber.IsEnabled)
                 {
-                    await InferWindowAsync(recording, window, batchSize, rows, linked.Token).ConfigureAwait(false);
-                    window.Clear();
+                    await AddAsync([(utterance, null)]).ConfigureAwait(false);
+                    continue;
                 }
+                var channel = utterance.Channel ?? 0;
+                if (!packs.TryGetValue(channel, out var pack))
+                {
+                    packs[channel] = pack = [];
+                }
+                if (pack.Count > 0 && !Fits(pack, utterance))
+                {
+                    await AddAsync(await TranscribeAsync(pack, linked.Token).ConfigureAwait(false)).ConfigureAwait(false);
+                    pack.Clear();
+                }
+                pack.Add(utterance);
+            }
+            foreach (var pack in packs.Values.Where(pack => pack.Count > 0))
+            {
+                await AddAsync(await TranscribeAsync(pack, linked.Token).ConfigureAwait(false)).ConfigureAwait(false);
             }
             if (window.Count > 0)
             {
@@ -176,6 +191,26 @@ public sealed partial class RecordingPipeline
         await producer.ConfigureAwait(false);
         // Channels' utterances arrive interleaved; the recording's rows are one timeline, numbered once.
         return ConversationTimeline.Arrange(rows);
+
+        async Task AddAsync(IEnumerable<(Utterance, Transcript?)> transcribed)
+        {
+            foreach (var item in transcribed)
+            {
+                window.Add(item);
+                if (window.Count == windowSize)
+                {
+                    await InferWindowAsync(recording, window, batchSize, rows, linked.Token).ConfigureAwait(false);
+                    window.Clear();
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether one more utterance still fits the pack's recognition window (with the gap before it).</summary>
+    private bool Fits(List<Utterance> pack, Utterance next)
+    {
+        var seconds = pack.Sum(u => u.DurationSeconds) + pack.Count * Transcription.PackedWindows.GapSeconds + next.DurationSeconds;
+        return seconds <= _transcriber.PackSeconds;
     }
 
     private async Task ProduceUtterancesAsync(DecodingAudio audio, ChannelWriter<Utterance> writer, CancellationToken cancellationToken)
@@ -200,22 +235,19 @@ public sealed partial class RecordingPipeline
         }
     }
 
-    private async Task<Transcript?> TranscribeAsync(Utterance utterance, CancellationToken cancellationToken)
+    private async Task<IEnumerable<(Utterance, Transcript?)>> TranscribeAsync(List<Utterance> pack, CancellationToken cancellationToken)
     {
-        if (!_transcriber.IsEnabled)
-        {
-            return null;
-        }
         var stage = Stopwatch.StartNew();
         try
         {
-            var transcript = await _transcriber.TranscribeAsync(utterance, cancellationToken).ConfigureAwait(false);
+            var transcripts = await _transcriber.TranscribeAsync(pack, cancellationToken).ConfigureAwait(false);
             _telemetry.StageFinished("transcribe", stage.Elapsed);
-            return transcript;
+            return pack.Zip(transcripts).ToList();
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not RecordingFailedException)
         {
-            throw new RecordingFailedException("transcribe", $"speech recognition failed on utterance {utterance.Index}: {ex.Message}", ex) { Retryable = true };
+            throw new RecordingFailedException("transcribe",
+                $"speech recognition failed on utterances {pack[0].Index}-{pack[^1].Index} of channel {pack[0].Channel ?? 0}: {ex.Message}", ex) { Retryable = true };
         }
     }
 
