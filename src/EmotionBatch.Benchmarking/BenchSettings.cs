@@ -7,6 +7,10 @@ public sealed class BenchSettings
     public double Minutes { get; set; } = 8;
     public int Recordings { get; set; } = 4;
     public string? WhisperModel { get; set; }
+    /// <summary>Seconds of speech per Whisper call (EmotionBatch:Transcription:PackSeconds) for the packed ASR row and the pipeline.</summary>
+    public double PackSeconds { get; set; } = Transcription.PackedWindows.WhisperWindowSeconds;
+    /// <summary>Tokens per segment the bench lets Whisper decode: random weights would otherwise run to the context limit.</summary>
+    public int WhisperMaxTokens { get; set; } = 24;
     /// <summary>ONNX Runtime intra-op threads (and Whisper threads); 0 = one per CPU the process sees.</summary>
     public int Threads { get; set; }
     public int Repeat { get; set; } = 3;

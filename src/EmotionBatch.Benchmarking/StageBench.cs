@@ -95,18 +95,29 @@ public sealed class StageBench
         // ASR, or fixed sentences standing in for transcripts so the text encoder is exercised either way.
         var transcripts = new string?[count];
         string? asrNote = null;
+        var asrLines = new List<string>();
         if (s.WhisperModel is { } whisperModel)
         {
-            using var whisper = new WhisperTranscriber(
-                new TranscriptionOptions { ModelPath = whisperModel, Threads = s.EffectiveThreads }, logger: null, verifyModel: false);
-            var asr = await MeasureAsync(async () =>
+            var speechSeconds = all.Sum(u => u.DurationSeconds);
+            var perUtterance = await MeasureAsrAsync(whisperModel, utterances, packSeconds: 0, cancellationToken).ConfigureAwait(false);
+            stages.Add(Row("ASR, one call per utterance", perUtterance.Timings, decodedSeconds, count, perUtterance.Describe(decodedSeconds)));
+            var packed = await MeasureAsrAsync(whisperModel, utterances, s.PackSeconds, cancellationToken).ConfigureAwait(false);
+            stages.Add(Row(string.Create(CultureInfo.InvariantCulture, $"ASR, packed windows ({s.PackSeconds:0} s)"), packed.Timings, decodedSeconds, count,
+                packed.Describe(decodedSeconds)));
+            for (var i = 0; i < count; i++)
             {
-                for (var i = 0; i < count; i++)
-                {
-                    transcripts[i] = (await whisper.TranscribeAsync(all[i], cancellationToken).ConfigureAwait(false))?.Text;
-                }
-            }).ConfigureAwait(false);
-            stages.Add(Row("ASR (Whisper.net)", asr, decodedSeconds, count, Path.GetFileName(whisperModel)));
+                transcripts[i] = packed.Transcripts[i]?.Text;
+            }
+            var cost = await MeasureAsrCostAsync(whisperModel, utterances, cancellationToken).ConfigureAwait(false);
+            asrLines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"ASR cost ({Path.GetFileName(whisperModel)}, {s.EffectiveThreads} threads): {cost.EncoderRunSeconds:0.000} s per encoder run, {cost.TokenSeconds * 1000:0.0} ms per decoded token (from {cost.Calls} windows decoded to 1 and to {AsrCostTokens} tokens per segment)"));
+            foreach (var (name, run) in new[] { ("one call per utterance", perUtterance), ("packed windows", packed) })
+            {
+                // What real speech would cost: the encoder runs measured, and 3 decoded tokens per second of speech.
+                var estimate = run.EncoderRuns / (double)s.Repeat * cost.EncoderRunSeconds + AsrTokensPerSpeechSecond * speechSeconds * cost.TokenSeconds;
+                asrLines.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"ASR at {AsrTokensPerSpeechSecond} tokens per second of speech, {name}: {estimate:0.0} s for {decodedSeconds:0} s of audio ({decodedSeconds / estimate:0.0}x real time; {run.EncoderRuns / (double)s.Repeat / (decodedSeconds / 60):0.0} encoder runs per audio minute)"));
+            }
             var empty = transcripts.Count(string.IsNullOrWhiteSpace);
             if (empty > 0)
             {
@@ -274,6 +285,10 @@ public sealed class StageBench
             BenchReport.WriteTable(_out, stages);
             _out.WriteLine();
             WriteRatios(stages, pipeline, s.WhisperModel is not null, plan, lengths, utterances, parity, ratioText, ratioAudio);
+            foreach (var line in asrLines)
+            {
+                _out.WriteLine(line);
+            }
             if (asrNote is not null)
             {
                 _out.WriteLine($"note: {asrNote}");
@@ -414,6 +429,70 @@ public sealed class StageBench
         return result;
     }
 
+    private const int AsrTokensPerSpeechSecond = 3;
+    private const int AsrCostTokens = 24;
+
+    private sealed record AsrRun(Timings Timings, IReadOnlyList<Transcript?> Transcripts, long Calls, long EncoderRuns, long Tokens)
+    {
+        public string Describe(double audioSeconds) => string.Create(CultureInfo.InvariantCulture,
+            $"{Calls / (audioSeconds / 60):0.0} calls and {EncoderRuns / (audioSeconds / 60):0.0} encoder runs per audio minute, {Tokens} tokens in all runs");
+    }
+
+    /// <summary>Whisper options of the bench: random weights would decode to the context limit, so tokens are capped and fallback is off.</summary>
+    private TranscriptionOptions AsrOptions(string model, double packSeconds, int maxTokens) => new()
+    {
+        ModelPath = model,
+        Threads = _settings.EffectiveThreads,
+        PackSeconds = packSeconds,
+        MaxTokensPerSegment = maxTokens,
+        TemperatureFallback = false,
+    };
+
+    /// <summary>Transcribes every recording's utterances as the pipeline does (per channel, in time order).</summary>
+    private async Task<AsrRun> MeasureAsrAsync(string model, List<Utterance>[] utterances, double packSeconds, CancellationToken cancellationToken)
+    {
+        using var whisper = new WhisperTranscriber(AsrOptions(model, packSeconds, _settings.WhisperMaxTokens), logger: null, verifyModel: false);
+        var transcripts = new List<Transcript?>();
+        var timings = await MeasureAsync(async () =>
+        {
+            transcripts.Clear();
+            foreach (var recording in utterances)
+            {
+                transcripts.AddRange(await whisper.TranscribeAsync(recording, cancellationToken).ConfigureAwait(false));
+            }
+        }).ConfigureAwait(false);
+        return new AsrRun(timings, transcripts, whisper.Counters.Calls / _settings.Repeat, whisper.Counters.EncoderRuns, whisper.Counters.Tokens);
+    }
+
+    private sealed record AsrCost(double EncoderRunSeconds, double TokenSeconds, int Calls);
+
+    /// <summary>
+    /// Separates the cost of an encoder run from that of a decoded token: the same packed windows decoded to one token
+    /// per segment and to <see cref="AsrCostTokens"/>; the difference in time over the difference in tokens is a token's
+    /// cost, the rest an encoder run's.
+    /// </summary>
+    private async Task<AsrCost> MeasureAsrCostAsync(string model, List<Utterance>[] utterances, CancellationToken cancellationToken)
+    {
+        var windows = PackedWindows.Pack(utterances.SelectMany(u => u).ToList(), _settings.PackSeconds, PackedTranscriber.MinimumSamples).Take(4).ToList();
+        async Task<(double Seconds, long Runs, long Tokens)> TimeAsync(int maxTokens)
+        {
+            using var whisper = new WhisperTranscriber(AsrOptions(model, _settings.PackSeconds, maxTokens), logger: null, verifyModel: false);
+            await whisper.RecognizeAsync(windows[0].Samples, cancellationToken).ConfigureAwait(false); // warm-up: first-call allocations
+            var before = (whisper.Counters.EncoderRuns, whisper.Counters.Tokens);
+            var clock = Stopwatch.StartNew();
+            foreach (var window in windows)
+            {
+                await whisper.RecognizeAsync(window.Samples, cancellationToken).ConfigureAwait(false);
+            }
+            return (clock.Elapsed.TotalSeconds, whisper.Counters.EncoderRuns - before.EncoderRuns, whisper.Counters.Tokens - before.Tokens);
+        }
+        var brief = await TimeAsync(1).ConfigureAwait(false);
+        var full = await TimeAsync(AsrCostTokens).ConfigureAwait(false);
+        var tokenSeconds = full.Tokens > brief.Tokens ? Math.Max(0, (full.Seconds - brief.Seconds) / (full.Tokens - brief.Tokens)) : double.NaN;
+        var encoderSeconds = (brief.Seconds - brief.Tokens * (double.IsNaN(tokenSeconds) ? 0 : tokenSeconds)) / Math.Max(1, brief.Runs);
+        return new AsrCost(encoderSeconds, tokenSeconds, windows.Count);
+    }
+
     /// <summary>Configuration the host gets for the pipeline stage and the memory mode.</summary>
     public static Dictionary<string, string?> HostSettings(BenchSettings s, string workFolder) => new()
     {
@@ -427,6 +506,9 @@ public sealed class StageBench
         ["EmotionBatch:Transcription:ModelPath"] = s.WhisperModel is null ? "" : Path.GetFullPath(s.WhisperModel),
         ["EmotionBatch:Transcription:Threads"] = s.EffectiveThreads.ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Transcription:ExpectedSha256"] = "",
+        ["EmotionBatch:Transcription:PackSeconds"] = s.PackSeconds.ToString(CultureInfo.InvariantCulture),
+        ["EmotionBatch:Transcription:MaxTokensPerSegment"] = s.WhisperMaxTokens.ToString(CultureInfo.InvariantCulture),
+        ["EmotionBatch:Transcription:TemperatureFallback"] = "false",
         ["EmotionBatch:Worker:WorkFolder"] = workFolder,
         ["EmotionBatch:Decoder:MaxDurationSeconds"] = (7 * 24 * 3600).ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Telemetry:Exporter"] = "None",
