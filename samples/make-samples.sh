@@ -46,7 +46,8 @@ place() {
 }
 
 # A two-channel call centre recording: the agent on the left channel, the customer on the right, each party's voice
-# leaking onto the other line at -25 dB (line echo), the customer talking over the agent twice; G.711 mu-law at 8 kHz.
+# leaking onto the other line at -25 dB and 120 ms late (line echo), the customer talking over the agent once; G.711
+# mu-law at 8 kHz.
 place agent-0 en-us 50 160 0.5 "Thank you for calling. My name is Anna, how can I help you today?"
 place customer-0 en-gb+m3 40 150 5.0 "Hello. My internet has been down for three days, and nobody called me back."
 place agent-1 en-us 50 160 10.5 "I am very sorry about that. Let me check your account right away."
@@ -55,8 +56,10 @@ place agent-2 en-us 50 160 18.5 "I understand. I have booked a technician for to
 place customer-2 en-gb+m3 40 150 23.5 "Well. I suppose that is something."
 sox -m "$tmp/agent-0.wav" "$tmp/agent-1.wav" "$tmp/agent-2.wav" "$tmp/agent.wav"
 sox -m "$tmp/customer-0.wav" "$tmp/customer-1.wav" "$tmp/customer-2.wav" "$tmp/customer.wav"
-sox -m -v 1 "$tmp/agent.wav" -v 0.056 "$tmp/customer.wav" "$tmp/left.wav" pad 0 0.5
-sox -m -v 1 "$tmp/customer.wav" -v 0.056 "$tmp/agent.wav" "$tmp/right.wav" pad 0 0.5
+sox "$tmp/agent.wav" "$tmp/agent-echo.wav" pad 0.12 0
+sox "$tmp/customer.wav" "$tmp/customer-echo.wav" pad 0.12 0
+sox -m -v 1 "$tmp/agent.wav" -v 0.056 "$tmp/customer-echo.wav" "$tmp/left.wav" pad 0 0.5
+sox -m -v 1 "$tmp/customer.wav" -v 0.056 "$tmp/agent-echo.wav" "$tmp/right.wav" pad 0 0.5
 sox -M "$tmp/left.wav" "$tmp/right.wav" "$tmp/call.wav"
 
 # One format per file, so the samples also exercise the decoder's formats.

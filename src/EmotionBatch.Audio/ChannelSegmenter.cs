@@ -8,17 +8,26 @@ namespace EmotionBatch.Audio;
 /// <summary>
 /// Cuts a recording's streams into utterances: a mixed recording goes straight to the VAD; a recording decoded channel
 /// by channel gets one VAD state per channel, run side by side, and each utterance is tagged with its channel.
-/// Line echo (the other party, faintly, on this channel) must not become speech under the wrong role: every 10 ms in
-/// which another channel is <see cref="DecoderOptions.CrosstalkDecibels"/> or more louder is silenced on this channel
-/// before the VAD hears it (an echo suppressor, as telephone lines have), and an utterance that is still that much
-/// quieter than another channel over its whole length is dropped.
+/// Line echo (the other party, faintly and a little late, on this channel) must not become speech under the wrong
+/// role: the VAD hears each channel with every 10 ms silenced in which another channel was, within the last
+/// <see cref="EchoDelayMilliseconds"/>, <see cref="DecoderOptions.CrosstalkDecibels"/> or more louder (an echo
+/// suppressor, as telephone lines have), and an utterance that is still that much quieter than another channel over
+/// its whole length is dropped. The utterances themselves carry the channel's audio as recorded, not the gated copy.
 /// Utterances of different channels arrive in the order their VADs find them, not in time order.
 /// </summary>
-public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<DecoderOptions> options)
+public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<DecoderOptions> options, IOptions<VadOptions> vadOptions)
 {
+    /// <summary>Line echo arrives up to this late on the other channel (telephone echo paths: 20-300 ms).</summary>
+    public const int EchoDelayMilliseconds = 300;
+
     private const int LaneChunks = 4;
+    private const int Rate = IAudioDecoder.SampleRate;
 
     private readonly DecoderOptions _options = options.Value;
+
+    // The VAD hands back an utterance up to a whole block of lanes after its audio went in: that much recorded audio is
+    // kept per channel to cut the utterance from.
+    private readonly long _historySamples = (long)((vadOptions.Value.Lanes * vadOptions.Value.LaneSeconds + vadOptions.Value.MaxUtteranceSeconds + 30) * Rate);
 
     /// <summary>The configured role of a channel; null for a mixed recording or a channel without a role.</summary>
     public string? RoleOf(int? channel) =>
@@ -57,8 +66,7 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var found = Channel.CreateBounded<Utterance>(new BoundedChannelOptions(LaneChunks * 4) { SingleReader = true });
-        var lanes = new List<Lane>();
-        var routing = RouteAsync(pcm, lanes, found.Writer, linked.Token);
+        var routing = RouteAsync(pcm, found.Writer, linked);
         try
         {
             await foreach (var utterance in found.Reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
@@ -78,13 +86,16 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
     /// <summary>
     /// Hands each channel's chunks to its lane. The chunks of one stretch (same start) reach the lanes only after every
     /// channel's energy of that stretch is recorded, so a lane judging an utterance always finds the other channels'
-    /// energy for the same time.
+    /// energy for the same time. A lane that fails ends the whole recording with its error.
     /// </summary>
-    private async Task RouteAsync(IAsyncEnumerable<PcmChunk> pcm, List<Lane> lanes, ChannelWriter<Utterance> found, CancellationToken cancellationToken)
+    private async Task RouteAsync(IAsyncEnumerable<PcmChunk> pcm, ChannelWriter<Utterance> found, CancellationTokenSource linked)
     {
         await Task.Yield();
+        var cancellationToken = linked.Token;
+        var lanes = new List<Lane>();
         var stretch = new List<PcmChunk>();
         var laneTasks = new List<Task>();
+        var suppressor = new EchoSuppressor(_options.CrosstalkDecibels);
         try
         {
             await foreach (var chunk in pcm.WithCancellation(cancellationToken).ConfigureAwait(false))
@@ -96,9 +107,9 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
                 var channel = chunk.Channel ?? 0;
                 while (lanes.Count <= channel)
                 {
-                    var lane = new Lane(lanes.Count, lanes);
+                    var lane = new Lane(lanes.Count, lanes, _historySamples);
                     lanes.Add(lane);
-                    laneTasks.Add(SegmentLaneAsync(lane, found, cancellationToken));
+                    laneTasks.Add(SegmentLaneAsync(lane, found, linked));
                 }
                 stretch.Add(chunk);
             }
@@ -108,7 +119,7 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
                 lane.Chunks.Writer.Complete();
             }
             await Task.WhenAll(laneTasks).ConfigureAwait(false);
-            found.Complete();
+            found.TryComplete();
         }
         catch (Exception ex)
         {
@@ -117,16 +128,19 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
                 lane.Chunks.Writer.TryComplete(ex);
             }
             await Task.WhenAll(laneTasks).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            // A lane's own failure completed the channel first; the cancellation it caused here is not the story.
             found.TryComplete(ex);
             throw;
         }
 
         async Task PassOnAsync(List<PcmChunk> chunks, CancellationToken token)
         {
-            var gated = SuppressEcho(chunks, _options.CrosstalkDecibels);
-            foreach (var chunk in gated)
+            var gated = suppressor.Suppress(chunks);
+            for (var i = 0; i < chunks.Count; i++)
             {
-                lanes[chunk.Channel ?? 0].Energy.Add(chunk.Samples.Span);
+                var lane = lanes[chunks[i].Channel ?? 0];
+                lane.Recorded.Add(chunks[i]);
+                lane.Energy.Add(gated[i].Samples.Span);
             }
             foreach (var chunk in gated)
             {
@@ -136,19 +150,77 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
         }
     }
 
-    /// <summary>
-    /// The chunks of one stretch (one per channel, same length) with every 10 ms frame silenced on a channel where
-    /// another channel is at least <paramref name="decibels"/> louder. Chunks left untouched are passed on as they are.
-    /// </summary>
-    internal static List<PcmChunk> SuppressEcho(IReadOnlyList<PcmChunk> stretch, double decibels)
+    private async Task SegmentLaneAsync(Lane lane, ChannelWriter<Utterance> found, CancellationTokenSource linked)
+    {
+        await Task.Yield();
+        try
+        {
+            await foreach (var utterance in segmenter.SegmentAsync(lane.Chunks.Reader.ReadAllAsync(linked.Token), linked.Token).ConfigureAwait(false))
+            {
+                if (lane.IsEcho(utterance.StartSeconds, utterance.EndSeconds, _options.CrosstalkDecibels))
+                {
+                    continue;
+                }
+                // The VAD heard the gated copy; the utterance keeps the channel's own audio for ASR and the model.
+                var start = (long)Math.Round(utterance.StartSeconds * Rate);
+                var samples = lane.Recorded.Cut(start, utterance.Samples.Length) ?? utterance.Samples;
+                await found.WriteAsync(utterance with { Samples = samples, Channel = lane.Channel }, linked.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !linked.IsCancellationRequested)
+        {
+            // Without this the router would wait for ever on the failed lane's full queue.
+            found.TryComplete(ex);
+            await linked.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private sealed class Lane(int channel, List<Lane> all, long historySamples)
+    {
+        public int Channel { get; } = channel;
+
+        public Channel<PcmChunk> Chunks { get; } = System.Threading.Channels.Channel.CreateBounded<PcmChunk>(
+            new BoundedChannelOptions(LaneChunks) { SingleReader = true, SingleWriter = true });
+
+        public EnergyEnvelope Energy { get; } = new();
+
+        public RecordedAudio Recorded { get; } = new(historySamples);
+
+        /// <summary>True when some other channel is at least <paramref name="decibels"/> louder over the same stretch.</summary>
+        public bool IsEcho(double startSeconds, double endSeconds, double decibels)
+        {
+            var own = Energy.Sum(startSeconds, endSeconds);
+            var factor = Math.Pow(10, decibels / 10);
+            foreach (var other in all)
+            {
+                if (other != this && own * factor > 0 && other.Energy.Sum(startSeconds, endSeconds) >= own * factor)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+}
+
+/// <summary>
+/// Silences, per 10 ms frame, a channel on which another channel was at least the given level louder within the last
+/// <see cref="ChannelSegmenter.EchoDelayMilliseconds"/> (echo arrives late). Keeps the last frames of every channel
+/// across stretches; chunks left untouched are passed on as they are, the others as silenced copies.
+/// </summary>
+internal sealed class EchoSuppressor(double decibels)
+{
+    private const int Frame = EnergyEnvelope.FrameSamples;
+    private const int DelayFrames = ChannelSegmenter.EchoDelayMilliseconds / 10;
+
+    private readonly double _factor = Math.Pow(10, decibels / 10);
+    private readonly Dictionary<int, Queue<double>> _recent = [];
+
+    public List<PcmChunk> Suppress(IReadOnlyList<PcmChunk> stretch)
     {
         var result = new List<PcmChunk>(stretch);
-        if (stretch.Count < 2)
-        {
-            return result;
-        }
-        const int Frame = EnergyEnvelope.FrameSamples;
-        var length = stretch.Min(chunk => chunk.Samples.Length);
+        var length = stretch.Count == 0 ? 0 : stretch.Min(chunk => chunk.Samples.Length);
         var frames = (length + Frame - 1) / Frame;
         var energies = new double[stretch.Count][];
         for (var c = 0; c < stretch.Count; c++)
@@ -160,21 +232,46 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
                 energies[c][i / Frame] += samples[i] * (double)samples[i];
             }
         }
-        var factor = Math.Pow(10, decibels / 10);
+        if (stretch.Count < 2)
+        {
+            return result;
+        }
+
+        // Loudest energy of each channel over the echo delay up to each frame, the previous stretch's frames included.
+        var loudest = new double[stretch.Count][];
+        for (var c = 0; c < stretch.Count; c++)
+        {
+            var key = stretch[c].Channel ?? 0;
+            if (!_recent.TryGetValue(key, out var recent))
+            {
+                _recent[key] = recent = new Queue<double>();
+            }
+            loudest[c] = new double[frames];
+            for (var f = 0; f < frames; f++)
+            {
+                recent.Enqueue(energies[c][f]);
+                while (recent.Count > DelayFrames + 1)
+                {
+                    recent.Dequeue();
+                }
+                loudest[c][f] = recent.Max();
+            }
+        }
+
         for (var c = 0; c < stretch.Count; c++)
         {
             float[]? gated = null;
             for (var f = 0; f < frames; f++)
             {
-                var loudestOther = 0d;
-                for (var other = 0; other < stretch.Count; other++)
+                var other = 0d;
+                for (var o = 0; o < stretch.Count; o++)
                 {
-                    if (other != c)
+                    if (o != c)
                     {
-                        loudestOther = Math.Max(loudestOther, energies[other][f]);
+                        other = Math.Max(other, loudest[o][f]);
                     }
                 }
-                if (loudestOther > 0 && loudestOther >= energies[c][f] * factor)
+                if (energies[c][f] > 0 && other >= energies[c][f] * _factor)
                 {
                     gated ??= stretch[c].Samples.ToArray();
                     Array.Clear(gated, f * Frame, Math.Min(Frame, length - f * Frame));
@@ -187,41 +284,55 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
         }
         return result;
     }
+}
 
-    private async Task SegmentLaneAsync(Lane lane, ChannelWriter<Utterance> found, CancellationToken cancellationToken)
+/// <summary>The recent audio of one channel as recorded, to cut utterances from (bounded: older chunks are dropped).</summary>
+internal sealed class RecordedAudio(long keepSamples)
+{
+    private readonly LinkedList<PcmChunk> _chunks = [];
+
+    public void Add(PcmChunk chunk)
     {
-        await Task.Yield();
-        await foreach (var utterance in segmenter.SegmentAsync(lane.Chunks.Reader.ReadAllAsync(cancellationToken), cancellationToken).ConfigureAwait(false))
+        lock (_chunks)
         {
-            if (!lane.IsEcho(utterance.StartSeconds, utterance.EndSeconds, _options.CrosstalkDecibels))
+            _chunks.AddLast(chunk);
+            var end = chunk.StartSample + chunk.Samples.Length;
+            while (_chunks.First is { } oldest && oldest.Value.StartSample + oldest.Value.Samples.Length < end - keepSamples)
             {
-                await found.WriteAsync(utterance with { Channel = lane.Channel }, cancellationToken).ConfigureAwait(false);
+                _chunks.RemoveFirst();
             }
         }
     }
 
-    private sealed class Lane(int channel, List<Lane> all)
+    /// <summary>The samples from <paramref name="start"/> on; null when they are no longer (or not yet) all held.</summary>
+    public float[]? Cut(long start, int length)
     {
-        public int Channel { get; } = channel;
-
-        public Channel<PcmChunk> Chunks { get; } = System.Threading.Channels.Channel.CreateBounded<PcmChunk>(
-            new BoundedChannelOptions(LaneChunks) { SingleReader = true, SingleWriter = true });
-
-        public EnergyEnvelope Energy { get; } = new();
-
-        /// <summary>True when some other channel is at least <paramref name="decibels"/> louder over the same stretch.</summary>
-        public bool IsEcho(double startSeconds, double endSeconds, double decibels)
+        lock (_chunks)
         {
-            var own = Energy.Sum(startSeconds, endSeconds);
-            var factor = Math.Pow(10, decibels / 10);
-            foreach (var other in all)
+            if (_chunks.First is null || start < _chunks.First.Value.StartSample)
             {
-                if (other != this && other.Energy.Sum(startSeconds, endSeconds) >= own * factor && own * factor > 0)
+                return null;
+            }
+            var result = new float[length];
+            var copied = 0;
+            foreach (var chunk in _chunks)
+            {
+                var chunkEnd = chunk.StartSample + chunk.Samples.Length;
+                var from = start + copied;
+                if (chunkEnd <= from)
                 {
-                    return true;
+                    continue;
+                }
+                var offset = (int)(from - chunk.StartSample);
+                var count = Math.Min(length - copied, chunk.Samples.Length - offset);
+                chunk.Samples.Span.Slice(offset, count).CopyTo(result.AsSpan(copied));
+                copied += count;
+                if (copied == length)
+                {
+                    return result;
                 }
             }
-            return false;
+            return null;
         }
     }
 }

@@ -11,6 +11,8 @@ public sealed class BenchSettings
     public double PackSeconds { get; set; } = Transcription.PackedWindows.WhisperWindowSeconds;
     /// <summary>Tokens per segment the bench lets Whisper decode: random weights would otherwise run to the context limit.</summary>
     public int WhisperMaxTokens { get; set; } = 24;
+    /// <summary>Time ASR with one call per utterance too (slow with large models: then estimated from the cost split).</summary>
+    public bool MeasurePerUtteranceAsr { get; set; } = true;
     /// <summary>ONNX Runtime intra-op threads (and Whisper threads); 0 = one per CPU the process sees.</summary>
     public int Threads { get; set; }
     public int Repeat { get; set; } = 3;

@@ -99,8 +99,16 @@ public sealed class StageBench
         if (s.WhisperModel is { } whisperModel)
         {
             var speechSeconds = all.Sum(u => u.DurationSeconds);
-            var perUtterance = await MeasureAsrAsync(whisperModel, utterances, packSeconds: 0, cancellationToken).ConfigureAwait(false);
-            stages.Add(Row("ASR, one call per utterance", perUtterance.Timings, decodedSeconds, count, perUtterance.Describe(decodedSeconds)));
+            AsrRun? perUtterance = null;
+            if (s.MeasurePerUtteranceAsr)
+            {
+                perUtterance = await MeasureAsrAsync(whisperModel, utterances, packSeconds: 0, cancellationToken).ConfigureAwait(false);
+                stages.Add(Row("ASR, one call per utterance", perUtterance.Timings, decodedSeconds, count, perUtterance.Describe(decodedSeconds)));
+            }
+            else
+            {
+                stages.Add(StageResult.Skipped("ASR, one call per utterance", "skipped (--no-per-utterance-asr); estimated below at one encoder run per utterance"));
+            }
             var packed = await MeasureAsrAsync(whisperModel, utterances, s.PackSeconds, cancellationToken).ConfigureAwait(false);
             stages.Add(Row(string.Create(CultureInfo.InvariantCulture, $"ASR, packed windows ({s.PackSeconds:0} s)"), packed.Timings, decodedSeconds, count,
                 packed.Describe(decodedSeconds)));
@@ -111,13 +119,24 @@ public sealed class StageBench
             var cost = await MeasureAsrCostAsync(whisperModel, utterances, cancellationToken).ConfigureAwait(false);
             asrLines.Add(string.Create(CultureInfo.InvariantCulture,
                 $"ASR cost ({Path.GetFileName(whisperModel)}, {s.EffectiveThreads} threads): {cost.EncoderRunSeconds:0.000} s per encoder run, {cost.TokenSeconds * 1000:0.0} ms per decoded token (from {cost.Calls} windows decoded to 1 and to {AsrCostTokens} tokens per segment)"));
-            foreach (var (name, run) in new[] { ("one call per utterance", perUtterance), ("packed windows", packed) })
+            var estimates = new List<(string Name, double Seconds)>();
+            foreach (var (name, encoderRuns) in new[]
+            {
+                ("one call per utterance", perUtterance is null ? count : perUtterance.EncoderRuns / (double)s.Repeat),
+                ("packed windows", packed.EncoderRuns / (double)s.Repeat),
+            })
             {
                 // What real speech would cost: the encoder runs measured, and 3 decoded tokens per second of speech.
-                var estimate = run.EncoderRuns / (double)s.Repeat * cost.EncoderRunSeconds + AsrTokensPerSpeechSecond * speechSeconds * cost.TokenSeconds;
+                var estimate = encoderRuns * cost.EncoderRunSeconds + AsrTokensPerSpeechSecond * speechSeconds * cost.TokenSeconds;
+                estimates.Add((name, estimate));
                 asrLines.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"ASR at {AsrTokensPerSpeechSecond} tokens per second of speech, {name}: {estimate:0.0} s for {decodedSeconds:0} s of audio ({decodedSeconds / estimate:0.0}x real time; {run.EncoderRuns / (double)s.Repeat / (decodedSeconds / 60):0.0} encoder runs per audio minute)"));
+                    $"ASR at {AsrTokensPerSpeechSecond} tokens per second of speech, {name}: {estimate:0.0} s for {decodedSeconds:0} s of audio ({decodedSeconds / estimate:0.0}x real time; {encoderRuns / (decodedSeconds / 60):0.0} encoder runs per audio minute)"));
             }
+            var measured = perUtterance is null
+                ? ""
+                : string.Create(CultureInfo.InvariantCulture, $" (measured with the random weights: {Median(perUtterance.Timings.Wall) / Median(packed.Timings.Wall):0.0}x)");
+            asrLines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"packed windows against one call per utterance, at {AsrTokensPerSpeechSecond} tokens per second: {estimates[0].Seconds / estimates[1].Seconds:0.0}x faster") + measured);
             var empty = transcripts.Count(string.IsNullOrWhiteSpace);
             if (empty > 0)
             {

@@ -28,7 +28,10 @@ public sealed record UtteranceRow(
     /// <summary>The configured role of <see cref="Channel"/> (e.g. "customer"); null when the recording was mixed or no role is configured.</summary>
     public string? SpeakerRole { get; init; }
 
-    /// <summary>Another channel has speech during at least part of this utterance (only for recordings split by channel).</summary>
+    /// <summary>
+    /// Another channel's utterance shares at least <see cref="ConversationTimeline.MinOverlapSeconds"/> with this one (only
+    /// for recordings split by channel).
+    /// </summary>
     public bool Overlap { get; init; }
 }
 

@@ -38,8 +38,9 @@ public sealed class ChannelSummaryTests
         Assert.Equal(14, customer.SpeechSeconds, 9);
         Assert.Equal(10 / 24.0, agent.TalkShare, 9);
         Assert.Equal(14 / 24.0, customer.TalkShare, 9);
-        Assert.Equal(4 / 10.0, agent.OverlapShare, 9);
-        Assert.Equal(4 / 14.0, customer.OverlapShare, 9);
+        // Only 12-13 s is shared (the agent's 9-13 s turn and the customer's 12-16 s one).
+        Assert.Equal(1 / 10.0, agent.OverlapShare, 9);
+        Assert.Equal(1 / 14.0, customer.OverlapShare, 9);
         // Customer: happy early (6 s mid), angry late (23 s mid): valence fell.
         Assert.Equal(0.6f, customer.ValenceFirstThird!.Value, 5);
         Assert.Equal(-0.6f, customer.ValenceLastThird!.Value, 5);

@@ -27,13 +27,13 @@ public sealed class ChannelSplitTests(ITestOutputHelper log) : IDisposable
         Assert.Equal(Enumerable.Range(0, rows.Count), rows.Select(r => Convert.ToInt32(r["utterance_index"], CultureInfo.InvariantCulture)));
         var starts = rows.Select(r => (double)r["start_seconds"]!).ToList();
         Assert.Equal(starts.Order(), starts);
-        // Three turns each; the customer's second turn starts while the agent is still speaking.
+        // Three turns each (the VAD may cut a turn at a comma); the customer's second turn starts while the agent is still speaking.
         var agent = rows.Where(r => (int)r["channel"]! == 0).ToList();
         var customer = rows.Where(r => (int)r["channel"]! == 1).ToList();
         Assert.All(agent, r => Assert.Equal("agent", r["speaker_role"]));
         Assert.All(customer, r => Assert.Equal("customer", r["speaker_role"]));
-        Assert.InRange(agent.Count, 3, 4);
-        Assert.InRange(customer.Count, 3, 4);
+        Assert.InRange(agent.Count, 3, 6);
+        Assert.InRange(customer.Count, 3, 6);
         Assert.Contains(customer, r => (bool)r["overlap"]! && (double)r["start_seconds"]! is > 12.5 and < 14);
         Assert.Contains(agent, r => (bool)r["overlap"]!);
         Assert.DoesNotContain(rows, r => (bool)r["overlap"]! && (double)r["end_seconds"]! < 10);
@@ -92,13 +92,14 @@ public sealed class ChannelSplitTests(ITestOutputHelper log) : IDisposable
     }
 
     [Fact]
-    public async Task Line_echo_at_minus_25_dB_is_not_speech_of_the_other_party()
+    public async Task Line_echo_at_minus_25_dB_and_120_ms_late_is_not_speech_of_the_other_party()
     {
-        // Party A speaks only on the left, party B only on the right later; each leaks onto the other line at -25 dB.
+        // Party A speaks only on the left, party B only on the right later; each leaks onto the other line at -25 dB,
+        // 120 ms late, as line echo does.
         var call = _temp.File("echo.wav");
         await FfmpegAsync("-i", RepoPaths.JfkWav, "-i", RepoPaths.JfkWav, "-filter_complex",
             "[0:a]aresample=16000,apad=pad_dur=14[a];[1:a]aresample=16000,adelay=13000,apad=pad_dur=2[b];" +
-            "[a]asplit[a1][a2];[b]asplit[b1][b2];[a2]volume=-25dB[ae];[b2]volume=-25dB[be];" +
+            "[a]asplit[a1][a2];[b]asplit[b1][b2];[a2]volume=-25dB,adelay=120[ae];[b2]volume=-25dB,adelay=120[be];" +
             "[a1][be]amix=inputs=2:normalize=0:duration=longest[left];[b1][ae]amix=inputs=2:normalize=0:duration=longest[right];" +
             "[left][right]join=inputs=2:channel_layout=stereo[out]",
             "-map", "[out]", "-ar", "8000", "-c:a", "pcm_mulaw", call);

@@ -8,7 +8,7 @@ namespace EmotionBatch.Reports.Summaries;
 /// as in <see cref="RecordingSummary"/>.
 /// </summary>
 /// <param name="TalkShare">This channel's speech time over the speech time of all channels of the recording.</param>
-/// <param name="OverlapShare">Share of this channel's speech time in utterances marked <see cref="UtteranceRow.Overlap"/>.</param>
+/// <param name="OverlapShare">Share of this channel's speech time during which another channel's utterances also run.</param>
 /// <param name="ValenceFirstThird">Mean valence of this channel's utterances centred in the first third of the recording; null when it has none there.</param>
 /// <param name="ValenceLastThird">The same for the last third: with <paramref name="ValenceFirstThird"/>, the trajectory of the call.</param>
 /// <param name="LongestNegativeRun">The most consecutive utterances of this channel classified angry or sad.</param>
@@ -59,7 +59,7 @@ public sealed record ChannelSummary(
             var overall = RecordingSummary.From(channel, recording.DurationSeconds);
             var third = recording.DurationSeconds / 3;
             var (run, runSeconds) = LongestNegativeRunOf(channel);
-            var overlapSeconds = RecordingSummary.UnionLength(channel.Where(row => row.Overlap));
+            var overlapSeconds = SharedSeconds(channel, rows.Where(row => row.Channel != channel[0].Channel).OrderBy(row => row.StartSeconds).ToList());
             result.Add(new ChannelSummary(
                 recording.RecordingId,
                 recording.RecordingUri,
@@ -93,6 +93,29 @@ public sealed record ChannelSummary(
     public static bool IsNegative(string? emotion) =>
         string.Equals(emotion, EmotionLabels.Angry, StringComparison.OrdinalIgnoreCase)
         || string.Equals(emotion, EmotionLabels.Sad, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Time during which an utterance of <paramref name="channel"/> and one of <paramref name="others"/> (sorted by start) both run, each moment once.</summary>
+    private static double SharedSeconds(List<UtteranceRow> channel, List<UtteranceRow> others)
+    {
+        var shared = new List<UtteranceRow>();
+        foreach (var row in channel)
+        {
+            foreach (var other in others)
+            {
+                if (other.StartSeconds >= row.EndSeconds)
+                {
+                    break;
+                }
+                var start = Math.Max(row.StartSeconds, other.StartSeconds);
+                var end = Math.Min(row.EndSeconds, other.EndSeconds);
+                if (end > start)
+                {
+                    shared.Add(row with { StartSeconds = start, EndSeconds = end });
+                }
+            }
+        }
+        return RecordingSummary.UnionLength(shared);
+    }
 
     private static double Middle(UtteranceRow row) => (row.StartSeconds + row.EndSeconds) / 2;
 

@@ -37,8 +37,10 @@ public static class SummaryDatasetBuilder
             var first = version[0];
             double? duration = knownDurations.TryGetValue((first.RecordingId, first.ETag), out var known) ? known : null;
             var summary = RecordingSummary.From(version, duration);
-            var relative = fileOf[(first.RecordingId, first.ETag)] is { } home && File.Exists(reader.Location) is false
-                ? Path.GetRelativePath(reader.Location, home).Replace(Path.DirectorySeparatorChar, '/')
+            // Beside the utterances file as the worker names it (its date= partition and name), whatever folder was given.
+            var relative = fileOf[(first.RecordingId, first.ETag)] is { } home
+                && Path.GetFileName(Path.GetDirectoryName(home)) is { } partition && partition.StartsWith("date=", StringComparison.Ordinal)
+                ? partition + "/" + Path.GetFileName(home)
                 : SummaryParquet.RelativePath(summary)[(SummaryParquet.FolderName.Length + 1)..];
             await WriteAsync(output, SummaryParquet.FolderName, relative, SummaryParquet.Serialize([summary]), cancellationToken).ConfigureAwait(false);
             await WriteAsync(output, ChannelSummaryParquet.FolderName, relative, ChannelSummaryParquet.Serialize(ChannelSummary.From(version, summary.DurationSeconds)), cancellationToken)
