@@ -21,7 +21,9 @@
 #                       `emotionbatch-fetch-bundle` (an init container in deploy/k8s: downloads a .tar.gz from
 #                       EMOTIONBATCH_BUNDLE_URL, checks EMOTIONBATCH_BUNDLE_SHA256, unpacks it here).
 #   /models/whisper     optional Whisper ggml model; set EmotionBatch__Transcription__ModelPath to the file to enable
-#                       transcripts (without it the text modality is masked).
+#                       transcripts (without it the text modality is masked). Whisper runs on the CPU in every image:
+#                       the package registry serves Whisper.net.Runtime (CPU) and .Metal only, no CUDA runtime build to
+#                       match this image's CUDA 12 (docs/performance.md, "Speech recognition").
 # Settings come from environment variables (EmotionBatch__Source__Kind=Blob, ...); secrets such as a storage
 # connection string are injected at run time (Kubernetes Secret or workload identity), never built in.
 #

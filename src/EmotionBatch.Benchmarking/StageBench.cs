@@ -118,7 +118,7 @@ public sealed class StageBench
             }
             var cost = await MeasureAsrCostAsync(whisperModel, utterances, cancellationToken).ConfigureAwait(false);
             asrLines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"ASR cost ({Path.GetFileName(whisperModel)}, {s.EffectiveThreads} threads): {cost.EncoderRunSeconds:0.000} s per encoder run, {cost.TokenSeconds * 1000:0.0} ms per decoded token (from {cost.Calls} windows decoded to 1 and to {AsrCostTokens} tokens per segment)"));
+                $"ASR cost ({Path.GetFileName(whisperModel)}, {s.EffectiveThreads} threads): {cost.EncoderRunSeconds:0.000} s per encoder run, {cost.TokenSeconds * 1000:0.0} ms per decoded token (from {cost.Calls} windows decoded to 1 and to {AsrCostTokens} tokens per segment: {cost.BriefTokens} and {cost.FullTokens} tokens)"));
             var estimates = new List<(string Name, double Seconds)>();
             foreach (var (name, encoderRuns) in new[]
             {
@@ -458,13 +458,14 @@ public sealed class StageBench
     }
 
     /// <summary>Whisper options of the bench: random weights would decode to the context limit, so tokens are capped and fallback is off.</summary>
-    private TranscriptionOptions AsrOptions(string model, double packSeconds, int maxTokens) => new()
+    private TranscriptionOptions AsrOptions(string model, double packSeconds, int maxTokens, double temperature = 0) => new()
     {
         ModelPath = model,
         Threads = _settings.EffectiveThreads,
         PackSeconds = packSeconds,
         MaxTokensPerSegment = maxTokens,
         TemperatureFallback = false,
+        Temperature = temperature,
     };
 
     /// <summary>Transcribes every recording's utterances as the pipeline does (per channel, in time order).</summary>
@@ -483,19 +484,20 @@ public sealed class StageBench
         return new AsrRun(timings, transcripts, whisper.Counters.Calls / _settings.Repeat, whisper.Counters.EncoderRuns, whisper.Counters.Tokens);
     }
 
-    private sealed record AsrCost(double EncoderRunSeconds, double TokenSeconds, int Calls);
+    private sealed record AsrCost(double EncoderRunSeconds, double TokenSeconds, int Calls, long BriefTokens, long FullTokens);
 
     /// <summary>
     /// Separates the cost of an encoder run from that of a decoded token: the same packed windows decoded to one token
     /// per segment and to <see cref="AsrCostTokens"/>; the difference in time over the difference in tokens is a token's
-    /// cost, the rest an encoder run's.
+    /// cost, the rest an encoder run's. Tokens are sampled at temperature 1, so random weights do not end a segment
+    /// early (greedy decoding of noise often picks the end token at once) and every segment decodes to the cap.
     /// </summary>
     private async Task<AsrCost> MeasureAsrCostAsync(string model, List<Utterance>[] utterances, CancellationToken cancellationToken)
     {
         var windows = PackedWindows.Pack(utterances.SelectMany(u => u).ToList(), _settings.PackSeconds, PackedTranscriber.MinimumSamples).Take(4).ToList();
         async Task<(double Seconds, long Runs, long Tokens)> TimeAsync(int maxTokens)
         {
-            using var whisper = new WhisperTranscriber(AsrOptions(model, _settings.PackSeconds, maxTokens), logger: null, verifyModel: false);
+            using var whisper = new WhisperTranscriber(AsrOptions(model, _settings.PackSeconds, maxTokens, temperature: 1), logger: null, verifyModel: false);
             await whisper.RecognizeAsync(windows[0].Samples, cancellationToken).ConfigureAwait(false); // warm-up: first-call allocations
             var before = (whisper.Counters.EncoderRuns, whisper.Counters.Tokens);
             var clock = Stopwatch.StartNew();
@@ -509,7 +511,7 @@ public sealed class StageBench
         var full = await TimeAsync(AsrCostTokens).ConfigureAwait(false);
         var tokenSeconds = full.Tokens > brief.Tokens ? Math.Max(0, (full.Seconds - brief.Seconds) / (full.Tokens - brief.Tokens)) : double.NaN;
         var encoderSeconds = (brief.Seconds - brief.Tokens * (double.IsNaN(tokenSeconds) ? 0 : tokenSeconds)) / Math.Max(1, brief.Runs);
-        return new AsrCost(encoderSeconds, tokenSeconds, windows.Count);
+        return new AsrCost(encoderSeconds, tokenSeconds, windows.Count, brief.Tokens, full.Tokens);
     }
 
     /// <summary>Configuration the host gets for the pipeline stage and the memory mode.</summary>

@@ -50,5 +50,9 @@ public sealed class TranscriptionOptions
     /// </summary>
     public bool TemperatureFallback { get; set; } = true;
 
+    /// <summary>Sampling temperature of the first decoding (0 = greedy, whisper's default).</summary>
+    [Range(0, 1)]
+    public double Temperature { get; set; }
+
     public bool IsEnabled => !string.IsNullOrWhiteSpace(ModelPath);
 }

@@ -130,6 +130,10 @@ public sealed partial class WhisperTranscriber : ITranscriber, IWindowRecognizer
         {
             builder = builder.WithTemperatureInc(0);
         }
+        if (_options.Temperature > 0)
+        {
+            builder = builder.WithTemperature((float)_options.Temperature);
+        }
         created.Processor = builder.Build();
         return created;
     }
