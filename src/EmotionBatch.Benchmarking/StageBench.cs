@@ -117,20 +117,14 @@ public sealed class StageBench
                 transcripts[i] = packed.Transcripts[i]?.Text;
             }
             var cost = await MeasureAsrCostAsync(whisperModel, utterances, cancellationToken).ConfigureAwait(false);
-            // Random weights often end a segment after a token or two, so the split may see too few tokens to time one.
-            // Then the one-call-per-utterance run bounds a token's cost from above: its time beyond the encoder runs, over its tokens.
-            var tokenSeconds = cost.TokenSeconds;
-            var tokenSource = string.Create(CultureInfo.InvariantCulture, $"split: {cost.BriefTokens} and {cost.FullTokens} tokens");
-            if (cost.FullTokens - cost.BriefTokens < MinTokensToTime || double.IsNaN(tokenSeconds) || tokenSeconds <= 0)
-            {
-                tokenSeconds = perUtterance is { Tokens: > 0 }
-                    ? Math.Max(0, (Median(perUtterance.Timings.Wall) - perUtterance.EncoderRuns / (double)s.Repeat * cost.EncoderRunSeconds) / (perUtterance.Tokens / (double)s.Repeat))
-                    : double.NaN;
-                tokenSource = string.Create(CultureInfo.InvariantCulture,
-                    $"the split decoded {cost.FullTokens - cost.BriefTokens} tokens, too few to time; upper bound from the one-call-per-utterance run (call overheads included)");
-            }
+            // Random weights often end a segment after a token or two (their timestamp tokens win), so the split may see
+            // too few tokens to time one; then the estimates below count the encoder runs only, and say so.
+            var tokenSeconds = cost.FullTokens - cost.BriefTokens >= MinTokensToTime && cost.TokenSeconds > 0 ? cost.TokenSeconds : double.NaN;
             asrLines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"ASR cost ({Path.GetFileName(whisperModel)}, {s.EffectiveThreads} threads): {cost.EncoderRunSeconds:0.000} s per encoder run (call overhead included, {cost.Calls} windows), {tokenSeconds * 1000:0.0} ms per decoded token ({tokenSource})"));
+                $"ASR cost ({Path.GetFileName(whisperModel)}, {s.EffectiveThreads} threads): {cost.EncoderRunSeconds:0.000} s per encoder run (call overhead included, {cost.Calls} windows); per decoded token: ") +
+                (double.IsNaN(tokenSeconds)
+                    ? string.Create(CultureInfo.InvariantCulture, $"not measurable (the random weights decoded {cost.BriefTokens} and {cost.FullTokens} tokens with caps of 1 and {AsrCostTokens} per segment)")
+                    : string.Create(CultureInfo.InvariantCulture, $"{tokenSeconds * 1000:0.0} ms ({cost.BriefTokens} and {cost.FullTokens} tokens with caps of 1 and {AsrCostTokens})")));
             var estimates = new List<(string Name, double Seconds)>();
             foreach (var (name, encoderRuns) in new[]
             {
@@ -139,16 +133,18 @@ public sealed class StageBench
             })
             {
                 // What real speech would cost: the encoder runs measured, and 3 decoded tokens per second of speech.
-                var estimate = encoderRuns * cost.EncoderRunSeconds + AsrTokensPerSpeechSecond * speechSeconds * tokenSeconds;
+                var tokens = double.IsNaN(tokenSeconds) ? 0 : AsrTokensPerSpeechSecond * speechSeconds * tokenSeconds;
+                var estimate = encoderRuns * cost.EncoderRunSeconds + tokens;
                 estimates.Add((name, estimate));
+                var what = double.IsNaN(tokenSeconds) ? "encoder runs only" : $"at {AsrTokensPerSpeechSecond} tokens per second of speech";
                 asrLines.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"ASR at {AsrTokensPerSpeechSecond} tokens per second of speech, {name}: {estimate:0.0} s for {decodedSeconds:0} s of audio ({decodedSeconds / estimate:0.0}x real time; {encoderRuns / (decodedSeconds / 60):0.0} encoder runs per audio minute)"));
+                    $"ASR estimate ({what}), {name}: {estimate:0.0} s for {decodedSeconds:0} s of audio ({decodedSeconds / estimate:0.0}x real time; {encoderRuns / (decodedSeconds / 60):0.0} encoder runs per audio minute)"));
             }
             var measured = perUtterance is null
                 ? ""
                 : string.Create(CultureInfo.InvariantCulture, $" (measured with the random weights: {Median(perUtterance.Timings.Wall) / Median(packed.Timings.Wall):0.0}x)");
             asrLines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"packed windows against one call per utterance, at {AsrTokensPerSpeechSecond} tokens per second: {estimates[0].Seconds / estimates[1].Seconds:0.0}x faster") + measured);
+                $"packed windows against one call per utterance, estimated: {estimates[0].Seconds / estimates[1].Seconds:0.0}x faster") + measured);
             var empty = transcripts.Count(string.IsNullOrWhiteSpace);
             if (empty > 0)
             {
@@ -479,6 +475,7 @@ public sealed class StageBench
         MaxTokensPerSegment = maxTokens,
         TemperatureFallback = false,
         Temperature = temperature,
+        FlashAttention = _settings.FlashAttention,
     };
 
     /// <summary>Transcribes every recording's utterances as the pipeline does (per channel, in time order).</summary>
@@ -543,6 +540,7 @@ public sealed class StageBench
         ["EmotionBatch:Transcription:PackSeconds"] = s.PackSeconds.ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Transcription:MaxTokensPerSegment"] = s.WhisperMaxTokens.ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Transcription:TemperatureFallback"] = "false",
+        ["EmotionBatch:Transcription:FlashAttention"] = s.FlashAttention ? "true" : "false",
         ["EmotionBatch:Worker:WorkFolder"] = workFolder,
         ["EmotionBatch:Decoder:MaxDurationSeconds"] = (7 * 24 * 3600).ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Telemetry:Exporter"] = "None",

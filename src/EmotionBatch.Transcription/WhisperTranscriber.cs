@@ -43,7 +43,7 @@ public sealed partial class WhisperTranscriber : ITranscriber, IWindowRecognizer
         var path = Path.GetFullPath(options.ModelPath!);
         try
         {
-            _factory = WhisperFactory.FromPath(path);
+            _factory = WhisperFactory.FromPath(path, new WhisperFactoryOptions { UseFlashAttention = options.FlashAttention });
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
