@@ -26,6 +26,7 @@ public static class BenchCommand
         var whisperTokens = new Option<int>("--whisper-max-tokens") { Description = "Tokens per segment Whisper may decode in the bench (random-weight models would run to the context limit).", DefaultValueFactory = _ => 24 };
         var noPerUtterance = new Option<bool>("--no-per-utterance-asr") { Description = "Skip timing ASR with one call per utterance (slow with large models); it is estimated from the cost per encoder run instead." };
         var noFlash = new Option<bool>("--no-flash-attention") { Description = "Run Whisper without flash attention (EmotionBatch:Transcription:FlashAttention = false)." };
+        var language = new Option<string>("--whisper-language") { Description = "Whisper language: auto (one more encoder pass per call) or a code such as en.", DefaultValueFactory = _ => "auto" };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads and Whisper threads; 0 = one per CPU.", DefaultValueFactory = _ => 0 };
         var repeat = new Option<int>("--repeat") { Description = "Runs per stage; the table shows the median and the best.", DefaultValueFactory = _ => 3 };
         var rounds = new Option<int>("--overhead-rounds") { Description = "Interleaved rounds timing the C# wrapper against raw ONNX Runtime (inference rows show their median).", DefaultValueFactory = _ => 15 };
@@ -43,7 +44,7 @@ public static class BenchCommand
         var child = new Option<string?>("--memory-child") { Hidden = true };
 
         var command = new Command("bench", "Benchmark each stage and the whole pipeline on generated recordings.");
-        foreach (var option in new Option[] { bundle, minutes, recordings, whisper, pack, whisperTokens, noPerUtterance, noFlash, threads, repeat, rounds, batch, vad, lanes, work, memory, hours, acoustic, utterances, utteranceSeconds, spinning, ffmpeg, child })
+        foreach (var option in new Option[] { bundle, minutes, recordings, whisper, pack, whisperTokens, noPerUtterance, noFlash, language, threads, repeat, rounds, batch, vad, lanes, work, memory, hours, acoustic, utterances, utteranceSeconds, spinning, ffmpeg, child })
         {
             command.Options.Add(option);
         }
@@ -59,6 +60,7 @@ public static class BenchCommand
                 WhisperMaxTokens = Math.Clamp(parse.GetValue(whisperTokens), 1, 224),
                 MeasurePerUtteranceAsr = !parse.GetValue(noPerUtterance),
                 FlashAttention = !parse.GetValue(noFlash),
+                WhisperLanguage = parse.GetValue(language)!,
                 Threads = parse.GetValue(threads),
                 Repeat = Math.Max(1, parse.GetValue(repeat)),
                 OverheadRounds = Math.Max(1, parse.GetValue(rounds)),

@@ -13,6 +13,8 @@ public sealed class BenchSettings
     public int WhisperMaxTokens { get; set; } = 24;
     /// <summary>Time ASR with one call per utterance too (slow with large models: then estimated from the cost split).</summary>
     public bool MeasurePerUtteranceAsr { get; set; } = true;
+    /// <summary>Whisper language (EmotionBatch:Transcription:Language); "auto" costs one more encoder pass per call.</summary>
+    public string WhisperLanguage { get; set; } = Transcription.TranscriptionOptions.AutoLanguage;
     /// <summary>whisper.cpp flash attention (EmotionBatch:Transcription:FlashAttention).</summary>
     public bool FlashAttention { get; set; } = new Transcription.TranscriptionOptions().FlashAttention;
     /// <summary>ONNX Runtime intra-op threads (and Whisper threads); 0 = one per CPU the process sees.</summary>

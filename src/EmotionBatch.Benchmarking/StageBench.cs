@@ -128,8 +128,8 @@ public sealed class StageBench
             var estimates = new List<(string Name, double Seconds)>();
             foreach (var (name, encoderRuns) in new[]
             {
-                ("one call per utterance", perUtterance is null ? count : perUtterance.EncoderRuns / (double)s.Repeat),
-                ("packed windows", packed.EncoderRuns / (double)s.Repeat),
+                ("one call per utterance", perUtterance is null ? count * (s.WhisperLanguage == TranscriptionOptions.AutoLanguage ? 2.0 : 1.0) : perUtterance.EncoderRuns),
+                ("packed windows", packed.EncoderRuns),
             })
             {
                 // What real speech would cost: the encoder runs measured, and 3 decoded tokens per second of speech.
@@ -355,7 +355,7 @@ public sealed class StageBench
         var pipelineStages = new List<StageResult> { Get("decode"), Get("VAD"), asr ? csText : csAudio, Get("Parquet") };
         if (asr)
         {
-            pipelineStages.Add(Get("ASR"));
+            pipelineStages.Add(Get("ASR, packed"));
         }
         var slowest = pipelineStages.MaxBy(x => x.Seconds)!;
         var serial = pipelineStages.Sum(x => x.Seconds);
@@ -460,16 +460,18 @@ public sealed class StageBench
     private const int AsrCostTokens = 24;
     private const int MinTokensToTime = 50;
 
-    private sealed record AsrRun(Timings Timings, IReadOnlyList<Transcript?> Transcripts, long Calls, long EncoderRuns, long Tokens)
+    /// <summary>One transcription pass's cost, per repeat.</summary>
+    private sealed record AsrRun(Timings Timings, IReadOnlyList<Transcript?> Transcripts, double Calls, double EncoderRuns, double Tokens)
     {
         public string Describe(double audioSeconds) => string.Create(CultureInfo.InvariantCulture,
-            $"{Calls / (audioSeconds / 60):0.0} calls and {EncoderRuns / (audioSeconds / 60):0.0} encoder runs per audio minute, {Tokens} tokens in all runs");
+            $"{Calls / (audioSeconds / 60):0.0} calls and {EncoderRuns / (audioSeconds / 60):0.0} encoder runs per audio minute, {Tokens:0} tokens");
     }
 
     /// <summary>Whisper options of the bench: random weights would decode to the context limit, so tokens are capped and fallback is off.</summary>
     private TranscriptionOptions AsrOptions(string model, double packSeconds, int maxTokens, double temperature = 0) => new()
     {
         ModelPath = model,
+        Language = _settings.WhisperLanguage,
         Threads = _settings.EffectiveThreads,
         PackSeconds = packSeconds,
         MaxTokensPerSegment = maxTokens,
@@ -491,7 +493,8 @@ public sealed class StageBench
                 transcripts.AddRange(await whisper.TranscribeAsync(recording, cancellationToken).ConfigureAwait(false));
             }
         }).ConfigureAwait(false);
-        return new AsrRun(timings, transcripts, whisper.Counters.Calls / _settings.Repeat, whisper.Counters.EncoderRuns, whisper.Counters.Tokens);
+        return new AsrRun(timings, transcripts, whisper.Counters.Calls / (double)_settings.Repeat, whisper.Counters.EncoderRuns / (double)_settings.Repeat,
+            whisper.Counters.Tokens / (double)_settings.Repeat);
     }
 
     private sealed record AsrCost(double EncoderRunSeconds, double TokenSeconds, int Calls, long BriefTokens, long FullTokens);
@@ -537,6 +540,7 @@ public sealed class StageBench
         ["EmotionBatch:Transcription:ModelPath"] = s.WhisperModel is null ? "" : Path.GetFullPath(s.WhisperModel),
         ["EmotionBatch:Transcription:Threads"] = s.EffectiveThreads.ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Transcription:ExpectedSha256"] = "",
+        ["EmotionBatch:Transcription:Language"] = s.WhisperLanguage,
         ["EmotionBatch:Transcription:PackSeconds"] = s.PackSeconds.ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Transcription:MaxTokensPerSegment"] = s.WhisperMaxTokens.ToString(CultureInfo.InvariantCulture),
         ["EmotionBatch:Transcription:TemperatureFallback"] = "false",

@@ -35,13 +35,16 @@ public static class PackedWindows
     public sealed record Window(float[] Samples, IReadOnlyList<Piece> Pieces);
 
     /// <summary>
-    /// Windows of at most <paramref name="windowSeconds"/> (0: one window per utterance), filled in order. Windows
+    /// Windows of at most <paramref name="windowSeconds"/> (0: one window per utterance; a longer utterance alone fills a
+    /// window of up to 30 s), filled in order. Windows
     /// shorter than <paramref name="minimumSamples"/> are padded with silence at the end (whisper.cpp skips inputs under a second).
     /// </summary>
     public static IReadOnlyList<Window> Pack(IReadOnlyList<Utterance> utterances, double windowSeconds, int minimumSamples = 0)
     {
         ArgumentNullException.ThrowIfNull(utterances);
         var limit = (int)(Math.Min(windowSeconds <= 0 ? WhisperWindowSeconds : windowSeconds, WhisperWindowSeconds) * Rate);
+        // Pieces are cut at Whisper's own window, not at the pack length: an utterance longer than the pack gets a window of its own.
+        var pieceLimit = WhisperWindowSeconds * Rate;
         var gap = (int)(GapSeconds * Rate);
         var windows = new List<Window>();
         var samples = new List<float>();
@@ -65,9 +68,9 @@ public static class PackedWindows
         for (var u = 0; u < utterances.Count; u++)
         {
             var audio = utterances[u].Samples;
-            for (var offset = 0; offset < audio.Length; offset += limit)
+            for (var offset = 0; offset < audio.Length; offset += pieceLimit)
             {
-                var length = Math.Min(limit, audio.Length - offset);
+                var length = Math.Min(pieceLimit, audio.Length - offset);
                 var needed = (pieces.Count > 0 ? gap : 0) + length;
                 if (windowSeconds <= 0 || samples.Count + needed > limit)
                 {

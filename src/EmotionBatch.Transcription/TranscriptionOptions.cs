@@ -11,7 +11,10 @@ public sealed class TranscriptionOptions
     /// <summary>A whisper.cpp ggml model file; null or empty disables speech recognition (text modality masked).</summary>
     public string? ModelPath { get; set; }
 
-    /// <summary>"auto" detects the language per utterance; otherwise a Whisper language code such as "en".</summary>
+    /// <summary>
+    /// "auto" detects the language once per call (per packed window, so per utterance only when PackSeconds is 0), at the
+    /// cost of one more encoder pass per call; otherwise a Whisper language code such as "en", which saves that pass.
+    /// </summary>
     [Required]
     [RegularExpression("^(auto|[a-z]{2,3}|haw|yue)$", ErrorMessage = "Language must be 'auto' or a Whisper language code such as 'en'.")]
     public string Language { get; set; } = AutoLanguage;
@@ -50,7 +53,7 @@ public sealed class TranscriptionOptions
     /// </summary>
     public bool TemperatureFallback { get; set; } = true;
 
-    /// <summary>whisper.cpp's flash attention (Whisper.net's UseFlashAttention): same results, less encoder time on CPU.</summary>
+    /// <summary>whisper.cpp's flash attention (Whisper.net's UseFlashAttention): results equal within half-precision rounding, less encoder time on CPU.</summary>
     public bool FlashAttention { get; set; } = true;
 
     /// <summary>Sampling temperature of the first decoding (0 = greedy, whisper's default).</summary>

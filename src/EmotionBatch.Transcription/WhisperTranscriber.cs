@@ -75,6 +75,7 @@ public sealed partial class WhisperTranscriber : ITranscriber, IWindowRecognizer
 
         var pooled = Rent();
         pooled.EncoderRuns = 0;
+        pooled.Capped = false;
         var reusable = false;
         try
         {
@@ -86,7 +87,9 @@ public sealed partial class WhisperTranscriber : ITranscriber, IWindowRecognizer
                 tokens += segment.Tokens?.Length ?? 0;
             }
             reusable = true;
-            Counters.Add(pooled.EncoderRuns, tokens, window.Length / (double)IAudioDecoder.SampleRate);
+            // Language detection encodes the window once more, outside the encoder-begin handler's count.
+            var detection = _options.Language == TranscriptionOptions.AutoLanguage ? 1 : 0;
+            Counters.Add(pooled.EncoderRuns + detection, tokens, window.Length / (double)IAudioDecoder.SampleRate, pooled.Capped);
             return segments;
         }
         finally
@@ -157,10 +160,14 @@ public sealed partial class WhisperTranscriber : ITranscriber, IWindowRecognizer
 
         public int EncoderRuns { get; set; }
 
+        /// <summary>The call asked for more encoder runs than allowed; the rest of its window has no transcript.</summary>
+        public bool Capped { get; set; }
+
         public bool TryStartEncoder(int limit)
         {
             if (EncoderRuns >= limit)
             {
+                Capped = true;
                 return false;
             }
             EncoderRuns++;
@@ -182,19 +189,28 @@ public sealed class RecognitionCounters
     private long _encoderRuns;
     private long _tokens;
     private long _windowMilliseconds;
+    private long _capped;
 
     public long Calls => Interlocked.Read(ref _calls);
 
+    /// <summary>Encoder passes, language detection's included.</summary>
     public long EncoderRuns => Interlocked.Read(ref _encoderRuns);
+
+    /// <summary>Calls stopped by <see cref="TranscriptionOptions.MaxEncoderRunsPerCall"/>: the ends of their windows went untranscribed.</summary>
+    public long CappedCalls => Interlocked.Read(ref _capped);
 
     public long Tokens => Interlocked.Read(ref _tokens);
 
     /// <summary>Audio handed to Whisper (windows, gaps and padding included).</summary>
     public double WindowSeconds => Interlocked.Read(ref _windowMilliseconds) / 1000.0;
 
-    internal void Add(int encoderRuns, long tokens, double windowSeconds)
+    internal void Add(int encoderRuns, long tokens, double windowSeconds, bool capped)
     {
         Interlocked.Increment(ref _calls);
+        if (capped)
+        {
+            Interlocked.Increment(ref _capped);
+        }
         Interlocked.Add(ref _encoderRuns, encoderRuns);
         Interlocked.Add(ref _tokens, tokens);
         Interlocked.Add(ref _windowMilliseconds, (long)(windowSeconds * 1000));
