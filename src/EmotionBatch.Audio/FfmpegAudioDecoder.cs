@@ -226,12 +226,9 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
                         continue;
                     }
                     LogChannelDecision(_logger, info.Path, split.Value ? "split" : "mixed", sameSignal.Correlation);
-                    foreach (var (heldStart, heldChannels) in held)
+                    foreach (var chunk in Release(held, split.Value))
                     {
-                        foreach (var chunk in Streams(heldStart, heldChannels, split.Value))
-                        {
-                            yield return chunk;
-                        }
+                        yield return chunk;
                     }
                     held = null;
                 }
@@ -252,12 +249,9 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
                 // The recording ended while undecided: decide on all of it.
                 split = !(sameSignal.Decide(endOfStream: true) ?? true);
                 LogChannelDecision(_logger, info.Path, split.Value ? "split" : "mixed", sameSignal.Correlation);
-                foreach (var (heldStart, heldChannels) in held)
+                foreach (var chunk in Release(held, split.Value))
                 {
-                    foreach (var chunk in Streams(heldStart, heldChannels, split.Value))
-                    {
-                        yield return chunk;
-                    }
+                    yield return chunk;
                 }
             }
 
@@ -310,6 +304,10 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         }
         return channels;
     }
+
+    /// <summary>The stretches Auto held while deciding, as the streams the decision calls for.</summary>
+    private static IEnumerable<PcmChunk> Release(List<(long Start, float[][] Channels)> held, bool split) =>
+        held.SelectMany(stretch => Streams(stretch.Start, stretch.Channels, split));
 
     /// <summary>The chunks of one stretch: one per channel (channel 0 first) when split, else the channels mixed into one stream.</summary>
     private static IEnumerable<PcmChunk> Streams(long start, float[][] channels, bool split)

@@ -90,6 +90,18 @@ public static class PackedWindows
     }
 
     /// <summary>
+    /// Whether <paramref name="next"/> still fits a window already holding <paramref name="pack"/>, with the gap before
+    /// it: the rule <see cref="Pack"/> closes windows by, for callers that gather utterances before packing them.
+    /// </summary>
+    public static bool Fits(IReadOnlyList<Utterance> pack, Utterance next, double windowSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(pack);
+        ArgumentNullException.ThrowIfNull(next);
+        var limit = Math.Min(windowSeconds, WhisperWindowSeconds);
+        return pack.Sum(u => u.DurationSeconds) + pack.Count * GapSeconds + next.DurationSeconds <= limit;
+    }
+
+    /// <summary>
     /// Gives each recognised segment's text to the pieces it covers: all of it to the only one, or its words split in
     /// proportion to the time shared with each when it spans several; a segment in a gap or past the window's end goes
     /// to the nearest piece. Texts are appended to <paramref name="texts"/> by utterance position.

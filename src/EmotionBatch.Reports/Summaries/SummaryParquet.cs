@@ -10,23 +10,24 @@ public static class SummaryParquet
 {
     public const string FolderName = "summaries";
 
-    private static readonly DataField<string> RecordingId = new(SummaryColumns.RecordingId, nullable: false);
-    private static readonly DataField<string> RecordingUri = new(SummaryColumns.RecordingUri, nullable: false);
-    private static readonly DataField<string> ETag = new(SummaryColumns.ETag, nullable: false);
-    private static readonly DataField<double> DurationSeconds = new(SummaryColumns.DurationSeconds, nullable: false);
-    private static readonly DataField<double> SpeechSeconds = new(SummaryColumns.SpeechSeconds, nullable: false);
+    // Internal ones are also columns of channel_summaries (ChannelSummaryParquet): one definition, same names and types.
+    internal static readonly DataField<string> RecordingId = new(SummaryColumns.RecordingId, nullable: false);
+    internal static readonly DataField<string> RecordingUri = new(SummaryColumns.RecordingUri, nullable: false);
+    internal static readonly DataField<string> ETag = new(SummaryColumns.ETag, nullable: false);
+    internal static readonly DataField<double> DurationSeconds = new(SummaryColumns.DurationSeconds, nullable: false);
+    internal static readonly DataField<double> SpeechSeconds = new(SummaryColumns.SpeechSeconds, nullable: false);
     private static readonly DataField<double> SpeechShare = new(SummaryColumns.SpeechShare, nullable: false);
-    private static readonly DataField<int> Utterances = new(SummaryColumns.Utterances, nullable: false);
-    private static readonly DataField<string> DominantEmotion = new(SummaryColumns.DominantEmotion, nullable: true);
-    private static readonly DataField<float> ShareAngry = new(SummaryColumns.ShareAngry, nullable: false);
-    private static readonly DataField<float> ShareHappy = new(SummaryColumns.ShareHappy, nullable: false);
-    private static readonly DataField<float> ShareSad = new(SummaryColumns.ShareSad, nullable: false);
-    private static readonly DataField<float> ShareNeutral = new(SummaryColumns.ShareNeutral, nullable: false);
-    private static readonly DataField<float> MeanValence = new(SummaryColumns.MeanValence, nullable: true);
-    private static readonly DataField<float> MeanArousal = new(SummaryColumns.MeanArousal, nullable: true);
-    private static readonly DataField<string> ModelName = new(SummaryColumns.ModelName, nullable: false);
-    private static readonly DataField<string> ModelVersion = new(SummaryColumns.ModelVersion, nullable: false);
-    private static readonly DateTimeDataField ProcessedAt = new(
+    internal static readonly DataField<int> Utterances = new(SummaryColumns.Utterances, nullable: false);
+    internal static readonly DataField<string> DominantEmotion = new(SummaryColumns.DominantEmotion, nullable: true);
+    internal static readonly DataField<float> ShareAngry = new(SummaryColumns.ShareAngry, nullable: false);
+    internal static readonly DataField<float> ShareHappy = new(SummaryColumns.ShareHappy, nullable: false);
+    internal static readonly DataField<float> ShareSad = new(SummaryColumns.ShareSad, nullable: false);
+    internal static readonly DataField<float> ShareNeutral = new(SummaryColumns.ShareNeutral, nullable: false);
+    internal static readonly DataField<float> MeanValence = new(SummaryColumns.MeanValence, nullable: true);
+    internal static readonly DataField<float> MeanArousal = new(SummaryColumns.MeanArousal, nullable: true);
+    internal static readonly DataField<string> ModelName = new(SummaryColumns.ModelName, nullable: false);
+    internal static readonly DataField<string> ModelVersion = new(SummaryColumns.ModelVersion, nullable: false);
+    internal static readonly DateTimeDataField ProcessedAt = new(
         SummaryColumns.ProcessedAt, DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Micros, isNullable: false);
 
     /// <summary>The schema every summaries file has.</summary>
@@ -35,11 +36,14 @@ public static class SummaryParquet
         ShareAngry, ShareHappy, ShareSad, ShareNeutral, MeanValence, MeanArousal, ModelName, ModelVersion, ProcessedAt);
 
     /// <summary>One Parquet file holding <paramref name="summaries"/> in one row group.</summary>
-    public static byte[] Serialize(IReadOnlyList<RecordingSummary> summaries)
+    public static byte[] Serialize(IReadOnlyList<RecordingSummary> summaries) => ToBytes(buffer => SerializeAsync(summaries, buffer, CancellationToken.None));
+
+    /// <summary>One Parquet file in memory from an asynchronous writer.</summary>
+    internal static byte[] ToBytes(Func<Stream, Task> write)
     {
         using var buffer = new MemoryStream();
         // The writer is asynchronous only; a memory stream completes synchronously, so this cannot deadlock.
-        SerializeAsync(summaries, buffer, CancellationToken.None).GetAwaiter().GetResult();
+        write(buffer).GetAwaiter().GetResult();
         return buffer.ToArray();
     }
 
@@ -61,8 +65,8 @@ public static class SummaryParquet
         await WriteAsync(group, ShareHappy, summaries, s => s.ShareHappy, cancellationToken).ConfigureAwait(false);
         await WriteAsync(group, ShareSad, summaries, s => s.ShareSad, cancellationToken).ConfigureAwait(false);
         await WriteAsync(group, ShareNeutral, summaries, s => s.ShareNeutral, cancellationToken).ConfigureAwait(false);
-        await group.WriteAsync(MeanValence, (ReadOnlyMemory<float?>)summaries.Select(s => s.MeanValence).ToArray(), null, null, cancellationToken).ConfigureAwait(false);
-        await group.WriteAsync(MeanArousal, (ReadOnlyMemory<float?>)summaries.Select(s => s.MeanArousal).ToArray(), null, null, cancellationToken).ConfigureAwait(false);
+        await WriteNullableAsync(group, MeanValence, summaries, s => s.MeanValence, cancellationToken).ConfigureAwait(false);
+        await WriteNullableAsync(group, MeanArousal, summaries, s => s.MeanArousal, cancellationToken).ConfigureAwait(false);
         await group.WriteAsync(ModelName, summaries.Select(s => s.ModelName).ToArray()).ConfigureAwait(false);
         await group.WriteAsync(ModelVersion, summaries.Select(s => s.ModelVersion).ToArray()).ConfigureAwait(false);
         await WriteAsync(group, ProcessedAt, summaries, s => ParquetColumns.AsUtc(s.ProcessedAtUtc), cancellationToken).ConfigureAwait(false);
@@ -125,7 +129,12 @@ public static class SummaryParquet
         return $"{FolderName}/date={day}/{key}.parquet";
     }
 
-    private static Task WriteAsync<TSummary, T>(
+    internal static Task WriteNullableAsync<TSummary, T>(
+        ParquetRowGroupWriter group, DataField field, IReadOnlyList<TSummary> summaries, Func<TSummary, T?> select, CancellationToken cancellationToken)
+        where T : struct =>
+        group.WriteAsync(field, (ReadOnlyMemory<T?>)summaries.Select(select).ToArray(), null, null, cancellationToken);
+
+    internal static Task WriteAsync<TSummary, T>(
         ParquetRowGroupWriter group, DataField field, IReadOnlyList<TSummary> summaries, Func<TSummary, T> select, CancellationToken cancellationToken)
         where T : struct
     {

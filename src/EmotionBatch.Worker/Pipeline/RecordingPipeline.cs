@@ -165,7 +165,7 @@ public sealed partial class RecordingPipeline
                 {
                     packs[channel] = pack = [];
                 }
-                if (pack.Count > 0 && !Fits(pack, utterance))
+                if (pack.Count > 0 && !Transcription.PackedWindows.Fits(pack, utterance, _transcriber.PackSeconds))
                 {
                     await AddAsync(await TranscribeAsync(pack, linked.Token).ConfigureAwait(false)).ConfigureAwait(false);
                     pack.Clear();
@@ -206,12 +206,6 @@ public sealed partial class RecordingPipeline
         }
     }
 
-    /// <summary>Whether one more utterance still fits the pack's recognition window (with the gap before it).</summary>
-    private bool Fits(List<Utterance> pack, Utterance next)
-    {
-        var seconds = pack.Sum(u => u.DurationSeconds) + pack.Count * Transcription.PackedWindows.GapSeconds + next.DurationSeconds;
-        return seconds <= _transcriber.PackSeconds;
-    }
 
     private async Task ProduceUtterancesAsync(DecodingAudio audio, ChannelWriter<Utterance> writer, CancellationToken cancellationToken)
     {
