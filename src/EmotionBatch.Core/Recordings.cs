@@ -16,9 +16,17 @@ public sealed record RecordingRef(string Id, Uri Uri, string ETag, long SizeByte
 /// </summary>
 public sealed record RecordingKey(string IdHash, string VersionHash)
 {
-    public static RecordingKey For(RecordingRef recording) => new(
-        Hashing.ShortHex(recording.Id),
-        Hashing.ShortHex(recording.Id + "\n" + recording.ETag));
+    public static RecordingKey For(RecordingRef recording)
+    {
+        ArgumentNullException.ThrowIfNull(recording);
+        return For(recording.Id, recording.ETag);
+    }
+
+    /// <summary>The key of version <paramref name="etag"/> of recording <paramref name="id"/>: the one formula every output name derives from.</summary>
+    public static RecordingKey For(string id, string etag) => new(IdHashOf(id), Hashing.ShortHex(id + "\n" + etag));
+
+    /// <summary>The part of the key shared by every version of recording <paramref name="id"/>.</summary>
+    public static string IdHashOf(string id) => Hashing.ShortHex(id);
 
     public override string ToString() => $"{IdHash}-{VersionHash}";
 }

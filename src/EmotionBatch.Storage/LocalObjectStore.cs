@@ -1,15 +1,14 @@
+using EmotionBatch.Datasets;
 using System.Runtime.CompilerServices;
 
 namespace EmotionBatch.Storage;
 
 /// <summary>
-/// Objects as files under a root folder. A put writes '.tmp-&lt;guid&gt;' beside the target, flushes it to disk and
-/// renames it over the target, so readers never see a half-written file and temp files never match '*.parquet'.
+/// Objects as files under a root folder. A put goes through <see cref="AtomicFile"/> (temporary file, fsync, rename), so
+/// readers never see a half-written file and temporary files never match '*.parquet'.
 /// </summary>
 internal sealed class LocalObjectStore : IObjectStore
 {
-    internal const string TempPrefix = ".tmp-";
-
     private readonly string _root;
 
     public LocalObjectStore(string root)
@@ -35,7 +34,7 @@ internal sealed class LocalObjectStore : IObjectStore
     {
         var cutoff = DateTime.UtcNow - AbandonedWrites.After;
         var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 };
-        foreach (var path in Directory.EnumerateFiles(_root, TempPrefix + "*", options))
+        foreach (var path in Directory.EnumerateFiles(_root, AtomicFile.TemporaryPrefix + "*", options))
         {
             try
             {
@@ -86,7 +85,7 @@ internal sealed class LocalObjectStore : IObjectStore
         foreach (var path in Directory.EnumerateFiles(folder, "*", options).Order(StringComparer.Ordinal))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (Path.GetFileName(path).StartsWith(TempPrefix, StringComparison.Ordinal))
+            if (AtomicFile.IsTemporary(Path.GetFileName(path)))
             {
                 continue;
             }
@@ -110,29 +109,8 @@ internal sealed class LocalObjectStore : IObjectStore
         return Task.CompletedTask;
     }
 
-    private async Task PutAsync(string name, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken)
-    {
-        var target = PathOf(name);
-        var folder = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(folder);
-        var temp = Path.Combine(folder, $"{TempPrefix}{Guid.NewGuid():N}");
-        try
-        {
-            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
-            {
-                await write(stream, cancellationToken).ConfigureAwait(false);
-                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-                // Without fsync a power cut after the rename can leave a named but empty file.
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, target, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
-    }
+    private Task PutAsync(string name, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken) =>
+        AtomicFile.WriteAsync(PathOf(name), write, cancellationToken);
 
     private string PathOf(string name)
     {

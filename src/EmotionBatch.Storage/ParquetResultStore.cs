@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Azure.Storage.Blobs;
 using EmotionBatch.Core;
-using EmotionBatch.Reports.Summaries;
+using EmotionBatch.Datasets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -16,12 +16,6 @@ namespace EmotionBatch.Storage;
 /// </summary>
 public sealed partial class ParquetResultStore : IResultStore
 {
-    public const string UtterancesFolder = "utterances";
-    public const string ErrorsFolder = "errors";
-    public const string SummariesFolder = SummaryParquet.FolderName;
-    public const string ChannelSummariesFolder = ChannelSummaryParquet.FolderName;
-    public const string StateFolder = "_state";
-
     private readonly IObjectStore _store;
     private readonly OutputOptions _options;
     private readonly TimeProvider _time;
@@ -88,14 +82,14 @@ public sealed partial class ParquetResultStore : IResultStore
             // Announce the file before writing it, so a crash in between still leaves it findable for clean-up.
             await PutJsonAsync(OutputsName(key), new OutputRecord(recording.Id, recording.ETag, output), cancellationToken).ConfigureAwait(false);
             var safeRows = rows.Select(row => row with { RecordingUri = Redact.Uri(row.RecordingUri) }).ToList();
-            using var parquet = await ParquetRows.WriteUtterancesAsync(safeRows, cancellationToken).ConfigureAwait(false);
-            await _store.PutAtomicAsync(output, parquet, cancellationToken).ConfigureAwait(false);
+            await PutParquetAsync(output, (stream, token) => UtteranceParquet.WriteAsync(safeRows, stream, token), cancellationToken).ConfigureAwait(false);
 
             // The summaries are named after the utterances file, so they are replaced and removed with it.
-            var summary = RecordingSummary.From(safeRows, recordingDurationSeconds);
-            await _store.PutAtomicAsync(SummaryName(output), SummaryParquet.Serialize([summary]), cancellationToken).ConfigureAwait(false);
+            RecordingSummary[] summary = [RecordingSummary.From(safeRows, recordingDurationSeconds)];
+            await PutParquetAsync(SummaryName(output), (stream, token) => SummaryParquet.WriteAsync(summary, stream, token), cancellationToken).ConfigureAwait(false);
             var channels = ChannelSummary.From(safeRows, recordingDurationSeconds);
-            await _store.PutAtomicAsync(ChannelSummaryName(output), ChannelSummaryParquet.Serialize(channels), cancellationToken).ConfigureAwait(false);
+            await PutParquetAsync(ChannelSummaryName(output), (stream, token) => ChannelSummaryParquet.WriteAsync(channels, stream, token), cancellationToken)
+                .ConfigureAwait(false);
         }
         else
         {
@@ -135,10 +129,8 @@ public sealed partial class ParquetResultStore : IResultStore
             Attempt = attempt,
             WillRetry = willRetry,
         };
-        using (var parquet = await ParquetRows.WriteFailureAsync(row, cancellationToken).ConfigureAwait(false))
-        {
-            await _store.PutAtomicAsync(ErrorName(recording, attempt), parquet, cancellationToken).ConfigureAwait(false);
-        }
+        await PutParquetAsync(DatasetLayout.ErrorFile(recording, attempt), (stream, token) => FailureParquet.WriteAsync([row], stream, token), cancellationToken)
+            .ConfigureAwait(false);
 
         var record = new FailedRecord(recording.Id, recording.ETag, attempt, Permanent: !willRetry, now, willRetry ? now + Backoff(attempt) : null, row.Stage, row.Reason);
         await PutJsonAsync(FailedName(key), record, cancellationToken).ConfigureAwait(false);
@@ -184,7 +176,7 @@ public sealed partial class ParquetResultStore : IResultStore
         var versions = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var ledger in new[] { "outputs", "done", "failed" })
         {
-            await foreach (var name in _store.ListAsync($"{StateFolder}/{ledger}/{key.IdHash}/", cancellationToken).ConfigureAwait(false))
+            await foreach (var name in _store.ListAsync($"{DatasetLayout.State}/{ledger}/{key.IdHash}/", cancellationToken).ConfigureAwait(false))
             {
                 if (name.EndsWith(".json", StringComparison.Ordinal))
                 {
@@ -215,31 +207,30 @@ public sealed partial class ParquetResultStore : IResultStore
 
     // Ledger files are ours, but a hand-edited one must not make us delete something else.
     private static bool IsOwnUtteranceFile(string name, RecordingKey key) =>
-        name.StartsWith(UtterancesFolder + "/", StringComparison.Ordinal) && name.EndsWith($"/{key}.parquet", StringComparison.Ordinal);
+        name.StartsWith(DatasetLayout.Utterances + "/", StringComparison.Ordinal) && name.EndsWith($"/{key}.parquet", StringComparison.Ordinal);
+
+    private async Task PutParquetAsync(string name, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await write(buffer, cancellationToken).ConfigureAwait(false);
+        buffer.Position = 0;
+        await _store.PutAtomicAsync(name, buffer, cancellationToken).ConfigureAwait(false);
+    }
 
     private Task PutJsonAsync<T>(string name, T record, CancellationToken cancellationToken) =>
         _store.PutAtomicAsync(name, LedgerJson.Serialize(record), cancellationToken);
 
-    /// <summary>The partition is the recording's own last-modified date, so a version always maps to the same name.</summary>
-    internal static string Partition(RecordingRef recording) =>
-        "date=" + recording.LastModified.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+    internal static string UtteranceName(RecordingRef recording) => DatasetLayout.UtteranceFile(recording);
 
-    internal static string UtteranceName(RecordingRef recording) => $"{UtterancesFolder}/{Partition(recording)}/{recording.Key}.parquet";
+    internal static string SummaryName(string utteranceName) => DatasetLayout.BesideUtterances(utteranceName, DatasetLayout.Summaries);
 
-    /// <summary>The summary of a recording version sits beside its utterances file: same partition, same name.</summary>
-    internal static string SummaryName(string utteranceName) => SummariesFolder + utteranceName[UtterancesFolder.Length..];
+    internal static string ChannelSummaryName(string utteranceName) => DatasetLayout.BesideUtterances(utteranceName, DatasetLayout.ChannelSummaries);
 
-    /// <summary>The per-channel summary of a recording version: same partition, same name, in its own dataset.</summary>
-    internal static string ChannelSummaryName(string utteranceName) => ChannelSummariesFolder + utteranceName[UtterancesFolder.Length..];
+    internal static string DoneName(RecordingKey key) => $"{DatasetLayout.State}/done/{key.IdHash}/{key.VersionHash}.json";
 
-    internal static string ErrorName(RecordingRef recording, int attempt) =>
-        $"{ErrorsFolder}/{Partition(recording)}/{recording.Key}-attempt{attempt.ToString(CultureInfo.InvariantCulture)}.parquet";
+    internal static string FailedName(RecordingKey key) => $"{DatasetLayout.State}/failed/{key.IdHash}/{key.VersionHash}.json";
 
-    internal static string DoneName(RecordingKey key) => $"{StateFolder}/done/{key.IdHash}/{key.VersionHash}.json";
-
-    internal static string FailedName(RecordingKey key) => $"{StateFolder}/failed/{key.IdHash}/{key.VersionHash}.json";
-
-    internal static string OutputsName(RecordingKey key) => $"{StateFolder}/outputs/{key.IdHash}/{key.VersionHash}.json";
+    internal static string OutputsName(RecordingKey key) => $"{DatasetLayout.State}/outputs/{key.IdHash}/{key.VersionHash}.json";
 
     /// <summary>Keeps credentials out of the datasets even if a caller passes a SAS URI or an exception message quoting one.</summary>
     internal static partial class Redact

@@ -3,6 +3,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using EmotionBatch.Core;
+using EmotionBatch.Datasets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -15,8 +16,6 @@ namespace EmotionBatch.Storage;
 /// </summary>
 public sealed class BlobLeaseClaims : IRecordingClaims
 {
-    internal const string ClaimsFolder = ParquetResultStore.StateFolder + "/claims";
-
     private readonly BlobContainerClient _container;
     private readonly string _prefix;
     private readonly TimeSpan _duration;
@@ -40,7 +39,7 @@ public sealed class BlobLeaseClaims : IRecordingClaims
     public async Task<IRecordingClaim?> TryClaimAsync(RecordingRef recording, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(recording);
-        var blob = _container.GetBlobClient($"{_prefix}{ClaimsFolder}/{recording.Key.IdHash}");
+        var blob = _container.GetBlobClient($"{_prefix}{DatasetLayout.Claims}/{recording.Key.IdHash}");
         var lease = blob.GetBlobLeaseClient();
         for (var attempt = 0; ; attempt++)
         {
@@ -191,7 +190,7 @@ public sealed class FileLockClaims : IRecordingClaims
     public FileLockClaims(string outputRoot)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(outputRoot);
-        _folder = Path.Combine(Path.GetFullPath(outputRoot), ParquetResultStore.StateFolder, "claims");
+        _folder = Path.Combine(Path.GetFullPath(outputRoot), DatasetLayout.Claims);
     }
 
     public Task<IRecordingClaim?> TryClaimAsync(RecordingRef recording, CancellationToken cancellationToken)

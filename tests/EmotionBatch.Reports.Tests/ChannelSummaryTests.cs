@@ -1,5 +1,5 @@
 using EmotionBatch.Core;
-using EmotionBatch.Reports.Summaries;
+using EmotionBatch.Datasets;
 using EmotionBatch.Testing;
 
 namespace EmotionBatch.Reports.Tests;
@@ -78,7 +78,7 @@ public sealed class ChannelSummaryTests
     {
         using var temp = RepoPaths.NewTempFolder("channel-summaries");
         var path = temp.File("c.parquet");
-        await File.WriteAllBytesAsync(path, ChannelSummaryParquet.Serialize(ChannelSummary.From([Row(0, 0, 2, EmotionLabels.Happy, 0.5f), Row(1, 3, 5, EmotionLabels.Sad, -0.5f)], 6)));
+        await AtomicFile.WriteAsync(path, (stream, token) => ChannelSummaryParquet.WriteAsync(ChannelSummary.From([Row(0, 0, 2, EmotionLabels.Happy, 0.5f), Row(1, 3, 5, EmotionLabels.Sad, -0.5f)], 6), stream, token), CancellationToken.None);
 
         var rows = DuckDbParquet.ReadRows(path, orderBy: "channel", hivePartitioning: false);
 

@@ -1,5 +1,5 @@
 using EmotionBatch.Core;
-using EmotionBatch.Reports.Summaries;
+using EmotionBatch.Datasets;
 
 namespace EmotionBatch.Reports.Tests;
 

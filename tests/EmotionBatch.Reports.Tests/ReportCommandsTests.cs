@@ -1,6 +1,6 @@
 using System.CommandLine;
 using EmotionBatch.Reports.Cli;
-using EmotionBatch.Reports.Summaries;
+using EmotionBatch.Datasets;
 using EmotionBatch.Testing;
 using SkiaSharp;
 
@@ -66,7 +66,7 @@ public sealed class ReportCommandsTests
         var measured = RecordingSummary.From(SampleDataset.LongCall(), 240.0);
         var measuredPath = Path.Combine(temp.Path, SummaryParquet.RelativePath(measured));
         Directory.CreateDirectory(Path.GetDirectoryName(measuredPath)!);
-        await File.WriteAllBytesAsync(measuredPath, SummaryParquet.Serialize([measured]));
+        await AtomicFile.WriteAsync(measuredPath, (stream, token) => SummaryParquet.WriteAsync([measured], stream, token), CancellationToken.None);
 
         var (code, stdout, _) = await RunAsync("summarize", "--input", temp.Path);
         Assert.Equal(0, code);

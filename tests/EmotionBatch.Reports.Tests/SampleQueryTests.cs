@@ -1,4 +1,4 @@
-using EmotionBatch.Reports.Summaries;
+using EmotionBatch.Datasets;
 using EmotionBatch.Testing;
 
 namespace EmotionBatch.Reports.Tests;

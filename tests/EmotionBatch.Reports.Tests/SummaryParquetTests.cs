@@ -1,4 +1,4 @@
-using EmotionBatch.Reports.Summaries;
+using EmotionBatch.Datasets;
 using EmotionBatch.Testing;
 
 namespace EmotionBatch.Reports.Tests;
@@ -12,7 +12,7 @@ public sealed class SummaryParquetTests
         var known = RecordingSummary.From(RecordingSummaryTests.Known, 20.0);
         var quiet = RecordingSummary.ForNoSpeech("quiet.wav", "file:///r/quiet.wav", "e9", 30, "emotionbatch-default", "1.0.0", known.ProcessedAtUtc);
         var path = temp.File("summaries.parquet");
-        await File.WriteAllBytesAsync(path, SummaryParquet.Serialize([known, quiet]));
+        await AtomicFile.WriteAsync(path, (stream, token) => SummaryParquet.WriteAsync([known, quiet], stream, token), CancellationToken.None);
 
         var result = Duck.Query($"SELECT * FROM read_parquet('{path}') ORDER BY recording_id");
 
@@ -51,8 +51,10 @@ public sealed class SummaryParquetTests
     public async Task Round_trips_through_its_own_reader()
     {
         var summaries = new[] { RecordingSummary.From(RecordingSummaryTests.Known, null) };
-        using var stream = new MemoryStream(SummaryParquet.Serialize(summaries));
-        var back = await SummaryParquet.DeserializeAsync(stream, CancellationToken.None);
+        using var stream = new MemoryStream();
+        await SummaryParquet.WriteAsync(summaries, stream, CancellationToken.None);
+        stream.Position = 0;
+        var back = await SummaryParquet.ReadAsync(stream, CancellationToken.None);
         Assert.Equal(summaries, back);
     }
 

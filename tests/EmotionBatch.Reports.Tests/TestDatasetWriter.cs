@@ -1,105 +1,46 @@
 using EmotionBatch.Core;
-using Parquet;
-using Parquet.Schema;
+using EmotionBatch.Datasets;
+using EmotionBatch.Testing;
 
 namespace EmotionBatch.Reports.Tests;
 
 /// <summary>
-/// Writes utterances and errors datasets the way the worker lays them out (hive partitions by day, one file per
-/// recording version), with Parquet.Net directly, so the reports are tested against files they did not write.
+/// Writes utterances and errors datasets through the dataset contract (schema and layout of EmotionBatch.Datasets),
+/// dated by processing day, so the reports read what the worker would write. Files of the layout before the channel
+/// columns are made by DuckDB from those, an independent writer.
 /// </summary>
 internal static class TestDatasetWriter
 {
-    private static readonly DataField<string> RecordingId = new("recording_id", nullable: false);
-    private static readonly DataField<string> RecordingUri = new("recording_uri", nullable: false);
-    private static readonly DataField<string> ETag = new("etag", nullable: false);
-    private static readonly DataField<int> UtteranceIndex = new("utterance_index", nullable: false);
-    private static readonly DataField<double> StartSeconds = new("start_seconds", nullable: false);
-    private static readonly DataField<double> EndSeconds = new("end_seconds", nullable: false);
-    private static readonly DataField<string> Transcript = new("transcript", nullable: true);
-    private static readonly DataField<string> Language = new("language", nullable: true);
-    private static readonly DataField<string> Emotion = new("emotion", nullable: false);
-    private static readonly DataField<float> PAngry = new("p_angry", nullable: false);
-    private static readonly DataField<float> PHappy = new("p_happy", nullable: false);
-    private static readonly DataField<float> PSad = new("p_sad", nullable: false);
-    private static readonly DataField<float> PNeutral = new("p_neutral", nullable: false);
-    private static readonly DataField<float> Valence = new("valence", nullable: false);
-    private static readonly DataField<float> Arousal = new("arousal", nullable: false);
-    private static readonly DataField<bool> TextUsed = new("text_used", nullable: false);
-    private static readonly DataField<string> ModelName = new("model_name", nullable: false);
-    private static readonly DataField<string> ModelVersion = new("model_version", nullable: false);
-    private static readonly DateTimeDataField ProcessedAt = new("processed_at", DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Micros, isNullable: false);
-
-    private static readonly ParquetSchema UtteranceSchema = new(
-        RecordingId, RecordingUri, ETag, UtteranceIndex, StartSeconds, EndSeconds, Transcript, Language, Emotion,
-        PAngry, PHappy, PSad, PNeutral, Valence, Arousal, TextUsed, ModelName, ModelVersion, ProcessedAt);
-
-    private static readonly DataField<string> Stage = new("stage", nullable: false);
-    private static readonly DataField<string> Reason = new("reason", nullable: false);
-    private static readonly DataField<int> Attempt = new("attempt", nullable: false);
-    private static readonly DataField<bool> WillRetry = new("will_retry", nullable: false);
-    private static readonly DateTimeDataField FailedAt = new("failed_at", DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Micros, isNullable: false);
-
-    private static readonly ParquetSchema ErrorSchema = new(RecordingId, RecordingUri, ETag, Stage, Reason, Attempt, WillRetry, FailedAt);
-
     /// <summary>Writes each recording version of <paramref name="rows"/> to its own file under <c>output/utterances/date=…/</c>.</summary>
     public static async Task WriteUtterancesAsync(string output, IEnumerable<UtteranceRow> rows)
     {
         foreach (var version in rows.GroupBy(row => (row.RecordingId, row.ETag)))
         {
             var list = version.OrderBy(row => row.UtteranceIndex).ToList();
-            var key = new RecordingKey(Hashing.ShortHex(version.Key.RecordingId), Hashing.ShortHex(version.Key.RecordingId + "\n" + version.Key.ETag));
-            var day = list[0].ProcessedAtUtc.ToString("yyyy-MM-dd");
-            var path = Path.Combine(output, "utterances", $"date={day}", $"{key}.parquet");
-            await WriteUtteranceFileAsync(path, list);
+            var name = DatasetLayout.UtteranceFile(DatasetLayout.Partition(list[0].ProcessedAtUtc), RecordingKey.For(version.Key.RecordingId, version.Key.ETag));
+            await WriteUtteranceFileAsync(Path.Combine(output, name), list);
         }
     }
 
-    public static async Task WriteUtteranceFileAsync(string path, IReadOnlyList<UtteranceRow> list)
+    public static Task WriteUtteranceFileAsync(string path, IReadOnlyList<UtteranceRow> list) =>
+        AtomicFile.WriteAsync(path, (stream, token) => UtteranceParquet.WriteAsync(list, stream, token), CancellationToken.None);
+
+    /// <summary>Rewrites a file as files written before channel splitting were: without <c>channel</c>, <c>speaker_role</c>, <c>overlap</c>.</summary>
+    public static void DropChannelColumns(string path)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        await using var stream = File.Create(path);
-        await using var writer = await ParquetWriter.CreateAsync(UtteranceSchema, stream);
-        using var group = writer.CreateRowGroup();
-        await group.WriteAsync(RecordingId, list.Select(r => r.RecordingId).ToArray());
-        await group.WriteAsync(RecordingUri, list.Select(r => r.RecordingUri).ToArray());
-        await group.WriteAsync(ETag, list.Select(r => r.ETag).ToArray());
-        await group.WriteAsync(UtteranceIndex, (ReadOnlyMemory<int>)list.Select(r => r.UtteranceIndex).ToArray());
-        await group.WriteAsync(StartSeconds, (ReadOnlyMemory<double>)list.Select(r => r.StartSeconds).ToArray());
-        await group.WriteAsync(EndSeconds, (ReadOnlyMemory<double>)list.Select(r => r.EndSeconds).ToArray());
-        await group.WriteAsync(Transcript, list.Select(r => r.Transcript).ToArray()!);
-        await group.WriteAsync(Language, list.Select(r => r.Language).ToArray()!);
-        await group.WriteAsync(Emotion, list.Select(r => r.Emotion).ToArray());
-        await group.WriteAsync(PAngry, (ReadOnlyMemory<float>)list.Select(r => r.ProbabilityAngry).ToArray());
-        await group.WriteAsync(PHappy, (ReadOnlyMemory<float>)list.Select(r => r.ProbabilityHappy).ToArray());
-        await group.WriteAsync(PSad, (ReadOnlyMemory<float>)list.Select(r => r.ProbabilitySad).ToArray());
-        await group.WriteAsync(PNeutral, (ReadOnlyMemory<float>)list.Select(r => r.ProbabilityNeutral).ToArray());
-        await group.WriteAsync(Valence, (ReadOnlyMemory<float>)list.Select(r => r.Valence).ToArray());
-        await group.WriteAsync(Arousal, (ReadOnlyMemory<float>)list.Select(r => r.Arousal).ToArray());
-        await group.WriteAsync(TextUsed, (ReadOnlyMemory<bool>)list.Select(r => r.TextUsed).ToArray());
-        await group.WriteAsync(ModelName, list.Select(r => r.ModelName).ToArray());
-        await group.WriteAsync(ModelVersion, list.Select(r => r.ModelVersion).ToArray());
-        await group.WriteAsync(ProcessedAt, (ReadOnlyMemory<DateTime>)list.Select(r => r.ProcessedAtUtc).ToArray());
+        var legacy = path + ".legacy";
+        var source = path.Replace("'", "''", StringComparison.Ordinal);
+        DuckDbParquet.Query($"COPY (SELECT * EXCLUDE (channel, speaker_role, overlap) FROM read_parquet('{source}')) TO '{legacy.Replace("'", "''", StringComparison.Ordinal)}' (FORMAT parquet)");
+        File.Move(legacy, path, overwrite: true);
     }
 
     public static async Task WriteErrorsAsync(string output, IReadOnlyList<FailureRow> failures)
     {
-        foreach (var day in failures.GroupBy(f => f.FailedAtUtc.ToString("yyyy-MM-dd")))
+        foreach (var day in failures.GroupBy(f => DatasetLayout.Partition(f.FailedAtUtc)))
         {
             var list = day.ToList();
-            var path = Path.Combine(output, "errors", $"date={day.Key}", $"{Guid.NewGuid():N}.parquet");
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await using var stream = File.Create(path);
-            await using var writer = await ParquetWriter.CreateAsync(ErrorSchema, stream);
-            using var group = writer.CreateRowGroup();
-            await group.WriteAsync(RecordingId, list.Select(r => r.RecordingId).ToArray());
-            await group.WriteAsync(RecordingUri, list.Select(r => r.RecordingUri).ToArray());
-            await group.WriteAsync(ETag, list.Select(r => r.ETag).ToArray());
-            await group.WriteAsync(Stage, list.Select(r => r.Stage).ToArray());
-            await group.WriteAsync(Reason, list.Select(r => r.Reason).ToArray());
-            await group.WriteAsync(Attempt, (ReadOnlyMemory<int>)list.Select(r => r.Attempt).ToArray());
-            await group.WriteAsync(WillRetry, (ReadOnlyMemory<bool>)list.Select(r => r.WillRetry).ToArray());
-            await group.WriteAsync(FailedAt, (ReadOnlyMemory<DateTime>)list.Select(r => r.FailedAtUtc).ToArray());
+            var path = Path.Combine(output, DatasetLayout.Errors, day.Key, $"{Guid.NewGuid():N}.parquet");
+            await AtomicFile.WriteAsync(path, (stream, token) => FailureParquet.WriteAsync(list, stream, token), CancellationToken.None);
         }
     }
 }

@@ -1,5 +1,5 @@
 using EmotionBatch.Core;
-using EmotionBatch.Reports.Dataset;
+using EmotionBatch.Datasets;
 using EmotionBatch.Testing;
 
 namespace EmotionBatch.Reports.Tests;
@@ -58,6 +58,23 @@ public sealed class UtteranceDatasetReaderTests
         Assert.All(latest, row => Assert.Equal(current[0].ETag, row.ETag));
         Assert.All(latest, row => Assert.Equal(current[0].ProcessedAtUtc.AddDays(1), row.ProcessedAtUtc));
         Assert.Equal(2, UtteranceDataset.ByVersion(all).Count);
+    }
+
+    [Fact]
+    public async Task Files_written_before_the_channel_columns_read_as_one_mixed_stream()
+    {
+        using var temp = RepoPaths.NewTempFolder("reader-legacy");
+        var rows = SampleDataset.All().Where(r => r.RecordingId == "complaint.mp3").ToList();
+        var split = rows.Select((r, i) => r with { Channel = i % 2, SpeakerRole = i % 2 == 0 ? "agent" : "customer", Overlap = true }).ToList();
+        var path = temp.File("legacy.parquet");
+        await TestDatasetWriter.WriteUtteranceFileAsync(path, split);
+        TestDatasetWriter.DropChannelColumns(path);
+
+        var read = await new UtteranceDatasetReader(path).ReadAsync();
+
+        Assert.DoesNotContain(DuckDbParquet.Describe(path), column => column.Name == "channel");
+        Assert.Equal(rows.OrderBy(r => r.UtteranceIndex), read.OrderBy(r => r.UtteranceIndex));
+        Assert.All(read, row => Assert.True(row is { Channel: 0, SpeakerRole: null, Overlap: false }));
     }
 
     [Fact]

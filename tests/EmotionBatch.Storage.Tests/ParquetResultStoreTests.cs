@@ -36,6 +36,26 @@ public abstract class ParquetResultStoreTests : IDisposable
     private static string Errors(string root) => Path.Combine(root, "errors", "**", "*.parquet");
 
     [Fact]
+    public async Task Committed_output_reads_back_through_the_dataset_contract_and_summarize_replaces_its_summaries()
+    {
+        var store = CreateStore();
+        var recording = Samples.Recording();
+        var rows = Samples.Rows(recording, 3);
+        await store.CommitAsync(recording, rows, 12.5, default);
+        var root = await SnapshotAsync(store);
+
+        var read = await new EmotionBatch.Datasets.UtteranceDatasetReader(root).ReadAsync();
+        Assert.Equal(rows.OrderBy(r => r.UtteranceIndex), read.OrderBy(r => r.UtteranceIndex));
+
+        // Rebuilding the summaries of the worker's own output replaces them: still one row per recording version and channel.
+        await EmotionBatch.Datasets.SummaryDatasetBuilder.RebuildAsync(root, root);
+        Assert.Equal(1, DuckDbParquet.Count(Path.Combine(root, "summaries", "**", "*.parquet")));
+        Assert.Equal(1, DuckDbParquet.Count(Path.Combine(root, "channel_summaries", "**", "*.parquet")));
+        var summary = Assert.Single(await EmotionBatch.Datasets.SummaryDatasetBuilder.ReadAllAsync(root));
+        Assert.Equal(12.5, summary.DurationSeconds);
+    }
+
+    [Fact]
     public async Task Committed_rows_read_back_with_duckdb_with_snake_case_columns_and_values()
     {
         var store = CreateStore();

@@ -83,7 +83,7 @@ public sealed class ChannelSplitTests(ITestOutputHelper log) : IDisposable
         var before = DuckDbParquet.Count(Path.Combine(output, "summaries", "**", "*.parquet"));
         var channelsBefore = DuckDbParquet.Count(Path.Combine(output, "channel_summaries", "**", "*.parquet"));
 
-        await EmotionBatch.Reports.Summaries.SummaryDatasetBuilder.RebuildAsync(output, output);
+        await EmotionBatch.Datasets.SummaryDatasetBuilder.RebuildAsync(output, output);
 
         Assert.Equal(1, before);
         Assert.Equal(1, DuckDbParquet.Count(Path.Combine(output, "summaries", "**", "*.parquet")));

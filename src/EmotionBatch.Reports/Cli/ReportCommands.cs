@@ -2,8 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using EmotionBatch.Core;
-using EmotionBatch.Reports.Dataset;
-using EmotionBatch.Reports.Summaries;
+using EmotionBatch.Datasets;
 using EmotionBatch.Reports.Timeline;
 
 namespace EmotionBatch.Reports.Cli;
@@ -127,7 +126,7 @@ public static class ReportCommands
     private static async Task<int> SummarizeAsync(
         string input, string? output, string? recordingId, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        var destination = output ?? (Directory.Exists(Path.Combine(input, UtteranceDatasetReader.FolderName)) ? input : Path.GetDirectoryName(Path.GetFullPath(input))!);
+        var destination = output ?? (Directory.Exists(Path.Combine(input, DatasetLayout.Utterances)) ? input : Path.GetDirectoryName(Path.GetFullPath(input))!);
         IReadOnlyList<RecordingSummary> summaries;
         try
         {
@@ -148,14 +147,14 @@ public static class ReportCommands
             await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"{s.RecordingId}: {s.Utterances} utterances, {s.SpeechShare:P0} speech, mostly {s.DominantEmotion ?? "-"} (valence {s.MeanValence:+0.00;-0.00}, arousal {s.MeanArousal:+0.00;-0.00})")).ConfigureAwait(false);
         }
-        await stdout.WriteLineAsync($"{summaries.Count} summaries written to {Path.Combine(Path.GetFullPath(destination), SummaryParquet.FolderName)}").ConfigureAwait(false);
+        await stdout.WriteLineAsync($"{summaries.Count} summaries written to {Path.Combine(Path.GetFullPath(destination), DatasetLayout.Summaries)}").ConfigureAwait(false);
         return ExitOk;
     }
 
     /// <summary>Durations measured at processing time, where summaries exist; otherwise the timeline ends with the last utterance.</summary>
     private static async Task<Dictionary<string, double>> KnownDurationsAsync(string input, CancellationToken cancellationToken)
     {
-        var root = Directory.Exists(Path.Combine(input, UtteranceDatasetReader.FolderName)) ? input : Path.GetDirectoryName(Path.GetFullPath(input))!;
+        var root = Directory.Exists(Path.Combine(input, DatasetLayout.Utterances)) ? input : Path.GetDirectoryName(Path.GetFullPath(input))!;
         var durations = new Dictionary<string, double>(StringComparer.Ordinal);
         try
         {
@@ -185,12 +184,12 @@ public static class ReportCommands
         var name = builder.ToString().Trim('.', '_');
         if (name.Length == 0 || name.Length > 120)
         {
-            name = (name.Length > 120 ? name[..100] + "_" : "") + Hashing.ShortHex(recordingId)[..12];
+            name = (name.Length > 120 ? name[..100] + "_" : "") + RecordingKey.IdHashOf(recordingId)[..12];
         }
         // Two ids can sanitise to the same name ("a/b" and "a_b"): the second gets a hash suffix.
         if (!used.Add(name))
         {
-            name = $"{name}_{Hashing.ShortHex(recordingId)[..12]}";
+            name = $"{name}_{RecordingKey.IdHashOf(recordingId)[..12]}";
             used.Add(name);
         }
         return name;

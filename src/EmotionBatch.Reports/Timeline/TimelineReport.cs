@@ -1,5 +1,6 @@
 using System.Globalization;
 using EmotionBatch.Core;
+using EmotionBatch.Datasets;
 using ScottPlot;
 using SkiaSharp;
 
@@ -137,18 +138,10 @@ public static class TimelineReport
         IReadOnlyList<UtteranceRow> rows, string path, ReportFormat format, int width = DefaultWidth, int height = DefaultHeight,
         double? durationSeconds = null, CancellationToken cancellationToken = default)
     {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temporary = full + ".tmp";
-        if (format == ReportFormat.Svg)
-        {
-            await File.WriteAllTextAsync(temporary, RenderSvg(rows, width, height, durationSeconds), cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            await File.WriteAllBytesAsync(temporary, RenderPng(rows, width, height, durationSeconds), cancellationToken).ConfigureAwait(false);
-        }
-        File.Move(temporary, full, overwrite: true);
+        var content = format == ReportFormat.Svg
+            ? System.Text.Encoding.UTF8.GetBytes(RenderSvg(rows, width, height, durationSeconds))
+            : RenderPng(rows, width, height, durationSeconds);
+        await AtomicFile.WriteAsync(path, content, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The font family the pictures use: the first preferred one installed, else whatever the system offers.</summary>

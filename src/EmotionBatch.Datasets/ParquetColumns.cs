@@ -1,15 +1,45 @@
 using Parquet;
 using Parquet.Schema;
 
-namespace EmotionBatch.Reports.Dataset;
+namespace EmotionBatch.Datasets;
 
 /// <summary>
-/// Reads one column of a row group into plain arrays, converting between compatible physical types, so that a file
-/// written with double instead of float (or an offset timestamp instead of a UTC one) still reads.
+/// Reads columns of a file by name into plain arrays, converting between compatible physical types, so that a file
+/// written with double instead of float (or an offset timestamp instead of a UTC one) still reads. A required column
+/// that is missing is an error naming the file kind; an optional one reads as all nulls (a file older than the column).
 /// </summary>
-internal static class ParquetColumns
+internal sealed class ParquetColumns
 {
-    public static async Task<string?[]> ReadStringsAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
+    private readonly Dictionary<string, DataField> _fields;
+    private readonly string _fileKind;
+
+    public ParquetColumns(ParquetSchema schema, string fileKind)
+    {
+        _fields = schema.DataFields.ToDictionary(field => field.Name, StringComparer.Ordinal);
+        _fileKind = fileKind;
+    }
+
+    private DataField? Field(string name, bool optional) =>
+        _fields.TryGetValue(name, out var field) ? field
+        : optional ? null
+        : throw new InvalidDataException($"Column {name} is missing; this is not {_fileKind}.");
+
+    public async Task<string?[]> StringsAsync(ParquetRowGroupReader group, string name, CancellationToken cancellationToken, bool optional = false) =>
+        Field(name, optional) is { } field ? await ReadStringsAsync(group, field, cancellationToken).ConfigureAwait(false) : new string?[group.RowCount];
+
+    public async Task<double?[]> DoublesAsync(ParquetRowGroupReader group, string name, CancellationToken cancellationToken, bool optional = false) =>
+        Field(name, optional) is { } field ? await ReadDoublesAsync(group, field, cancellationToken).ConfigureAwait(false) : new double?[group.RowCount];
+
+    public async Task<long?[]> IntegersAsync(ParquetRowGroupReader group, string name, CancellationToken cancellationToken, bool optional = false) =>
+        Field(name, optional) is { } field ? await ReadIntegersAsync(group, field, cancellationToken).ConfigureAwait(false) : new long?[group.RowCount];
+
+    public async Task<bool?[]> BooleansAsync(ParquetRowGroupReader group, string name, CancellationToken cancellationToken, bool optional = false) =>
+        Field(name, optional) is { } field ? await ReadBooleansAsync(group, field, cancellationToken).ConfigureAwait(false) : new bool?[group.RowCount];
+
+    public async Task<DateTime?[]> TimestampsAsync(ParquetRowGroupReader group, string name, CancellationToken cancellationToken, bool optional = false) =>
+        Field(name, optional) is { } field ? await ReadTimestampsAsync(group, field, cancellationToken).ConfigureAwait(false) : new DateTime?[group.RowCount];
+
+    private static async Task<string?[]> ReadStringsAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
     {
         var count = checked((int)group.RowCount);
         if (field.ClrType == typeof(string) || field.ClrType == typeof(ReadOnlyMemory<char>))
@@ -21,7 +51,7 @@ internal static class ParquetColumns
         throw new InvalidDataException($"Column {field.Name} holds {field.ClrType.Name}, not text.");
     }
 
-    public static async Task<double?[]> ReadDoublesAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
+    private static async Task<double?[]> ReadDoublesAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
     {
         var type = field.ClrType;
         if (type == typeof(double)) return await ReadStructAsync<double>(group, field, cancellationToken).ConfigureAwait(false);
@@ -32,7 +62,7 @@ internal static class ParquetColumns
         throw new InvalidDataException($"Column {field.Name} holds {type.Name}, not a number.");
     }
 
-    public static async Task<long?[]> ReadIntegersAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
+    private static async Task<long?[]> ReadIntegersAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
     {
         var type = field.ClrType;
         if (type == typeof(int)) return Convert(await ReadStructAsync<int>(group, field, cancellationToken).ConfigureAwait(false), v => (long)v);
@@ -41,19 +71,19 @@ internal static class ParquetColumns
         throw new InvalidDataException($"Column {field.Name} holds {type.Name}, not an integer.");
     }
 
-    public static async Task<bool?[]> ReadBooleansAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
+    private static async Task<bool?[]> ReadBooleansAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
     {
         if (field.ClrType == typeof(bool)) return await ReadStructAsync<bool>(group, field, cancellationToken).ConfigureAwait(false);
         throw new InvalidDataException($"Column {field.Name} holds {field.ClrType.Name}, not a boolean.");
     }
 
     /// <summary>Timestamps as UTC <see cref="DateTime"/>; values without a kind are taken as UTC, which is how the dataset is written.</summary>
-    public static async Task<DateTime?[]> ReadTimestampsAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
+    private static async Task<DateTime?[]> ReadTimestampsAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
     {
         var type = field.ClrType;
         if (type == typeof(DateTime))
         {
-            return Convert(await ReadStructAsync<DateTime>(group, field, cancellationToken).ConfigureAwait(false), AsUtc);
+            return Convert(await ReadStructAsync<DateTime>(group, field, cancellationToken).ConfigureAwait(false), ParquetFields.AsUtc);
         }
         if (type == typeof(DateTimeOffset))
         {
@@ -61,13 +91,6 @@ internal static class ParquetColumns
         }
         throw new InvalidDataException($"Column {field.Name} holds {type.Name}, not a timestamp.");
     }
-
-    public static DateTime AsUtc(DateTime value) => value.Kind switch
-    {
-        DateTimeKind.Utc => value,
-        DateTimeKind.Local => value.ToUniversalTime(),
-        _ => DateTime.SpecifyKind(value, DateTimeKind.Utc),
-    };
 
     private static async Task<T?[]> ReadStructAsync<T>(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
         where T : struct

@@ -1,6 +1,6 @@
 using EmotionBatch.Core;
 
-namespace EmotionBatch.Reports.Summaries;
+namespace EmotionBatch.Datasets;
 
 /// <summary>
 /// One row of the <c>summaries</c> dataset: what a recording sounded like overall. Speech time counts each moment once

@@ -1,11 +1,11 @@
-namespace EmotionBatch.Reports.Summaries;
+namespace EmotionBatch.Datasets;
 
 /// <summary>Column names of the summaries dataset (same snake_case style as the utterances dataset).</summary>
 public static class SummaryColumns
 {
-    public const string RecordingId = "recording_id";
-    public const string RecordingUri = "recording_uri";
-    public const string ETag = "etag";
+    public const string RecordingId = UtteranceColumns.RecordingId;
+    public const string RecordingUri = UtteranceColumns.RecordingUri;
+    public const string ETag = UtteranceColumns.ETag;
     public const string DurationSeconds = "duration_seconds";
     public const string SpeechSeconds = "speech_seconds";
     public const string SpeechShare = "speech_share";
@@ -17,7 +17,7 @@ public static class SummaryColumns
     public const string ShareNeutral = "share_neutral";
     public const string MeanValence = "mean_valence";
     public const string MeanArousal = "mean_arousal";
-    public const string ModelName = "model_name";
-    public const string ModelVersion = "model_version";
-    public const string ProcessedAt = "processed_at";
+    public const string ModelName = UtteranceColumns.ModelName;
+    public const string ModelVersion = UtteranceColumns.ModelVersion;
+    public const string ProcessedAt = UtteranceColumns.ProcessedAt;
 }

@@ -1,6 +1,4 @@
-using EmotionBatch.Reports.Dataset;
-
-namespace EmotionBatch.Reports.Summaries;
+namespace EmotionBatch.Datasets;
 
 /// <summary>Rebuilds the summaries dataset from the utterances dataset (after a model change, or for output written before summaries existed).</summary>
 public static class SummaryDatasetBuilder
@@ -25,7 +23,7 @@ public static class SummaryDatasetBuilder
         {
             foreach (var version in rows.Select(row => (row.RecordingId, row.ETag)).Distinct())
             {
-                var homeFile = UtteranceDatasetReader.IsVersionFileName(Path.GetFileName(file)) && rows.All(row => (row.RecordingId, row.ETag) == version) ? file : null;
+                var homeFile = DatasetLayout.IsVersionFileName(Path.GetFileName(file)) && rows.All(row => (row.RecordingId, row.ETag) == version) ? file : null;
                 // A version found in two files (or sharing one) has no single home: it is named by processing day.
                 fileOf[version] = fileOf.TryGetValue(version, out var seen) ? (seen == homeFile ? seen : null) : homeFile;
             }
@@ -41,29 +39,24 @@ public static class SummaryDatasetBuilder
             var relative = fileOf[(first.RecordingId, first.ETag)] is { } home
                 && Path.GetFileName(Path.GetDirectoryName(home)) is { } partition && partition.StartsWith("date=", StringComparison.Ordinal)
                 ? partition + "/" + Path.GetFileName(home)
-                : SummaryParquet.RelativePath(summary)[(SummaryParquet.FolderName.Length + 1)..];
-            await WriteAsync(output, SummaryParquet.FolderName, relative, SummaryParquet.Serialize([summary]), cancellationToken).ConfigureAwait(false);
-            await WriteAsync(output, ChannelSummaryParquet.FolderName, relative, ChannelSummaryParquet.Serialize(ChannelSummary.From(version, summary.DurationSeconds)), cancellationToken)
-                .ConfigureAwait(false);
+                : SummaryParquet.RelativePath(summary)[(DatasetLayout.Summaries.Length + 1)..];
+            var channels = ChannelSummary.From(version, summary.DurationSeconds);
+            await AtomicFile.WriteAsync(PathOf(output, DatasetLayout.Summaries, relative),
+                (stream, token) => SummaryParquet.WriteAsync([summary], stream, token), cancellationToken).ConfigureAwait(false);
+            await AtomicFile.WriteAsync(PathOf(output, DatasetLayout.ChannelSummaries, relative),
+                (stream, token) => ChannelSummaryParquet.WriteAsync(channels, stream, token), cancellationToken).ConfigureAwait(false);
             written.Add(summary);
         }
         return written;
     }
 
-    private static async Task WriteAsync(string output, string dataset, string relative, byte[] content, CancellationToken cancellationToken)
-    {
-        var path = Path.Combine(Path.GetFullPath(output), dataset, relative.Replace('/', Path.DirectorySeparatorChar));
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        // Through a temporary name that starts with '.', which readers skip, so a query never sees half a file.
-        var temporary = Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + ".tmp");
-        await File.WriteAllBytesAsync(temporary, content, cancellationToken).ConfigureAwait(false);
-        File.Move(temporary, path, overwrite: true);
-    }
+    private static string PathOf(string output, string dataset, string relative) =>
+        Path.Combine(Path.GetFullPath(output), dataset, relative.Replace('/', Path.DirectorySeparatorChar));
 
     /// <summary>Every summary under <paramref name="output"/>/summaries (empty when there is none yet).</summary>
     public static async Task<IReadOnlyList<RecordingSummary>> ReadAllAsync(string output, CancellationToken cancellationToken = default)
     {
-        var folder = Path.Combine(Path.GetFullPath(output), SummaryParquet.FolderName);
+        var folder = Path.Combine(Path.GetFullPath(output), DatasetLayout.Summaries);
         if (!Directory.Exists(folder))
         {
             return [];
@@ -71,12 +64,12 @@ public static class SummaryDatasetBuilder
         var result = new List<RecordingSummary>();
         foreach (var file in Directory.EnumerateFiles(folder, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
-            if (Path.GetFileName(file).StartsWith('.'))
+            if (DatasetLayout.IsHidden(Path.GetFileName(file)))
             {
                 continue;
             }
             await using var stream = File.OpenRead(file);
-            result.AddRange(await SummaryParquet.DeserializeAsync(stream, cancellationToken).ConfigureAwait(false));
+            result.AddRange(await SummaryParquet.ReadAsync(stream, cancellationToken).ConfigureAwait(false));
         }
         return result;
     }

@@ -1,6 +1,6 @@
 using EmotionBatch.Core;
 
-namespace EmotionBatch.Reports.Dataset;
+namespace EmotionBatch.Datasets;
 
 /// <summary>Shapes rows read from the dataset into what reports need: one current version per recording, in time order.</summary>
 public static class UtteranceDataset
@@ -41,7 +41,7 @@ public static class UtteranceDataset
 
     /// <summary>
     /// Groups rows by recording version (id and etag), each group without duplicate utterances and sorted by start time:
-    /// the shape <see cref="Summaries.RecordingSummary.From"/> takes.
+    /// the shape <see cref="RecordingSummary.From"/> takes.
     /// </summary>
     public static IReadOnlyList<IReadOnlyList<UtteranceRow>> ByVersion(IEnumerable<UtteranceRow> rows)
     {

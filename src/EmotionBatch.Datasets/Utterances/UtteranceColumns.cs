@@ -1,4 +1,4 @@
-namespace EmotionBatch.Reports.Dataset;
+namespace EmotionBatch.Datasets;
 
 /// <summary>Column names of the utterances dataset, as analysts see them in SQL.</summary>
 public static class UtteranceColumns

@@ -1,6 +1,6 @@
 using EmotionBatch.Core;
 
-namespace EmotionBatch.Reports.Summaries;
+namespace EmotionBatch.Datasets;
 
 /// <summary>
 /// One row of the <c>channel_summaries</c> dataset: one channel (one party, e.g. the customer) of one recording version.
