@@ -19,8 +19,6 @@ namespace EmotionBatch.Audio;
 /// </summary>
 public sealed partial class FfmpegAudioDecoder : IAudioDecoder
 {
-    private const string ProbeStage = "probe";
-    private const string DecodeStage = "decode";
     private const int BytesPerSample = sizeof(float);
 
     private readonly DecoderOptions _options;
@@ -70,7 +68,7 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         if (playlist is not null)
         {
             LogRefused(_logger, path, playlist);
-            throw Refused(ProbeStage, ContainerPolicy.RefusalReason(playlist));
+            throw Refused(PipelineStage.Probe, ContainerPolicy.RefusalReason(playlist));
         }
         return await OpenWithoutSniffingAsync(fullPath, cancellationToken).ConfigureAwait(false);
     }
@@ -125,23 +123,23 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
             {
                 var detected = await DetectRefusedFormatAsync(FileUrl(fullPath), cancellationToken).ConfigureAwait(false);
                 LogRefused(_logger, fullPath, detected);
-                throw Refused(ProbeStage, ContainerPolicy.RefusalReason(detected));
+                throw Refused(PipelineStage.Probe, ContainerPolicy.RefusalReason(detected));
             }
-            throw Refused(ProbeStage, $"not a readable audio file: ffmpeg: {ffmpeg.StderrSummary()}");
+            throw Refused(PipelineStage.Probe, $"not a readable audio file: ffmpeg: {ffmpeg.StderrSummary()}");
         }
         if (!ContainerPolicy.IsAllowed(description.Format))
         {
             LogRefused(_logger, fullPath, description.Format);
-            throw Refused(ProbeStage, ContainerPolicy.RefusalReason(description.Format));
+            throw Refused(PipelineStage.Probe, ContainerPolicy.RefusalReason(description.Format));
         }
         if (!description.HasAudio)
         {
-            throw Refused(ProbeStage, "not an audio file: no audio stream found");
+            throw Refused(PipelineStage.Probe, "not an audio file: no audio stream found");
         }
         var info = new AudioInfo(fullPath, description.DurationSeconds, description.SampleRate, description.Channels, description.Format);
         if (info.DurationSeconds > _options.MaxDurationSeconds)
         {
-            throw TooLong(ProbeStage, string.Create(CultureInfo.InvariantCulture, $"{info.DurationSeconds / 3600:0.##} h ({info.DurationSeconds:0} s)"));
+            throw TooLong(PipelineStage.Probe, string.Create(CultureInfo.InvariantCulture, $"{info.DurationSeconds / 3600:0.##} h ({info.DurationSeconds:0} s)"));
         }
         return info;
     }
@@ -154,7 +152,7 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
         (_, <= 0) => null,
         (ChannelMode.Auto, 2) => new StreamLayout(2, StreamPlan.SplitUnlessSame),
         (ChannelMode.Auto, _) => null,
-        (ChannelMode.Split, > DecoderOptions.MaxSplitChannels) => throw Refused(ProbeStage,
+        (ChannelMode.Split, > DecoderOptions.MaxSplitChannels) => throw Refused(PipelineStage.Probe,
             $"{info.Channels} channels; at most {DecoderOptions.MaxSplitChannels} are decoded separately ({DecoderOptions.SectionName}:Channels = Split); use Mix or Auto for this recording"),
         (ChannelMode.Split, var channels) => new StreamLayout(channels, StreamPlan.Split),
         _ => null,
@@ -213,7 +211,7 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
                 produced += frames;
                 if (produced > maxSamples + IAudioDecoder.SampleRate)
                 {
-                    throw TooLong(DecodeStage, string.Create(CultureInfo.InvariantCulture, $"more than {produced / IAudioDecoder.SampleRate} s decoded"));
+                    throw TooLong(PipelineStage.Decode, string.Create(CultureInfo.InvariantCulture, $"more than {produced / IAudioDecoder.SampleRate} s decoded"));
                 }
 
                 if (held is not null)
@@ -259,7 +257,7 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
             if (exitCode != 0 && ffmpeg.StderrLines().Any(l => l.Contains("Failed to configure output pad on auto_aresample", StringComparison.Ordinal)))
             {
                 // ffmpeg has no downmix matrix for this channel layout (10 or 32 channels, say): its resampler cannot be set up.
-                throw new RecordingFailedException(DecodeStage,
+                throw new RecordingFailedException(PipelineStage.Decode,
                     $"{info.Channels} channels without a standard layout cannot be downmixed to mono; convert the recording to mono or stereo first")
                 {
                     Retryable = false,
@@ -267,14 +265,14 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
             }
             if (exitCode != 0)
             {
-                throw new RecordingFailedException(DecodeStage, $"ffmpeg failed (exit code {exitCode}): {ffmpeg.StderrSummary()}")
+                throw new RecordingFailedException(PipelineStage.Decode, $"ffmpeg failed (exit code {exitCode}): {ffmpeg.StderrSummary()}")
                 {
                     Retryable = false,
                 };
             }
             if (produced == 0)
             {
-                throw new RecordingFailedException(DecodeStage, $"no audio samples could be decoded: {ffmpeg.StderrSummary()}")
+                throw new RecordingFailedException(PipelineStage.Decode, $"no audio samples could be decoded: {ffmpeg.StderrSummary()}")
                 {
                     Retryable = false,
                 };
@@ -403,17 +401,17 @@ public sealed partial class FfmpegAudioDecoder : IAudioDecoder
     {
         if (string.IsNullOrWhiteSpace(path) || path.Any(char.IsControl))
         {
-            throw Refused(ProbeStage, "invalid local path");
+            throw Refused(PipelineStage.Probe, "invalid local path");
         }
         var fullPath = Path.GetFullPath(path);
         var file = new FileInfo(fullPath);
         if (!file.Exists)
         {
-            throw Refused(ProbeStage, $"file not found: {fullPath}");
+            throw Refused(PipelineStage.Probe, $"file not found: {fullPath}");
         }
         if (file.Length == 0)
         {
-            throw Refused(ProbeStage, "empty file (0 bytes)");
+            throw Refused(PipelineStage.Probe, "empty file (0 bytes)");
         }
         return fullPath;
     }

@@ -10,7 +10,7 @@ public sealed class RecordingFailedException : Exception
         Reason = reason;
     }
 
-    /// <summary>fetch, probe, decode, segment, transcribe, infer or write.</summary>
+    /// <summary>One of <see cref="PipelineStage.FailureStages"/>.</summary>
     public string Stage { get; }
 
     public string Reason { get; }

@@ -71,13 +71,13 @@ public sealed class BlobContainerSource : IRecordingSource
         {
             TryDelete(partial);
             StorageLog.BlobChangedBeforeFetch(_logger, recording.Id, ex.Status);
-            throw new RecordingFailedException("fetch", ex.Status == 404 ? "blob no longer exists" : "blob changed since it was listed", ex) { Retryable = true };
+            throw new RecordingFailedException(PipelineStage.Fetch, ex.Status == 404 ? "blob no longer exists" : "blob changed since it was listed", ex) { Retryable = true };
         }
         catch (RequestFailedException ex) when (ex.Status == 400)
         {
             // Names with dot segments or characters the service cannot address: no retry will fix them.
             TryDelete(partial);
-            throw new RecordingFailedException("fetch", $"the storage service rejected the blob name ({ex.ErrorCode ?? "400"})", ex) { Retryable = false };
+            throw new RecordingFailedException(PipelineStage.Fetch, $"the storage service rejected the blob name ({ex.ErrorCode ?? "400"})", ex) { Retryable = false };
         }
         catch
         {

@@ -169,11 +169,11 @@ public sealed class LocalFolderSource : IRecordingSource
         // Ids come from our own listing, but a caller could hand in anything: stay inside the root.
         if (!path.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
         {
-            throw new RecordingFailedException("fetch", "recording id points outside the source folder");
+            throw new RecordingFailedException(PipelineStage.Fetch, "recording id points outside the source folder");
         }
         if (recording.ETag == UndecodableNameTag)
         {
-            throw new RecordingFailedException("fetch",
+            throw new RecordingFailedException(PipelineStage.Fetch,
                 "the file name is not valid UTF-8 (undecodable bytes are shown as U+FFFD), so it cannot be opened by name; rename the file to UTF-8")
             { Retryable = false };
         }
@@ -181,11 +181,11 @@ public sealed class LocalFolderSource : IRecordingSource
         if (status is null)
         {
             // Moved away while we worked: when it comes back it must still be processed.
-            throw new RecordingFailedException("fetch", "file no longer exists (retried if it returns)") { Retryable = true };
+            throw new RecordingFailedException(PipelineStage.Fetch, "file no longer exists (retried if it returns)") { Retryable = true };
         }
         if (status.Value.Kind != FileKind.Regular)
         {
-            throw new RecordingFailedException("fetch", "no longer a regular file") { Retryable = true };
+            throw new RecordingFailedException(PipelineStage.Fetch, "no longer a regular file") { Retryable = true };
         }
         if (recording.Id.Any(char.IsControl))
         {

@@ -54,9 +54,7 @@ public sealed partial class ParquetResultStore : IResultStore
         {
             return new RecordingState(RecordingStatus.New, 0, null);
         }
-        return failed.Permanent || failed.Attempts >= _options.MaxAttempts
-            ? new RecordingState(RecordingStatus.FailedPermanently, failed.Attempts, null)
-            : new RecordingState(RecordingStatus.FailedRetryable, failed.Attempts, failed.RetryAfter);
+        return _options.RetryPolicy.StateAfter(failed.Attempts, failed.Permanent, failed.LastFailedAt);
     }
 
     /// <summary>
@@ -119,7 +117,8 @@ public sealed partial class ParquetResultStore : IResultStore
         var key = recording.Key;
         var previous = LedgerJson.Deserialize<FailedRecord>(await _store.TryGetAsync(FailedName(key), cancellationToken).ConfigureAwait(false));
         var attempt = (previous?.Attempts ?? 0) + 1;
-        var willRetry = failure.WillRetry && attempt < _options.MaxAttempts;
+        var retry = _options.RetryPolicy;
+        var willRetry = retry.WillRetry(failure.WillRetry, attempt);
         var now = _time.GetUtcNow();
 
         var row = failure with
@@ -132,7 +131,7 @@ public sealed partial class ParquetResultStore : IResultStore
         await PutParquetAsync(DatasetLayout.ErrorFile(recording, attempt), (stream, token) => FailureParquet.WriteAsync([row], stream, token), cancellationToken)
             .ConfigureAwait(false);
 
-        var record = new FailedRecord(recording.Id, recording.ETag, attempt, Permanent: !willRetry, now, willRetry ? now + Backoff(attempt) : null, row.Stage, row.Reason);
+        var record = new FailedRecord(recording.Id, recording.ETag, attempt, Permanent: !willRetry, now, willRetry ? now + retry.Backoff(attempt) : null, row.Stage, row.Reason);
         await PutJsonAsync(FailedName(key), record, cancellationToken).ConfigureAwait(false);
 
         // An earlier attempt of this version may have died between writing its rows and its done record; a failed
@@ -144,13 +143,6 @@ public sealed partial class ParquetResultStore : IResultStore
             await _store.DeleteAsync(OutputsName(key), cancellationToken).ConfigureAwait(false);
         }
         StorageLog.FailureRecorded(_logger, recording.Id, key.ToString(), attempt, willRetry);
-    }
-
-    internal TimeSpan Backoff(int attempt)
-    {
-        var factor = Math.Pow(2, Math.Min(attempt - 1, 30));
-        var wait = TimeSpan.FromTicks((long)Math.Min(_options.RetryBackoff.Ticks * factor, _options.MaxRetryBackoff.Ticks));
-        return wait;
     }
 
     /// <summary>Deletes the utterances and summary files that this version's announcement names, unless it is <paramref name="keep"/>.</summary>

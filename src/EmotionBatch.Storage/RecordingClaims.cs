@@ -52,7 +52,7 @@ public sealed class BlobLeaseClaims : IRecordingClaims
             }
             catch (RequestFailedException ex) when (ex.Status == 409 && ex.ErrorCode == BlobErrorCode.LeaseAlreadyPresent)
             {
-                StorageLog.ClaimedElsewhere(_logger, recording.Id);
+                // The batch runner logs the skip: one event, whatever kind of claim.
                 return null;
             }
             catch (RequestFailedException ex) when (ex.Status == 404 && attempt == 0)

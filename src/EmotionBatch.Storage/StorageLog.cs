@@ -28,9 +28,6 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 3020, Level = LogLevel.Debug, Message = "Claimed {RecordingId} for {LeaseSeconds} s (renewed while processing)")]
     public static partial void Claimed(ILogger logger, string recordingId, double leaseSeconds);
 
-    [LoggerMessage(EventId = 3021, Level = LogLevel.Debug, Message = "Skipping {RecordingId} this pass: claimed by another worker")]
-    public static partial void ClaimedElsewhere(ILogger logger, string recordingId);
-
     [LoggerMessage(EventId = 3022, Level = LogLevel.Warning, Message = "Lost the claim on {RecordingId} ({Reason}); its work stops uncommitted and is redone by whoever claims it next")]
     public static partial void ClaimLost(ILogger logger, string recordingId, string reason);
 }

@@ -1,3 +1,4 @@
+using EmotionBatch.Core;
 using System.ComponentModel.DataAnnotations;
 
 namespace EmotionBatch.Storage;
@@ -88,6 +89,9 @@ public sealed class OutputOptions : BlobEndpointOptions
 
     [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
     public TimeSpan MaxRetryBackoff { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>The retry rule these settings make, shared by the store and the batch runner.</summary>
+    public RetryPolicy RetryPolicy => new(MaxAttempts, RetryBackoff, MaxRetryBackoff);
 
     /// <summary>
     /// How long a worker's claim on a recording outlives the worker (blob output; renewed every third of it while

@@ -65,7 +65,9 @@ public static class EmotionBatchHost
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<RecordingPipeline>();
+        services.AddSingleton<IRecordingProcessor>(provider => provider.GetRequiredService<RecordingPipeline>());
         services.AddSingleton<BatchRunner>();
+        services.AddSingleton<IPassRunner>(provider => provider.GetRequiredService<BatchRunner>());
         services.AddHostedService<WorkFolderSweep>();
         return services;
     }

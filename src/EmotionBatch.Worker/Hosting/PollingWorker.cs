@@ -13,7 +13,7 @@ namespace EmotionBatch.Worker.Hosting;
 /// </summary>
 public sealed partial class PollingWorker : BackgroundService
 {
-    private readonly BatchRunner _runner;
+    private readonly IPassRunner _runner;
     private readonly WorkerOptions _options;
     private readonly TimeSpan _pollInterval;
     private readonly IHostApplicationLifetime _lifetime;
@@ -22,7 +22,7 @@ public sealed partial class PollingWorker : BackgroundService
     private readonly ILogger<PollingWorker> _logger;
 
     public PollingWorker(
-        BatchRunner runner,
+        IPassRunner runner,
         IOptions<WorkerOptions> options,
         IOptions<SourceOptions> source,
         IHostApplicationLifetime lifetime,
@@ -84,7 +84,7 @@ public sealed partial class PollingWorker : BackgroundService
 
             try
             {
-                await Task.Delay(_pollInterval, stoppingToken).ConfigureAwait(false);
+                await Task.Delay(_pollInterval, _clock, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

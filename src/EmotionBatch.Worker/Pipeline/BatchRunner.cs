@@ -15,12 +15,12 @@ public sealed record PassSummary(int Listed, int Completed, int Failed, int Skip
 /// the rest with bounded concurrency. A recording that fails never stops the pass. Each recording is processed under
 /// a claim in the output store, so workers sharing a container never work on the same recording at once.
 /// </summary>
-public sealed partial class BatchRunner
+public sealed partial class BatchRunner : IPassRunner
 {
     private readonly IRecordingSource _source;
     private readonly IResultStore _store;
     private readonly IRecordingClaims _claims;
-    private readonly RecordingPipeline _pipeline;
+    private readonly IRecordingProcessor _pipeline;
     private readonly WorkerOptions _options;
     private readonly TimeProvider _clock;
     private readonly PipelineTelemetry _telemetry;
@@ -30,7 +30,7 @@ public sealed partial class BatchRunner
         IRecordingSource source,
         IResultStore store,
         IRecordingClaims claims,
-        RecordingPipeline pipeline,
+        IRecordingProcessor pipeline,
         IOptions<WorkerOptions> options,
         TimeProvider clock,
         PipelineTelemetry telemetry,
@@ -112,7 +112,7 @@ public sealed partial class BatchRunner
         {
             return skipped with { Kind = OutcomeKind.FailedEarlier };
         }
-        if (!IsDue(first))
+        if (!RetryPolicy.IsDue(first, _clock.GetUtcNow()))
         {
             return skipped;
         }
@@ -127,7 +127,7 @@ public sealed partial class BatchRunner
         {
             // Another worker may have finished it between our first look and the claim.
             var state = await _store.GetStateAsync(recording, cancellationToken).ConfigureAwait(false);
-            if (!IsDue(state))
+            if (!RetryPolicy.IsDue(state, _clock.GetUtcNow()))
             {
                 return skipped;
             }
@@ -140,24 +140,14 @@ public sealed partial class BatchRunner
             }
             catch (OperationCanceledException) when (claim.Lost.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
-                LogClaimLost(recording.Id);
+                // The claim logged the loss with its reason; the pass moves on.
                 return skipped;
             }
         }
     }
 
-    private bool IsDue(RecordingState state) => state.Status switch
-    {
-        RecordingStatus.New => true,
-        RecordingStatus.FailedRetryable => state.RetryAfter is null || state.RetryAfter <= _clock.GetUtcNow(),
-        _ => false,
-    };
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Skipping {RecordingId} this pass: another worker holds its claim")]
     private partial void LogClaimedElsewhere(string recordingId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopped {RecordingId}: its claim was lost; nothing was committed and whoever claims it next redoes it")]
-    private partial void LogClaimLost(string recordingId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pass over {Source}: {Listed} listed, {Completed} completed, {Failed} failed, {Skipped} skipped, {NoSpeech} without speech, {FailedEarlier} failed in an earlier pass, {Utterances} utterances in {ElapsedSeconds:F1} s")]
     private partial void LogPass(string source, int listed, int completed, int failed, int skipped, int noSpeech, int failedEarlier, int utterances, double elapsedSeconds);

@@ -26,3 +26,17 @@ public sealed record RecordingOutcome(
     /// <summary>Seconds of audio per second of processing; 0 when nothing was decoded.</summary>
     public double RealTimeFactor => Elapsed > TimeSpan.Zero ? AudioSeconds / Elapsed.TotalSeconds : 0;
 }
+
+/// <summary>Processes one recording and commits its rows or records its failure (<see cref="RecordingPipeline"/>).</summary>
+public interface IRecordingProcessor
+{
+    /// <summary>Only cancellation escapes: every other failure is recorded and returned as an outcome.</summary>
+    Task<RecordingOutcome> ProcessAsync(RecordingRef recording, int attempt, CancellationToken cancellationToken);
+}
+
+/// <summary>One pass over the source (<see cref="BatchRunner"/>).</summary>
+public interface IPassRunner
+{
+    /// <param name="progress">Receives each outcome as it happens (the CLI's progress display).</param>
+    Task<PassSummary> RunPassAsync(IProgress<RecordingOutcome>? progress, CancellationToken cancellationToken);
+}

@@ -15,7 +15,7 @@ namespace EmotionBatch.Worker.Pipeline;
 /// (streamed), transcribe, infer in batches, commit. Decoding and segmentation run concurrently with transcription and
 /// inference through a bounded channel, so a multi-hour recording never sits in memory and the stages overlap.
 /// </summary>
-public sealed partial class RecordingPipeline
+public sealed partial class RecordingPipeline : IRecordingProcessor
 {
     private readonly IRecordingSource _source;
     private readonly IAudioDecoder _decoder;
@@ -67,22 +67,22 @@ public sealed partial class RecordingPipeline
         {
             if (recording.SizeBytes > _options.MaxFileSizeBytes)
             {
-                throw new RecordingFailedException("fetch",
+                throw new RecordingFailedException(PipelineStage.Fetch,
                     $"file is {recording.SizeBytes:N0} bytes, over the limit of {_options.MaxFileSizeBytes:N0} (EmotionBatch:Worker:MaxFileSizeBytes)");
             }
             if (recording.SizeBytes == 0)
             {
-                throw new RecordingFailedException("fetch", "file is empty (0 bytes)");
+                throw new RecordingFailedException(PipelineStage.Fetch, "file is empty (0 bytes)");
             }
 
             Directory.CreateDirectory(_options.WorkFolder);
             var stage = Stopwatch.StartNew();
             await using var local = await FetchAsync(recording, cancellationToken).ConfigureAwait(false);
-            _telemetry.StageFinished("fetch", stage.Elapsed);
+            _telemetry.StageFinished(PipelineStage.Fetch, stage.Elapsed);
 
             stage.Restart();
             await using var audio = await _decoder.OpenAsync(local.Path, cancellationToken).ConfigureAwait(false);
-            _telemetry.StageFinished("probe", stage.Elapsed);
+            _telemetry.StageFinished(PipelineStage.Probe, stage.Elapsed);
             var info = audio.Info;
             audioSeconds = info.DurationSeconds;
 
@@ -96,7 +96,7 @@ public sealed partial class RecordingPipeline
 
             stage.Restart();
             await _store.CommitAsync(recording, rows, info.DurationSeconds, cancellationToken).ConfigureAwait(false);
-            _telemetry.StageFinished("commit", stage.Elapsed);
+            _telemetry.StageFinished(PipelineStage.Commit, stage.Elapsed);
             _telemetry.RecordingCompleted(rows.Count, audioSeconds, stopwatch.Elapsed);
             activity?.SetTag("emotionbatch.utterances", rows.Count);
             LogCompleted(recording.Id, rows.Count, audioSeconds, stopwatch.Elapsed.TotalSeconds);
@@ -129,7 +129,7 @@ public sealed partial class RecordingPipeline
         }
         catch (Exception ex) when (ex is not RecordingFailedException and not OperationCanceledException)
         {
-            throw new RecordingFailedException("fetch", $"could not fetch the recording: {ex.Message}", ex) { Retryable = true };
+            throw new RecordingFailedException(PipelineStage.Fetch, $"could not fetch the recording: {ex.Message}", ex) { Retryable = true };
         }
     }
 
@@ -220,7 +220,7 @@ public sealed partial class RecordingPipeline
                 await writer.WriteAsync(utterance, cancellationToken).ConfigureAwait(false);
             }
             writer.Complete();
-            _telemetry.StageFinished("decode_segment", stage.Elapsed);
+            _telemetry.StageFinished(PipelineStage.DecodeSegment, stage.Elapsed);
         }
         catch (Exception ex)
         {
@@ -235,12 +235,12 @@ public sealed partial class RecordingPipeline
         try
         {
             var transcripts = await _transcriber.TranscribeAsync(pack, cancellationToken).ConfigureAwait(false);
-            _telemetry.StageFinished("transcribe", stage.Elapsed);
+            _telemetry.StageFinished(PipelineStage.Transcribe, stage.Elapsed);
             return pack.Zip(transcripts).ToList();
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not RecordingFailedException)
         {
-            throw new RecordingFailedException("transcribe",
+            throw new RecordingFailedException(PipelineStage.Transcribe,
                 $"speech recognition failed on utterances {pack[0].Index}-{pack[^1].Index} of channel {pack[0].Channel ?? 0}: {ex.Message}", ex) { Retryable = true };
         }
     }
@@ -268,11 +268,11 @@ public sealed partial class RecordingPipeline
         try
         {
             predictions = await _model.PredictAsync(inputs, cancellationToken).ConfigureAwait(false);
-            _telemetry.StageFinished("infer", stage.Elapsed);
+            _telemetry.StageFinished(PipelineStage.Infer, stage.Elapsed);
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not RecordingFailedException)
         {
-            throw new RecordingFailedException("infer", $"emotion model failed: {ex.Message}", ex) { Retryable = true };
+            throw new RecordingFailedException(PipelineStage.Infer, $"emotion model failed: {ex.Message}", ex) { Retryable = true };
         }
 
         var processedAt = _clock.GetUtcNow().UtcDateTime;
