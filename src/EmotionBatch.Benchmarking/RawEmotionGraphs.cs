@@ -60,30 +60,17 @@ public sealed class RawEmotionGraphs : IDisposable
 
     /// <summary>
     /// Builds the tensors of one batch as <see cref="OnnxEmotionModel"/> would: waveforms zero-padded to the longest
-    /// (at least <see cref="OnnxEmotionModel.MinimumPaddedSamples"/>), token ids padded to the longest row.
+    /// (<see cref="WaveformBatch"/>), token ids padded to the longest row.
     /// <paramref name="tokenIds"/> null: text masked for the whole batch.
     /// </summary>
     public PreparedBatch Prepare(IReadOnlyList<ReadOnlyMemory<float>> waveforms, IReadOnlyList<int[]>? tokenIds)
     {
         var batch = waveforms.Count;
         var maxSamples = _bundle.MaxAudioSamples;
-        var padded = OnnxEmotionModel.MinimumPaddedSamples;
-        foreach (var w in waveforms)
-        {
-            padded = Math.Max(padded, Math.Min(w.Length, maxSamples));
-        }
+        var padded = WaveformBatch.PaddedLength(waveforms, maxSamples);
         var samples = new float[batch * padded];
         var lengths = new long[batch];
-        for (var b = 0; b < batch; b++)
-        {
-            var source = waveforms[b].Span;
-            if (source.Length > maxSamples)
-            {
-                source = source.Slice((source.Length - maxSamples) / 2, maxSamples);
-            }
-            source.CopyTo(samples.AsSpan(b * padded));
-            lengths[b] = source.Length;
-        }
+        WaveformBatch.Fill(waveforms, maxSamples, padded, samples, lengths);
         var prepared = new PreparedBatch(batch)
         {
             Waveform = OrtValue.CreateTensorValueFromMemory(samples, [batch, padded]),

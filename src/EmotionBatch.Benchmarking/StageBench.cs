@@ -445,10 +445,7 @@ public sealed class StageBench
             var rows = new List<UtteranceRow>();
             foreach (var u in utterances[r])
             {
-                var p = byIndex[offset + u.Index];
-                rows.Add(new UtteranceRow(recording.Id, recording.Uri.ToString(), recording.ETag, u.Index, u.StartSeconds, u.EndSeconds,
-                    null, null, p.Label, p.ProbabilityAngry, p.ProbabilityHappy, p.ProbabilitySad, p.ProbabilityNeutral, p.Valence, p.Arousal,
-                    false, bundle.Name, bundle.Version, now));
+                rows.Add(UtteranceRows.Create(recording, u, transcript: null, byIndex[offset + u.Index], bundle, now));
             }
             offset += utterances[r].Count;
             result.Add((recording, rows));
@@ -613,7 +610,7 @@ public static class BatchPlan
         long padded = 0, real = 0;
         foreach (var batch in batches)
         {
-            var max = Math.Max(OnnxEmotionModel.MinimumPaddedSamples, batch.Max(i => lengths[i]));
+            var max = Math.Max(WaveformBatch.MinimumPaddedSamples, batch.Max(i => lengths[i]));
             padded += (long)max * batch.Length;
             real += batch.Sum(i => (long)lengths[i]);
         }

@@ -31,8 +31,15 @@ public interface IEmotionModel
 {
     ModelBundleInfo Bundle { get; }
 
-    /// <summary>Largest batch the model wants at once; callers group utterances up to this size.</summary>
+    /// <summary>Largest batch the model runs at once (one session call).</summary>
     int PreferredBatchSize { get; }
 
+    /// <summary>
+    /// How many utterances a caller should hand <see cref="PredictAsync"/> per call. A model that batches inside (by
+    /// length, <c>BatchingEmotionModel</c>) wants several batches' worth; a plain one wants one batch.
+    /// </summary>
+    int PreferredCallSize => PreferredBatchSize;
+
+    /// <summary>One prediction per input, in the order given.</summary>
     Task<IReadOnlyList<EmotionPrediction>> PredictAsync(IReadOnlyList<EmotionInput> batch, CancellationToken cancellationToken);
 }

@@ -77,3 +77,44 @@ public interface IResultStore
 
     Task RecordFailureAsync(RecordingRef recording, FailureRow failure, CancellationToken cancellationToken);
 }
+
+/// <summary>The one place an utterance, its transcript and the model's prediction become an output row.</summary>
+public static class UtteranceRows
+{
+    /// <param name="speakerRole">The configured role of the utterance's channel; null when mixed or unconfigured.</param>
+    public static UtteranceRow Create(
+        RecordingRef recording, Utterance utterance, Transcript? transcript, EmotionPrediction prediction, ModelBundleInfo model,
+        DateTime processedAtUtc, string? speakerRole = null)
+    {
+        ArgumentNullException.ThrowIfNull(recording);
+        ArgumentNullException.ThrowIfNull(utterance);
+        ArgumentNullException.ThrowIfNull(prediction);
+        ArgumentNullException.ThrowIfNull(model);
+        // A blank transcript is no transcript: the text modality was masked, and the row says so.
+        var text = string.IsNullOrWhiteSpace(transcript?.Text) ? null : transcript.Text.Trim();
+        return new UtteranceRow(
+            recording.Id,
+            recording.Uri.ToString(),
+            recording.ETag,
+            utterance.Index,
+            utterance.StartSeconds,
+            utterance.EndSeconds,
+            text,
+            text is null ? null : transcript!.Language,
+            prediction.Label,
+            prediction.ProbabilityAngry,
+            prediction.ProbabilityHappy,
+            prediction.ProbabilitySad,
+            prediction.ProbabilityNeutral,
+            prediction.Valence,
+            prediction.Arousal,
+            TextUsed: text is not null,
+            model.Name,
+            model.Version,
+            processedAtUtc)
+        {
+            Channel = utterance.Channel ?? 0,
+            SpeakerRole = speakerRole,
+        };
+    }
+}

@@ -12,7 +12,9 @@ public static class InferenceServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="ModelOptions"/> (section <c>EmotionBatch:Model</c>, validated at start, including that the
-    /// bundle exists and its manifest is valid) and <see cref="IEmotionModel"/> as a lazily created singleton.
+    /// bundle exists and its manifest is valid) and <see cref="IEmotionModel"/> as a lazily created singleton that
+    /// batches by length (<see cref="BatchingEmotionModel"/>) over <see cref="OnnxEmotionModel"/>. The bundle's manifest
+    /// is read once, by the start-up check, and reused by the model.
     /// </summary>
     public static IServiceCollection AddEmotionBatchInference(this IServiceCollection services, IConfiguration configuration)
     {
@@ -21,21 +23,23 @@ public static class InferenceServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelOptions>, ModelBundleValidator>());
+        services.TryAddSingleton<LoadedBundles>();
         services.TryAddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<ModelOptions>>().Value;
             return new OnnxEmotionModel(
-                ModelBundle.Load(options.BundlePath),
+                sp.GetRequiredService<LoadedBundles>().Get(options.BundlePath),
                 options,
                 sp.GetService<ILogger<OnnxEmotionModel>>());
         });
-        services.TryAddSingleton<IEmotionModel>(sp => sp.GetRequiredService<OnnxEmotionModel>());
+        // Callers hand the model windows of utterances; it batches them by length itself.
+        services.TryAddSingleton<IEmotionModel>(sp => new BatchingEmotionModel(sp.GetRequiredService<OnnxEmotionModel>()));
         return services;
     }
 }
 
 /// <summary>Fails start-up when the bundle is missing or its manifest is invalid, before any recording is fetched.</summary>
-internal sealed class ModelBundleValidator : IValidateOptions<ModelOptions>
+internal sealed class ModelBundleValidator(LoadedBundles bundles) : IValidateOptions<ModelOptions>
 {
     public ValidateOptionsResult Validate(string? name, ModelOptions options)
     {
@@ -45,7 +49,7 @@ internal sealed class ModelBundleValidator : IValidateOptions<ModelOptions>
         }
         try
         {
-            ModelBundle.Load(options.BundlePath);
+            bundles.Get(options.BundlePath);
             return ValidateOptionsResult.Success;
         }
         catch (ModelBundleException e)
@@ -53,4 +57,14 @@ internal sealed class ModelBundleValidator : IValidateOptions<ModelOptions>
             return ValidateOptionsResult.Fail($"{ModelOptions.SectionName}:BundlePath '{options.BundlePath}': {e.Message}");
         }
     }
+}
+
+/// <summary>Bundles read by path, each once per process: the start-up check and the model share one load.</summary>
+internal sealed class LoadedBundles
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<ModelBundle>> _byPath = new(StringComparer.Ordinal);
+
+    /// <exception cref="ModelBundleException">The bundle is missing or invalid (the same error on every call).</exception>
+    public ModelBundle Get(string path) =>
+        _byPath.GetOrAdd(Path.GetFullPath(path), full => new Lazy<ModelBundle>(() => ModelBundle.Load(full))).Value;
 }

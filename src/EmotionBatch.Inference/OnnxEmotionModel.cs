@@ -15,9 +15,6 @@ namespace EmotionBatch.Inference;
 /// </summary>
 public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
 {
-    /// <summary>Waveforms are padded to at least one 25 ms analysis window so encoders always produce a frame.</summary>
-    public const int MinimumPaddedSamples = 400;
-
     private readonly ModelBundle _bundle;
     private readonly int _batchSize;
     private readonly InferenceSession _acoustic;
@@ -35,23 +32,26 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
         _batchSize = options.BatchSize;
         var sessions = new SessionFactory(options, log);
         ExecutionProvider = sessions.ExecutionProvider;
+        var a = bundle.AcousticEncoder;
+        var f = bundle.FusionHead;
+        _acousticOutputs = [a.Outputs!.Features, a.Outputs.Mask];
+        _fusionOutputs = [f.Outputs!.Logits, f.Outputs.Valence, f.Outputs.Arousal];
         try
         {
             _acoustic = sessions.CreateSession(bundle.AcousticEncoderPath);
             _fusion = sessions.CreateSession(bundle.FusionHeadPath);
             _text = TextEncoder.FromBundle(bundle, sessions);
+            CheckGraphs();
         }
         catch
         {
+            // A graph that disagrees with its manifest must not leave native sessions behind.
             _acoustic?.Dispose();
             _fusion?.Dispose();
+            _text?.Dispose();
+            _runOptions.Dispose();
             throw;
         }
-        var a = bundle.AcousticEncoder;
-        var f = bundle.FusionHead;
-        _acousticOutputs = [a.Outputs!.Features, a.Outputs.Mask];
-        _fusionOutputs = [f.Outputs!.Logits, f.Outputs.Valence, f.Outputs.Arousal];
-        CheckGraphs();
 
         LogLoaded(log, bundle.Info.Name, bundle.Info.Version, bundle.Directory, ExecutionProvider);
         if (!bundle.Info.Trained)
@@ -157,30 +157,14 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
     {
         var batch = waveforms.Count;
         var maxSamples = _bundle.MaxAudioSamples;
-        var padded = MinimumPaddedSamples;
-        foreach (var w in waveforms)
-        {
-            padded = Math.Max(padded, Math.Min(w.Length, maxSamples));
-        }
+        var padded = WaveformBatch.PaddedLength(waveforms, maxSamples);
 
         var count = checked(batch * padded);
         var samples = ArrayPool<float>.Shared.Rent(count);
         var lengths = ArrayPool<long>.Shared.Rent(batch);
         try
         {
-            var buffer = samples.AsSpan(0, count);
-            buffer.Clear();
-            for (var b = 0; b < batch; b++)
-            {
-                var source = waveforms[b].Span;
-                if (source.Length > maxSamples)
-                {
-                    // Keep the centre: speech onsets and tails carry less of the expressed emotion than the middle.
-                    source = source.Slice((source.Length - maxSamples) / 2, maxSamples);
-                }
-                source.CopyTo(buffer.Slice(b * padded, source.Length));
-                lengths[b] = source.Length;
-            }
+            WaveformBatch.Fill(waveforms, maxSamples, padded, samples.AsSpan(0, count), lengths.AsSpan(0, batch));
 
             var inputs = _bundle.AcousticEncoder.Inputs!;
             using var waveformValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, samples.AsMemory(0, count), [batch, padded]);

@@ -64,6 +64,7 @@ public static class EmotionBatchHost
         services.AddEmotionBatchTelemetry(configuration);
 
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IUtteranceAnalyser, UtteranceAnalyser>();
         services.AddSingleton<RecordingPipeline>();
         services.AddSingleton<IRecordingProcessor>(provider => provider.GetRequiredService<RecordingPipeline>());
         services.AddSingleton<BatchRunner>();

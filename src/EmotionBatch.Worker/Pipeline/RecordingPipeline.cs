@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using System.Threading.Channels;
-using EmotionBatch.Audio;
 using EmotionBatch.Core;
-using EmotionBatch.Inference;
 using EmotionBatch.Worker.Hosting;
 using EmotionBatch.Worker.Observability;
 using Microsoft.Extensions.Logging;
@@ -11,17 +8,14 @@ using Microsoft.Extensions.Options;
 namespace EmotionBatch.Worker.Pipeline;
 
 /// <summary>
-/// Turns one recording into committed rows: fetch, open (the decoder describes the recording), decode + segment
-/// (streamed), transcribe, infer in batches, commit. Decoding and segmentation run concurrently with transcription and
-/// inference through a bounded channel, so a multi-hour recording never sits in memory and the stages overlap.
+/// Turns one recording into committed rows: checks its limits, fetches it, opens it (the decoder describes the
+/// recording), hands the utterance work to <see cref="IUtteranceAnalyser"/>, and commits the rows or records why it failed.
 /// </summary>
 public sealed partial class RecordingPipeline : IRecordingProcessor
 {
     private readonly IRecordingSource _source;
     private readonly IAudioDecoder _decoder;
-    private readonly ChannelSegmenter _segmenter;
-    private readonly ITranscriber _transcriber;
-    private readonly IEmotionModel _model;
+    private readonly IUtteranceAnalyser _analyser;
     private readonly IResultStore _store;
     private readonly WorkerOptions _options;
     private readonly TimeProvider _clock;
@@ -31,9 +25,7 @@ public sealed partial class RecordingPipeline : IRecordingProcessor
     public RecordingPipeline(
         IRecordingSource source,
         IAudioDecoder decoder,
-        ChannelSegmenter segmenter,
-        ITranscriber transcriber,
-        IEmotionModel model,
+        IUtteranceAnalyser analyser,
         IResultStore store,
         IOptions<WorkerOptions> options,
         TimeProvider clock,
@@ -42,9 +34,7 @@ public sealed partial class RecordingPipeline : IRecordingProcessor
     {
         _source = source;
         _decoder = decoder;
-        _segmenter = segmenter;
-        _transcriber = transcriber;
-        _model = model;
+        _analyser = analyser;
         _store = store;
         _options = options.Value;
         _clock = clock;
@@ -86,10 +76,10 @@ public sealed partial class RecordingPipeline : IRecordingProcessor
             var info = audio.Info;
             audioSeconds = info.DurationSeconds;
 
-            var rows = await AnalyseAsync(recording, audio, cancellationToken).ConfigureAwait(false);
+            var rows = await _analyser.AnalyseAsync(recording, audio, cancellationToken).ConfigureAwait(false);
             if (rows.Count == 0)
             {
-                var silent = await RecordFailureAsync(recording, attempt, "segment", $"no speech detected in {info.DurationSeconds:F1} s of audio",
+                var silent = await RecordFailureAsync(recording, attempt, PipelineStage.Segment, $"no speech detected in {info.DurationSeconds:F1} s of audio",
                     retryable: false, audioSeconds, stopwatch, cancellationToken).ConfigureAwait(false);
                 return silent with { Kind = OutcomeKind.NoSpeech };
             }
@@ -116,7 +106,7 @@ public sealed partial class RecordingPipeline : IRecordingProcessor
         {
             // Unknown faults (storage hiccups, model errors) may pass; they get the bounded retries.
             LogUnexpected(unexpected, recording.Id);
-            return await RecordFailureAsync(recording, attempt, "unexpected", $"{unexpected.GetType().Name}: {unexpected.Message}", true, audioSeconds, stopwatch, cancellationToken)
+            return await RecordFailureAsync(recording, attempt, PipelineStage.Unexpected, $"{unexpected.GetType().Name}: {unexpected.Message}", true, audioSeconds, stopwatch, cancellationToken)
                 .ConfigureAwait(false);
         }
     }
@@ -130,182 +120,6 @@ public sealed partial class RecordingPipeline : IRecordingProcessor
         catch (Exception ex) when (ex is not RecordingFailedException and not OperationCanceledException)
         {
             throw new RecordingFailedException(PipelineStage.Fetch, $"could not fetch the recording: {ex.Message}", ex) { Retryable = true };
-        }
-    }
-
-    private async Task<List<UtteranceRow>> AnalyseAsync(RecordingRef recording, DecodingAudio audio, CancellationToken cancellationToken)
-    {
-        var batchSize = Math.Max(1, _model.PreferredBatchSize);
-        var utterances = Channel.CreateBounded<Utterance>(new BoundedChannelOptions(batchSize * 2)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = ProduceUtterancesAsync(audio, utterances.Writer, linked.Token);
-
-        var rows = new List<UtteranceRow>();
-        var windowSize = LengthBatching.WindowSize(batchSize);
-        var window = new List<(Utterance Utterance, Transcript? Transcript)>(windowSize);
-        // Utterances wait per channel until a recognition window's worth of speech has gathered (PackSeconds).
-        var packs = new SortedDictionary<int, List<Utterance>>();
-        try
-        {
-            await foreach (var utterance in utterances.Reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
-            {
-                if (!_transcriber.IsEnabled)
-                {
-                    await AddAsync([(utterance, null)]).ConfigureAwait(false);
-                    continue;
-                }
-                var channel = utterance.Channel ?? 0;
-                if (!packs.TryGetValue(channel, out var pack))
-                {
-                    packs[channel] = pack = [];
-                }
-                if (pack.Count > 0 && !Transcription.PackedWindows.Fits(pack, utterance, _transcriber.PackSeconds))
-                {
-                    await AddAsync(await TranscribeAsync(pack, linked.Token).ConfigureAwait(false)).ConfigureAwait(false);
-                    pack.Clear();
-                }
-                pack.Add(utterance);
-            }
-            foreach (var pack in packs.Values.Where(pack => pack.Count > 0))
-            {
-                await AddAsync(await TranscribeAsync(pack, linked.Token).ConfigureAwait(false)).ConfigureAwait(false);
-            }
-            if (window.Count > 0)
-            {
-                await InferWindowAsync(recording, window, batchSize, rows, linked.Token).ConfigureAwait(false);
-            }
-        }
-        catch
-        {
-            // Stop the decoder (and its ffmpeg process) before reporting the failure.
-            await linked.CancelAsync().ConfigureAwait(false);
-            await Task.WhenAny(producer).ConfigureAwait(false);
-            throw;
-        }
-        await producer.ConfigureAwait(false);
-        // Channels' utterances arrive interleaved; the recording's rows are one timeline, numbered once.
-        return ConversationTimeline.Arrange(rows);
-
-        async Task AddAsync(IEnumerable<(Utterance, Transcript?)> transcribed)
-        {
-            foreach (var item in transcribed)
-            {
-                window.Add(item);
-                if (window.Count == windowSize)
-                {
-                    await InferWindowAsync(recording, window, batchSize, rows, linked.Token).ConfigureAwait(false);
-                    window.Clear();
-                }
-            }
-        }
-    }
-
-
-    private async Task ProduceUtterancesAsync(DecodingAudio audio, ChannelWriter<Utterance> writer, CancellationToken cancellationToken)
-    {
-        // Run on the thread pool so decoding overlaps with inference from the first chunk on.
-        await Task.Yield();
-        var stage = Stopwatch.StartNew();
-        try
-        {
-            var pcm = audio.ReadAsync(cancellationToken);
-            await foreach (var utterance in _segmenter.SegmentAsync(pcm, cancellationToken).ConfigureAwait(false))
-            {
-                await writer.WriteAsync(utterance, cancellationToken).ConfigureAwait(false);
-            }
-            writer.Complete();
-            _telemetry.StageFinished(PipelineStage.DecodeSegment, stage.Elapsed);
-        }
-        catch (Exception ex)
-        {
-            writer.Complete(ex);
-            throw;
-        }
-    }
-
-    private async Task<IEnumerable<(Utterance, Transcript?)>> TranscribeAsync(List<Utterance> pack, CancellationToken cancellationToken)
-    {
-        var stage = Stopwatch.StartNew();
-        try
-        {
-            var transcripts = await _transcriber.TranscribeAsync(pack, cancellationToken).ConfigureAwait(false);
-            _telemetry.StageFinished(PipelineStage.Transcribe, stage.Elapsed);
-            return pack.Zip(transcripts).ToList();
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException and not RecordingFailedException)
-        {
-            throw new RecordingFailedException(PipelineStage.Transcribe,
-                $"speech recognition failed on utterances {pack[0].Index}-{pack[^1].Index} of channel {pack[0].Channel ?? 0}: {ex.Message}", ex) { Retryable = true };
-        }
-    }
-
-    /// <summary>Infers a window in <see cref="LengthBatching"/>'s batches.</summary>
-    private async Task InferWindowAsync(
-        RecordingRef recording, List<(Utterance Utterance, Transcript? Transcript)> window, int batchSize, List<UtteranceRow> rows, CancellationToken cancellationToken)
-    {
-        foreach (var batch in LengthBatching.Batches(window.ConvertAll(w => w.Utterance.Samples.Length), batchSize))
-        {
-            await InferAsync(recording, batch.Select(i => window[i]).ToList(), rows, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private async Task InferAsync(RecordingRef recording, List<(Utterance Utterance, Transcript? Transcript)> batch, List<UtteranceRow> rows, CancellationToken cancellationToken)
-    {
-        var inputs = new EmotionInput[batch.Count];
-        for (var i = 0; i < batch.Count; i++)
-        {
-            inputs[i] = new EmotionInput(batch[i].Utterance.Samples, batch[i].Transcript?.Text);
-        }
-
-        IReadOnlyList<EmotionPrediction> predictions;
-        var stage = Stopwatch.StartNew();
-        try
-        {
-            predictions = await _model.PredictAsync(inputs, cancellationToken).ConfigureAwait(false);
-            _telemetry.StageFinished(PipelineStage.Infer, stage.Elapsed);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException and not RecordingFailedException)
-        {
-            throw new RecordingFailedException(PipelineStage.Infer, $"emotion model failed: {ex.Message}", ex) { Retryable = true };
-        }
-
-        var processedAt = _clock.GetUtcNow().UtcDateTime;
-        var bundle = _model.Bundle;
-        for (var i = 0; i < batch.Count; i++)
-        {
-            var (utterance, transcript) = batch[i];
-            var prediction = predictions[i];
-            var text = string.IsNullOrWhiteSpace(transcript?.Text) ? null : transcript!.Text.Trim();
-            rows.Add(new UtteranceRow(
-                recording.Id,
-                recording.Uri.ToString(),
-                recording.ETag,
-                utterance.Index,
-                utterance.StartSeconds,
-                utterance.EndSeconds,
-                text,
-                text is null ? null : transcript!.Language,
-                prediction.Label,
-                prediction.ProbabilityAngry,
-                prediction.ProbabilityHappy,
-                prediction.ProbabilitySad,
-                prediction.ProbabilityNeutral,
-                prediction.Valence,
-                prediction.Arousal,
-                TextUsed: text is not null,
-                bundle.Name,
-                bundle.Version,
-                processedAt)
-            {
-                Channel = utterance.Channel ?? 0,
-                SpeakerRole = _segmenter.RoleOf(utterance.Channel),
-            });
         }
     }
 
