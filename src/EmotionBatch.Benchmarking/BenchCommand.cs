@@ -15,9 +15,10 @@ public static class BenchCommand
 {
     private const string MemoryLinePrefix = "MEMORY ";
 
-    /// <param name="pipeline">Runs one pass of the worker's pipeline; without it the whole-pipeline row and the memory mode are skipped.</param>
-    public static Command CreateBenchCommand(PipelineRunner? pipeline = null)
+    /// <summary>The bench's options and action on <paramref name="command"/> (the <c>emotionbatch-bench</c> root command).</summary>
+    public static Command Configure(Command command)
     {
+        ArgumentNullException.ThrowIfNull(command);
         var bundle = new Option<string>("--bundle") { Description = "Model bundle folder.", DefaultValueFactory = _ => "models/default" };
         var minutes = new Option<double>("--minutes") { Description = "Minutes of generated audio, shared by the recordings.", DefaultValueFactory = _ => 8 };
         var recordings = new Option<int>("--recordings") { Description = "Number of generated recordings (mp3, opus, flac, aac in turn).", DefaultValueFactory = _ => 4 };
@@ -43,7 +44,6 @@ public static class BenchCommand
         var ffmpeg = new Option<string?>("--ffmpeg-folder") { Description = "Folder holding the ffmpeg to decode with (EmotionBatch:Decoder:FfmpegFolder); default: the one on PATH." };
         var child = new Option<string?>("--memory-child") { Hidden = true };
 
-        var command = new Command("bench", "Benchmark each stage and the whole pipeline on generated recordings.");
         foreach (var option in new Option[] { bundle, minutes, recordings, whisper, pack, whisperTokens, noPerUtterance, noFlash, language, threads, repeat, rounds, batch, vad, lanes, work, memory, hours, acoustic, utterances, utteranceSeconds, spinning, ffmpeg, child })
         {
             command.Options.Add(option);
@@ -82,7 +82,7 @@ public static class BenchCommand
             }
             if (parse.GetValue(child) is { } file)
             {
-                return await RunMemoryChildAsync(file, settings, pipeline, cancellationToken).ConfigureAwait(false);
+                return await RunMemoryChildAsync(file, settings, cancellationToken).ConfigureAwait(false);
             }
 
             var folder = settings.WorkFolder ?? Path.Combine(Path.GetTempPath(), "emotionbatch-bench-" + Guid.NewGuid().ToString("N")[..8]);
@@ -90,8 +90,8 @@ public static class BenchCommand
             try
             {
                 return parse.GetValue(memory)
-                    ? await RunMemoryAsync(folder, settings, parse.GetValue(hours), pipeline, Console.Out, cancellationToken).ConfigureAwait(false)
-                    : await new StageBench(settings, pipeline, Console.Out).RunAsync(folder, cancellationToken).ConfigureAwait(false);
+                    ? await RunMemoryAsync(folder, settings, parse.GetValue(hours), Console.Out, cancellationToken).ConfigureAwait(false)
+                    : await new StageBench(settings, Console.Out).RunAsync(folder, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -105,13 +105,8 @@ public static class BenchCommand
     }
 
     /// <summary>Parent side of --memory: makes both recordings, runs each in a fresh process, compares the peaks.</summary>
-    private static async Task<int> RunMemoryAsync(string folder, BenchSettings settings, double hours, PipelineRunner? pipeline, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> RunMemoryAsync(string folder, BenchSettings settings, double hours, TextWriter output, CancellationToken cancellationToken)
     {
-        if (pipeline is null)
-        {
-            output.WriteLine("bench --memory needs the worker's pipeline; run it through the emotionbatch executable.");
-            return 2;
-        }
         output.WriteLine($"machine: {MachineInfo.Describe()}");
         output.WriteLine($"load average at start: {MachineInfo.LoadAverage()}");
         var corpus = new BenchCorpus(folder, settings.Seed);
@@ -144,12 +139,12 @@ public static class BenchCommand
         var startInfo = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
         {
-            // Started as `dotnet emotionbatch.dll`: the child needs the assembly too.
+            // Started as `dotnet emotionbatch-bench.dll`: the child needs the assembly too.
             startInfo.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
         }
         string[] arguments =
         [
-            "bench", "--memory-child", file, "--bundle", Path.GetFullPath(settings.BundlePath), "--vad-model", Path.GetFullPath(settings.VadModel),
+            "--memory-child", file, "--bundle", Path.GetFullPath(settings.BundlePath), "--vad-model", Path.GetFullPath(settings.VadModel),
             "--threads", settings.Threads.ToString(CultureInfo.InvariantCulture), "--batch-size", settings.BatchSize.ToString(CultureInfo.InvariantCulture),
             "--vad-lanes", settings.VadLanes.ToString(CultureInfo.InvariantCulture),
             .. settings.Spinning ? ["--spinning"] : Array.Empty<string>(),
@@ -173,19 +168,14 @@ public static class BenchCommand
     }
 
     /// <summary>Child side of --memory: one pipeline pass over a folder of one recording in this fresh process, then its high-water mark.</summary>
-    private static async Task<int> RunMemoryChildAsync(string file, BenchSettings settings, PipelineRunner? pipeline, CancellationToken cancellationToken)
+    private static async Task<int> RunMemoryChildAsync(string file, BenchSettings settings, CancellationToken cancellationToken)
     {
-        if (pipeline is null)
-        {
-            return 2;
-        }
         var folder = Path.Combine(Path.GetTempPath(), "emotionbatch-bench-child-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
             var startup = MachineInfo.PeakResidentBytes();
-            var result = await pipeline(
-                new PipelineRunRequest(file, Path.Combine(folder, "out"), StageBench.HostSettings(settings, Path.Combine(folder, "work"))),
-                cancellationToken).ConfigureAwait(false);
+            using var host = BenchHost.Create(settings, file, Path.Combine(folder, "out"), Path.Combine(folder, "work"));
+            var result = await host.RunPassAsync(cancellationToken).ConfigureAwait(false);
             if (result.Completed != 1)
             {
                 Console.Error.WriteLine($"bench: the pipeline did not complete {file}");

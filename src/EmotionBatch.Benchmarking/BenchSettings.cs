@@ -37,13 +37,5 @@ public sealed class BenchSettings
     public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
 }
 
-/// <summary>A whole-pipeline pass the host runs for the bench: the real source, pipeline, batch runner and result store.</summary>
-/// <param name="Source">A recording file or a folder of recordings.</param>
-/// <param name="Settings">Configuration overrides (EmotionBatch:...), applied over appsettings.json.</param>
-public sealed record PipelineRunRequest(string Source, string OutputFolder, IReadOnlyDictionary<string, string?> Settings);
-
 /// <param name="Elapsed">The pass alone, host start-up and model loading excluded.</param>
 public sealed record PipelineRunResult(int Completed, int Failed, int Utterances, double AudioSeconds, TimeSpan Elapsed, double CpuSeconds);
-
-/// <summary>Runs one pass of the worker's pipeline; supplied by the worker, which owns the host.</summary>
-public delegate Task<PipelineRunResult> PipelineRunner(PipelineRunRequest request, CancellationToken cancellationToken);

@@ -5,9 +5,7 @@ using EmotionBatch.Audio;
 using EmotionBatch.Core;
 using EmotionBatch.Inference;
 using EmotionBatch.Inference.Bundles;
-using EmotionBatch.Storage;
 using EmotionBatch.Transcription;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace EmotionBatch.Benchmarking;
@@ -19,15 +17,18 @@ namespace EmotionBatch.Benchmarking;
 public sealed class StageBench
 {
     private readonly BenchSettings _settings;
-    private readonly PipelineRunner? _pipeline;
     private readonly TextWriter _out;
+    private string _work = "";
 
-    public StageBench(BenchSettings settings, PipelineRunner? pipeline, TextWriter output)
+    public StageBench(BenchSettings settings, TextWriter output)
     {
         _settings = settings;
-        _pipeline = pipeline;
         _out = output;
     }
+
+    /// <summary>A host over the generated recordings writing to a fresh <paramref name="output"/>, with <paramref name="overrides"/> applied.</summary>
+    private BenchHost Host(string output, IReadOnlyDictionary<string, string?>? overrides = null) =>
+        BenchHost.Create(_settings, Path.Combine(_work, "recordings"), FreshFolder(Path.Combine(_work, output)), Path.Combine(_work, "work"), overrides);
 
     public async Task<int> RunAsync(string folder, CancellationToken cancellationToken)
     {
@@ -46,10 +47,12 @@ public sealed class StageBench
             $"generated {recordings.Count} recordings ({string.Join(", ", recordings.Select(r => r.Format))}), {audioSeconds:0} s of audio, in {generate.Elapsed.TotalSeconds:0.0} s"));
 
         var stages = new List<StageResult>();
+        _work = folder;
+        // Every stage below is the service the worker's host registers, configured as `emotionbatch` would be.
+        using var host = Host("stages-out");
 
         // Decode: ffmpeg to float PCM, chunks kept for the VAD stage.
-        var decoder = new FfmpegAudioDecoder(
-            Options.Create(new DecoderOptions { MaxDurationSeconds = 7 * 24 * 3600, FfmpegFolder = s.FfmpegFolder }), NullLogger<FfmpegAudioDecoder>.Instance);
+        var decoder = host.Get<IAudioDecoder>();
         List<PcmChunk>[] pcm = [];
         var ffmpegCpu = new List<double>();
         var decode = await MeasureAsync(async () =>
@@ -70,8 +73,7 @@ public sealed class StageBench
         var decodedSeconds = pcm.Sum(p => p.Sum(c => c.Samples.Length)) / (double)IAudioDecoder.SampleRate;
 
         // VAD on the decoded PCM.
-        using var segmenter = new SileroSpeechSegmenter(
-            Options.Create(new VadOptions { ModelPath = Path.GetFullPath(s.VadModel), Lanes = s.VadLanes }), NullLogger<SileroSpeechSegmenter>.Instance);
+        var segmenter = host.Get<ISpeechSegmenter>();
         List<Utterance>[] utterances = [];
         var vad = await MeasureAsync(async () =>
         {
@@ -102,21 +104,21 @@ public sealed class StageBench
             AsrRun? perUtterance = null;
             if (s.MeasurePerUtteranceAsr)
             {
-                perUtterance = await MeasureAsrAsync(whisperModel, utterances, packSeconds: 0, cancellationToken).ConfigureAwait(false);
+                perUtterance = await MeasureAsrAsync(utterances, packSeconds: 0, cancellationToken).ConfigureAwait(false);
                 stages.Add(Row("ASR, one call per utterance", perUtterance.Timings, decodedSeconds, count, perUtterance.Describe(decodedSeconds)));
             }
             else
             {
                 stages.Add(StageResult.Skipped("ASR, one call per utterance", "skipped (--no-per-utterance-asr); estimated below at one encoder run per utterance"));
             }
-            var packed = await MeasureAsrAsync(whisperModel, utterances, s.PackSeconds, cancellationToken).ConfigureAwait(false);
+            var packed = await MeasureAsrAsync(utterances, s.PackSeconds, cancellationToken).ConfigureAwait(false);
             stages.Add(Row(string.Create(CultureInfo.InvariantCulture, $"ASR, packed windows ({s.PackSeconds:0} s)"), packed.Timings, decodedSeconds, count,
                 packed.Describe(decodedSeconds)));
             for (var i = 0; i < count; i++)
             {
                 transcripts[i] = packed.Transcripts[i]?.Text;
             }
-            var cost = await MeasureAsrCostAsync(whisperModel, utterances, cancellationToken).ConfigureAwait(false);
+            var cost = await MeasureAsrCostAsync(utterances, cancellationToken).ConfigureAwait(false);
             // Random weights often end a segment after a token or two (their timestamp tokens win), so the split may see
             // too few tokens to time one; then the estimates below count the encoder runs only, and say so.
             var tokenSeconds = cost.FullTokens - cost.BriefTokens >= MinTokensToTime && cost.TokenSeconds > 0 ? cost.TokenSeconds : double.NaN;
@@ -176,10 +178,9 @@ public sealed class StageBench
         }
         var lengths = all.Select(u => u.Samples.Length).ToArray();
 
-        var modelOptions = new ModelOptions { BundlePath = s.BundlePath, BatchSize = s.BatchSize, IntraOpThreads = s.EffectiveThreads, IntraOpSpinning = s.Spinning };
-        var bundle = ModelBundle.Load(s.BundlePath);
-        using var model = new OnnxEmotionModel(bundle, modelOptions);
-        using var raw = new RawEmotionGraphs(bundle, modelOptions);
+        var model = host.Get<OnnxEmotionModel>();
+        var bundle = model.LoadedBundle;
+        using var raw = new RawEmotionGraphs(bundle, host.Get<IOptions<ModelOptions>>().Value);
         var tokenizer = model.TextEncoder.Tokenizer;
 
         var withText = new List<PreparedBatch>();
@@ -271,7 +272,8 @@ public sealed class StageBench
             var writes = 0;
             var parquet = await MeasureAsync(async () =>
             {
-                var store = ParquetResultStore.ForLocalFolder(FreshFolder(Path.Combine(folder, $"parquet-{writes++}")));
+                using var writer = Host($"parquet-{writes++}");
+                var store = writer.Get<IResultStore>();
                 for (var r = 0; r < recordings.Count; r++)
                 {
                     await store.CommitAsync(rows[r].Recording, rows[r].Rows, cancellationToken).ConfigureAwait(false);
@@ -280,17 +282,14 @@ public sealed class StageBench
             stages.Add(Row("Parquet write (commit)", parquet, decodedSeconds, count));
 
             StageResult? pipeline = null;
-            if (_pipeline is not null)
             {
                 var runs = new Timings([], []);
                 var pipelineUtterances = 0;
                 for (var rep = 0; rep < s.Repeat; rep++)
                 {
-                    var result = await _pipeline(new PipelineRunRequest(
-                        Path.Combine(folder, "recordings"),
-                        // A kept --work folder holds earlier outputs; the worker would rightly skip everything in them.
-                        FreshFolder(Path.Combine(folder, $"pipeline-out-{rep}")),
-                        HostSettings(s, Path.Combine(folder, "work"))), cancellationToken).ConfigureAwait(false);
+                    // A fresh output each time: a kept --work folder holds earlier outputs, which the worker would rightly skip.
+                    using var pass = Host($"pipeline-out-{rep}");
+                    var result = await pass.RunPassAsync(cancellationToken).ConfigureAwait(false);
                     if (result.Failed > 0)
                     {
                         _out.WriteLine($"warning: {result.Failed} recordings failed in the pipeline run");
@@ -302,10 +301,6 @@ public sealed class StageBench
                 pipeline = Row("whole pipeline (host, BatchRunner)", runs, decodedSeconds, pipelineUtterances,
                     s.WhisperModel is null ? "decode+VAD+emotion+write" : "with ASR");
                 stages.Add(pipeline);
-            }
-            else
-            {
-                stages.Add(StageResult.Skipped("whole pipeline (host, BatchRunner)", "skipped (run through the emotionbatch executable)"));
             }
 
             _out.WriteLine();
@@ -464,23 +459,22 @@ public sealed class StageBench
             $"{Calls / (audioSeconds / 60):0.0} calls and {EncoderRuns / (audioSeconds / 60):0.0} encoder runs per audio minute, {Tokens:0} tokens");
     }
 
-    /// <summary>Whisper options of the bench: random weights would decode to the context limit, so tokens are capped and fallback is off.</summary>
-    private TranscriptionOptions AsrOptions(string model, double packSeconds, int maxTokens, double temperature = 0) => new()
+    /// <summary>
+    /// A host whose Whisper settings differ from the bench's: random weights would decode to the context limit, so
+    /// tokens are capped (and fallback is off, <see cref="BenchHost"/>).
+    /// </summary>
+    private BenchHost AsrHost(double packSeconds, int maxTokens, double temperature = 0) => Host("asr-out", new Dictionary<string, string?>
     {
-        ModelPath = model,
-        Language = _settings.WhisperLanguage,
-        Threads = _settings.EffectiveThreads,
-        PackSeconds = packSeconds,
-        MaxTokensPerSegment = maxTokens,
-        TemperatureFallback = false,
-        Temperature = temperature,
-        FlashAttention = _settings.FlashAttention,
-    };
+        ["EmotionBatch:Transcription:PackSeconds"] = packSeconds.ToString(CultureInfo.InvariantCulture),
+        ["EmotionBatch:Transcription:MaxTokensPerSegment"] = maxTokens.ToString(CultureInfo.InvariantCulture),
+        ["EmotionBatch:Transcription:Temperature"] = temperature.ToString(CultureInfo.InvariantCulture),
+    });
 
     /// <summary>Transcribes every recording's utterances as the pipeline does (per channel, in time order).</summary>
-    private async Task<AsrRun> MeasureAsrAsync(string model, List<Utterance>[] utterances, double packSeconds, CancellationToken cancellationToken)
+    private async Task<AsrRun> MeasureAsrAsync(List<Utterance>[] utterances, double packSeconds, CancellationToken cancellationToken)
     {
-        using var whisper = new WhisperTranscriber(AsrOptions(model, packSeconds, _settings.WhisperMaxTokens), logger: null, verifyModel: false);
+        using var host = AsrHost(packSeconds, _settings.WhisperMaxTokens);
+        var whisper = host.Get<WhisperTranscriber>();
         var transcripts = new List<Transcript?>();
         var timings = await MeasureAsync(async () =>
         {
@@ -502,12 +496,13 @@ public sealed class StageBench
     /// cost, the rest an encoder run's. Tokens are sampled at temperature 1, so random weights do not end a segment
     /// early (greedy decoding of noise often picks the end token at once) and every segment decodes to the cap.
     /// </summary>
-    private async Task<AsrCost> MeasureAsrCostAsync(string model, List<Utterance>[] utterances, CancellationToken cancellationToken)
+    private async Task<AsrCost> MeasureAsrCostAsync(List<Utterance>[] utterances, CancellationToken cancellationToken)
     {
         var windows = PackedWindows.Pack(utterances.SelectMany(u => u).ToList(), _settings.PackSeconds, PackedTranscriber.MinimumSamples).Take(4).ToList();
         async Task<(double Seconds, long Runs, long Tokens)> TimeAsync(int maxTokens)
         {
-            using var whisper = new WhisperTranscriber(AsrOptions(model, _settings.PackSeconds, maxTokens, temperature: 1), logger: null, verifyModel: false);
+            using var host = AsrHost(_settings.PackSeconds, maxTokens, temperature: 1);
+            var whisper = host.Get<WhisperTranscriber>();
             await whisper.RecognizeAsync(windows[0].Samples, cancellationToken).ConfigureAwait(false); // warm-up: first-call allocations
             var before = (whisper.Counters.EncoderRuns, whisper.Counters.Tokens);
             var clock = Stopwatch.StartNew();
@@ -523,30 +518,6 @@ public sealed class StageBench
         var encoderSeconds = (brief.Seconds - brief.Tokens * (double.IsNaN(tokenSeconds) ? 0 : tokenSeconds)) / Math.Max(1, brief.Runs);
         return new AsrCost(encoderSeconds, tokenSeconds, windows.Count, brief.Tokens, full.Tokens);
     }
-
-    /// <summary>Configuration the host gets for the pipeline stage and the memory mode.</summary>
-    public static Dictionary<string, string?> HostSettings(BenchSettings s, string workFolder) => new()
-    {
-        ["EmotionBatch:Decoder:FfmpegFolder"] = s.FfmpegFolder ?? "",
-        ["EmotionBatch:Model:BundlePath"] = Path.GetFullPath(s.BundlePath),
-        ["EmotionBatch:Model:BatchSize"] = s.BatchSize.ToString(CultureInfo.InvariantCulture),
-        ["EmotionBatch:Model:IntraOpThreads"] = s.EffectiveThreads.ToString(CultureInfo.InvariantCulture),
-        ["EmotionBatch:Model:IntraOpSpinning"] = s.Spinning ? "true" : "false",
-        ["EmotionBatch:Vad:ModelPath"] = Path.GetFullPath(s.VadModel),
-        ["EmotionBatch:Vad:Lanes"] = s.VadLanes.ToString(CultureInfo.InvariantCulture),
-        ["EmotionBatch:Transcription:ModelPath"] = s.WhisperModel is null ? "" : Path.GetFullPath(s.WhisperModel),
-        ["EmotionBatch:Transcription:Threads"] = s.EffectiveThreads.ToString(CultureInfo.InvariantCulture),
-        ["EmotionBatch:Transcription:ExpectedSha256"] = "",
-        ["EmotionBatch:Transcription:Language"] = s.WhisperLanguage,
-        ["EmotionBatch:Transcription:PackSeconds"] = s.PackSeconds.ToString(CultureInfo.InvariantCulture),
-        ["EmotionBatch:Transcription:MaxTokensPerSegment"] = s.WhisperMaxTokens.ToString(CultureInfo.InvariantCulture),
-        ["EmotionBatch:Transcription:TemperatureFallback"] = "false",
-        ["EmotionBatch:Transcription:FlashAttention"] = s.FlashAttention ? "true" : "false",
-        ["EmotionBatch:Worker:WorkFolder"] = workFolder,
-        ["EmotionBatch:Decoder:MaxDurationSeconds"] = (7 * 24 * 3600).ToString(CultureInfo.InvariantCulture),
-        ["EmotionBatch:Telemetry:Exporter"] = "None",
-        ["Logging:LogLevel:Default"] = "Error",
-    };
 
     private static string FreshFolder(string path)
     {

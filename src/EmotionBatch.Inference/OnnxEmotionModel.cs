@@ -62,6 +62,9 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
 
     public ModelBundleInfo Bundle => _bundle.Info;
 
+    /// <summary>The bundle this model runs (its graphs' paths and manifest).</summary>
+    public ModelBundle LoadedBundle => _bundle;
+
     public int PreferredBatchSize => _batchSize;
 
     public ExecutionProviderKind ExecutionProvider { get; }

@@ -10,7 +10,6 @@ root.Subcommands.Add(ProcessCommand.Create());
 root.Subcommands.Add(ReportCommands.CreateReportCommand());
 root.Subcommands.Add(ReportCommands.CreateSummarizeCommand());
 root.Subcommands.Add(EncodeTextCommand.Create());
-root.Subcommands.Add(EmotionBatch.Benchmarking.BenchCommand.CreateBenchCommand(BenchPipeline.RunAsync));
 
 // Start-up errors (invalid settings, an unusable output folder) are printed once, as a message that names the
 // setting, not as a stack trace; anything else keeps its stack trace.

@@ -23,6 +23,9 @@ public sealed class WorkerProcess : IDisposable
 
     public static string EntryAssembly => Path.Combine(AppContext.BaseDirectory, "emotionbatch.dll");
 
+    /// <summary>The bench tool, a separate executable above the worker (<c>emotionbatch-bench</c>).</summary>
+    public static string BenchAssembly => Path.Combine(AppContext.BaseDirectory, "emotionbatch-bench.dll");
+
     /// <summary>The trained default bundle when it exists, else the untrained wiring bundle.</summary>
     public static string Bundle =>
         File.Exists(Path.Combine(RepoPaths.DefaultBundle, "manifest.json"))
@@ -58,7 +61,11 @@ public sealed class WorkerProcess : IDisposable
     }
 
     /// <param name="settings">Configuration keys with ':' (turned into '__' environment variables).</param>
-    public static WorkerProcess Start(IReadOnlyDictionary<string, string?> settings, params string[] arguments)
+    public static WorkerProcess Start(IReadOnlyDictionary<string, string?> settings, params string[] arguments) =>
+        StartAssembly(EntryAssembly, settings, arguments);
+
+    /// <summary>Another executable of the product (e.g. <see cref="BenchAssembly"/>), started the same way.</summary>
+    public static WorkerProcess StartAssembly(string assembly, IReadOnlyDictionary<string, string?> settings, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -68,7 +75,7 @@ public sealed class WorkerProcess : IDisposable
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
-        start.ArgumentList.Add(EntryAssembly);
+        start.ArgumentList.Add(assembly);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

@@ -21,8 +21,8 @@ public sealed partial class BenchCommandTests(ITestOutputHelper log) : IDisposab
     [Fact]
     public async Task Bench_reports_every_stage_the_whole_pipeline_and_their_cpu()
     {
-        using var bench = WorkerProcess.Start(new Dictionary<string, string?>(),
-            "bench", "--bundle", WorkerHarness.Bundle, "--vad-model", RepoPaths.SileroVadOnnx,
+        using var bench = WorkerProcess.StartAssembly(WorkerProcess.BenchAssembly, new Dictionary<string, string?>(),
+            "--bundle", WorkerHarness.Bundle, "--vad-model", RepoPaths.SileroVadOnnx,
             "--minutes", "1", "--recordings", "2", "--repeat", "1", "--overhead-rounds", "2", "--work", _temp.Path);
         Assert.True(await bench.WaitForExitAsync(TimeSpan.FromMinutes(5)), "bench did not finish:\n" + bench.Output);
         log.WriteLine(bench.Output);
