@@ -54,26 +54,53 @@ internal sealed class ParquetColumns
     private static async Task<double?[]> ReadDoublesAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
     {
         var type = field.ClrType;
-        if (type == typeof(double)) return await ReadStructAsync<double>(group, field, cancellationToken).ConfigureAwait(false);
-        if (type == typeof(float)) return Convert(await ReadStructAsync<float>(group, field, cancellationToken).ConfigureAwait(false), v => (double)v);
-        if (type == typeof(int)) return Convert(await ReadStructAsync<int>(group, field, cancellationToken).ConfigureAwait(false), v => (double)v);
-        if (type == typeof(long)) return Convert(await ReadStructAsync<long>(group, field, cancellationToken).ConfigureAwait(false), v => (double)v);
-        if (type == typeof(decimal)) return Convert(await ReadStructAsync<decimal>(group, field, cancellationToken).ConfigureAwait(false), v => (double)v);
+        if (type == typeof(double))
+        {
+            return await ReadStructAsync<double>(group, field, cancellationToken).ConfigureAwait(false);
+        }
+        if (type == typeof(float))
+        {
+            return Convert(await ReadStructAsync<float>(group, field, cancellationToken).ConfigureAwait(false), v => (double)v);
+        }
+        if (type == typeof(int))
+        {
+            return Convert(await ReadStructAsync<int>(group, field, cancellationToken).ConfigureAwait(false), v => (double)v);
+        }
+        if (type == typeof(long))
+        {
+            return Convert(await ReadStructAsync<long>(group, field, cancellationToken).ConfigureAwait(false), v => (double)v);
+        }
+        if (type == typeof(decimal))
+        {
+            return Convert(await ReadStructAsync<decimal>(group, field, cancellationToken).ConfigureAwait(false), v => (double)v);
+        }
         throw new InvalidDataException($"Column {field.Name} holds {type.Name}, not a number.");
     }
 
     private static async Task<long?[]> ReadIntegersAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
     {
         var type = field.ClrType;
-        if (type == typeof(int)) return Convert(await ReadStructAsync<int>(group, field, cancellationToken).ConfigureAwait(false), v => (long)v);
-        if (type == typeof(long)) return await ReadStructAsync<long>(group, field, cancellationToken).ConfigureAwait(false);
-        if (type == typeof(short)) return Convert(await ReadStructAsync<short>(group, field, cancellationToken).ConfigureAwait(false), v => (long)v);
+        if (type == typeof(int))
+        {
+            return Convert(await ReadStructAsync<int>(group, field, cancellationToken).ConfigureAwait(false), v => (long)v);
+        }
+        if (type == typeof(long))
+        {
+            return await ReadStructAsync<long>(group, field, cancellationToken).ConfigureAwait(false);
+        }
+        if (type == typeof(short))
+        {
+            return Convert(await ReadStructAsync<short>(group, field, cancellationToken).ConfigureAwait(false), v => (long)v);
+        }
         throw new InvalidDataException($"Column {field.Name} holds {type.Name}, not an integer.");
     }
 
     private static async Task<bool?[]> ReadBooleansAsync(ParquetRowGroupReader group, DataField field, CancellationToken cancellationToken)
     {
-        if (field.ClrType == typeof(bool)) return await ReadStructAsync<bool>(group, field, cancellationToken).ConfigureAwait(false);
+        if (field.ClrType == typeof(bool))
+        {
+            return await ReadStructAsync<bool>(group, field, cancellationToken).ConfigureAwait(false);
+        }
         throw new InvalidDataException($"Column {field.Name} holds {field.ClrType.Name}, not a boolean.");
     }
 

@@ -308,10 +308,10 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
         _runOptions.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model bundle {Name} {Version} from {Directory} on {Provider}")]
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Loaded model bundle {Name} {Version} from {Directory} on {Provider}")]
     private static partial void LogLoaded(ILogger logger, string name, string version, string directory, ExecutionProviderKind provider);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "bundle {Name} is untrained: its outputs are not emotions")]
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "bundle {Name} is untrained: its outputs are not emotions")]
     private static partial void LogUntrained(ILogger logger, string name);
 }
 

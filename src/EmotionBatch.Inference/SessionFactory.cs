@@ -5,7 +5,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace EmotionBatch.Inference;
 
 /// <summary>Builds ONNX Runtime session options from <see cref="ModelOptions"/> and picks the execution provider once.</summary>
-public sealed class SessionFactory
+public sealed partial class SessionFactory
 {
     private const string CudaProviderName = "CUDAExecutionProvider";
 
@@ -69,14 +69,14 @@ public sealed class SessionFactory
     {
         if (_options.ExecutionProvider == ExecutionProviderKind.Cpu)
         {
-            _logger.LogInformation("ONNX Runtime execution provider: CPU (configured)");
+            LogConfiguredCpu(_logger);
             return ExecutionProviderKind.Cpu;
         }
 
         var problem = ProbeCuda(_options.DeviceId);
         if (problem is null)
         {
-            _logger.LogInformation("ONNX Runtime execution provider: CUDA device {DeviceId}", _options.DeviceId);
+            LogCuda(_logger, _options.DeviceId);
             return ExecutionProviderKind.Cuda;
         }
         if (_options.ExecutionProvider == ExecutionProviderKind.Cuda)
@@ -85,7 +85,7 @@ public sealed class SessionFactory
                 $"{ModelOptions.SectionName}:ExecutionProvider is Cuda but CUDA is unavailable: {problem} " +
                 "GPU images need the Microsoft.ML.OnnxRuntime.Gpu.Linux package, CUDA 12 and cuDNN 9.");
         }
-        _logger.LogInformation("ONNX Runtime execution provider: CPU (CUDA unavailable: {Reason})", problem);
+        LogCudaUnavailable(_logger, problem);
         return ExecutionProviderKind.Cpu;
     }
 
@@ -107,4 +107,13 @@ public sealed class SessionFactory
             return e.Message;
         }
     }
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "ONNX Runtime execution provider: CPU (configured)")]
+    private static partial void LogConfiguredCpu(ILogger logger);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "ONNX Runtime execution provider: CUDA device {DeviceId}")]
+    private static partial void LogCuda(ILogger logger, int deviceId);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "ONNX Runtime execution provider: CPU (CUDA unavailable: {Reason})")]
+    private static partial void LogCudaUnavailable(ILogger logger, string reason);
 }

@@ -175,10 +175,10 @@ public sealed partial class WhisperTranscriber : ITranscriber, IWindowRecognizer
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "no speech-recognition model configured; transcripts will be empty and the text modality masked")]
+    [LoggerMessage(EventId = 2501, Level = LogLevel.Warning, Message = "no speech-recognition model configured; transcripts will be empty and the text modality masked")]
     private static partial void LogDisabled(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded Whisper model {Path} (language {Language}, windows of {PackSeconds} s)")]
+    [LoggerMessage(EventId = 2502, Level = LogLevel.Information, Message = "Loaded Whisper model {Path} (language {Language}, windows of {PackSeconds} s)")]
     private static partial void LogLoaded(ILogger logger, string path, string language, double packSeconds);
 }
 

@@ -24,7 +24,7 @@ public sealed class ArchitectureTests
         ["EmotionBatch.Benchmarking"] = 4,
     };
 
-    private static IReadOnlyList<string> References(string project) =>
+    private static List<string> References(string project) =>
         XDocument.Load(Path.Combine(RepoPaths.Root, "src", project, project + ".csproj"))
             .Descendants("ProjectReference")
             .Select(reference => Path.GetFileNameWithoutExtension(reference.Attribute("Include")!.Value.Replace('\\', '/')))

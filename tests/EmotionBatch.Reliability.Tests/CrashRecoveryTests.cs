@@ -119,7 +119,7 @@ public sealed class CrashRecoveryTests : IClassFixture<AzuriteFixture>, IDisposa
     }
 
     /// <summary>Restarts until everything is committed; recordings whose lease a killed worker still holds wait for it to expire.</summary>
-    private async Task FinishAsync(Dictionary<string, string?> settings, OutputView output)
+    private static async Task FinishAsync(Dictionary<string, string?> settings, OutputView output)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         while (await output.CountDoneAsync() < Recordings)

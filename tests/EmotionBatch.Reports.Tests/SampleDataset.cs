@@ -88,18 +88,18 @@ internal static class SampleDataset
     ];
 
     /// <summary>Rows for a script: utterances spread over the duration with pauses, durations following sentence length.</summary>
-    private static IReadOnlyList<UtteranceRow> Scripted(
-        string id, string etag, double duration, IReadOnlyList<(string Emotion, float Valence, float Arousal, string Text)> script,
+    private static List<UtteranceRow> Scripted(
+        string id, string etag, double duration, (string Emotion, float Valence, float Arousal, string Text)[] script,
         string modelName = ModelName)
     {
-        var random = new Random(id.Length * 7919 + script.Count);
+        var random = new Random(id.Length * 7919 + script.Length);
         var speechWeights = script.Select(line => 0.4 + line.Text.Length / 14.0).ToArray();
-        var pauses = script.Count + 1;
+        var pauses = script.Length + 1;
         var scale = (duration * 0.86) / speechWeights.Sum();
         var pause = duration * 0.14 / pauses;
         var rows = new List<UtteranceRow>();
         var t = pause;
-        for (var i = 0; i < script.Count; i++)
+        for (var i = 0; i < script.Length; i++)
         {
             var (emotion, valence, arousal, text) = script[i];
             var length = speechWeights[i] * scale;

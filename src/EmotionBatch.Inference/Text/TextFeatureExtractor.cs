@@ -32,7 +32,7 @@ public sealed class TextFeatureExportOptions
 /// Text -> per-token last_hidden_state, exactly as the worker feeds the fusion head: [CLS] ... [SEP] rows
 /// where attention_mask = 1, blank texts give no tokens. Used to prepare training data.
 /// </summary>
-public sealed class TextFeatureExtractor : IDisposable
+public sealed partial class TextFeatureExtractor : IDisposable
 {
     public const string FeaturesFile = "features.f16";
     public const string IndexFile = "index.tsv";
@@ -115,7 +115,7 @@ public sealed class TextFeatureExtractor : IDisposable
             ? FromBundle(bundlePath, options.BatchSize, options.Model, logger)
             : CreateBuiltin(options.Builtin, options.MaxLength, options.BatchSize, options.Model, logger);
         await extractor.ExportAsync(inputTsv, outputFolder, cancellationToken).ConfigureAwait(false);
-        logger.LogInformation("Wrote text features of {Input} to {Output}", inputTsv, outputFolder);
+        LogExported(logger, inputTsv, outputFolder);
     }
 
     /// <summary>As <see cref="ExportTextFeaturesAsync"/>, with this extractor's encoder.</summary>
@@ -240,4 +240,7 @@ public sealed class TextFeatureExtractor : IDisposable
             Encoder.Dispose();
         }
     }
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Information, Message = "Wrote text features of {Input} to {Output}")]
+    private static partial void LogExported(ILogger logger, string input, string output);
 }

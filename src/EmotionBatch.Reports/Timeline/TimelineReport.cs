@@ -175,7 +175,7 @@ public static class TimelineReport
     }
 
     private static void AddSeries(
-        Plot plot, IReadOnlyList<UtteranceRow> ordered, Func<UtteranceRow, float> value, double offset, Color color, MarkerShape marker, LinePattern pattern)
+        Plot plot, List<UtteranceRow> ordered, Func<UtteranceRow, float> value, double offset, Color color, MarkerShape marker, LinePattern pattern)
     {
         // Steps: one horizontal segment per utterance (the value holds for its whole span), broken across silences.
         var xs = new List<double>(ordered.Count * 3);

@@ -93,12 +93,12 @@ public sealed partial class PollingWorker : BackgroundService
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Worker started: polling every {IntervalSeconds} s with {Concurrency} recording(s) at a time")]
+    [LoggerMessage(EventId = 4020, Level = LogLevel.Information, Message = "Worker started: polling every {IntervalSeconds} s with {Concurrency} recording(s) at a time")]
     private partial void LogStarted(double intervalSeconds, int concurrency);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Pass failed; stopping (run once)")]
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Error, Message = "Pass failed; stopping (run once)")]
     private partial void LogOncePassFailed(Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Pass failed; retrying in {IntervalSeconds} s")]
+    [LoggerMessage(EventId = 4022, Level = LogLevel.Error, Message = "Pass failed; retrying in {IntervalSeconds} s")]
     private partial void LogPassFailed(Exception exception, double intervalSeconds);
 }

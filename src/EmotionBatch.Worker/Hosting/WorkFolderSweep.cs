@@ -39,9 +39,9 @@ public sealed partial class WorkFolderSweep : IHostedService
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} stale file(s) a stopped worker left in {Folder}")]
+    [LoggerMessage(EventId = 4030, Level = LogLevel.Information, Message = "Removed {Count} stale file(s) a stopped worker left in {Folder}")]
     private partial void LogSwept(int count, string folder);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove stale work file {File}: {Reason}")]
+    [LoggerMessage(EventId = 4031, Level = LogLevel.Warning, Message = "Could not remove stale work file {File}: {Reason}")]
     private partial void LogCannotRemove(string file, string reason);
 }

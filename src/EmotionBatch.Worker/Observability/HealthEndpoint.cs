@@ -117,12 +117,12 @@ public sealed partial class HealthEndpoint : BackgroundService
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Health endpoint on {Address}:{Port}: /healthz, /readyz")]
+    [LoggerMessage(EventId = 4040, Level = LogLevel.Information, Message = "Health endpoint on {Address}:{Port}: /healthz, /readyz")]
     private partial void LogListening(string address, int port);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Health probe hung up before its answer was written: {Reason}")]
+    [LoggerMessage(EventId = 4041, Level = LogLevel.Debug, Message = "Health probe hung up before its answer was written: {Reason}")]
     private partial void LogClientGone(string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Health endpoint could not listen on port {Port}; continuing without it")]
+    [LoggerMessage(EventId = 4042, Level = LogLevel.Warning, Message = "Health endpoint could not listen on port {Port}; continuing without it")]
     private partial void LogCannotListen(Exception exception, int port);
 }

@@ -146,9 +146,9 @@ public sealed partial class BatchRunner : IPassRunner
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Skipping {RecordingId} this pass: another worker holds its claim")]
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Information, Message = "Skipping {RecordingId} this pass: another worker holds its claim")]
     private partial void LogClaimedElsewhere(string recordingId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Pass over {Source}: {Listed} listed, {Completed} completed, {Failed} failed, {Skipped} skipped, {NoSpeech} without speech, {FailedEarlier} failed in an earlier pass, {Utterances} utterances in {ElapsedSeconds:F1} s")]
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Information, Message = "Pass over {Source}: {Listed} listed, {Completed} completed, {Failed} failed, {Skipped} skipped, {NoSpeech} without speech, {FailedEarlier} failed in an earlier pass, {Utterances} utterances in {ElapsedSeconds:F1} s")]
     private partial void LogPass(string source, int listed, int completed, int failed, int skipped, int noSpeech, int failedEarlier, int utterances, double elapsedSeconds);
 }

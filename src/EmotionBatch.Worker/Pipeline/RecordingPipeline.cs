@@ -142,15 +142,15 @@ public sealed partial class RecordingPipeline : IRecordingProcessor
         return new RecordingOutcome(recording, OutcomeKind.Failed, 0, audioSeconds, stopwatch.Elapsed, $"{stage}: {reason}");
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Completed {RecordingId}: {Utterances} utterances from {AudioSeconds:F1} s of audio in {ElapsedSeconds:F1} s")]
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Completed {RecordingId}: {Utterances} utterances from {AudioSeconds:F1} s of audio in {ElapsedSeconds:F1} s")]
     private partial void LogCompleted(string recordingId, int utterances, double audioSeconds, double elapsedSeconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Failed {RecordingId} at {Stage} (attempt {Attempt}): {Reason}")]
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Failed {RecordingId} at {Stage} (attempt {Attempt}): {Reason}")]
     private partial void LogFailed(string recordingId, string stage, string reason, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected error while processing {RecordingId}")]
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "Unexpected error while processing {RecordingId}")]
     private partial void LogUnexpected(Exception exception, string recordingId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Abandoned {RecordingId} on shutdown; nothing was committed and the next pass processes it again")]
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Abandoned {RecordingId} on shutdown; nothing was committed and the next pass processes it again")]
     private partial void LogAbandoned(string recordingId);
 }

@@ -203,7 +203,7 @@ internal sealed class FakePassRunner(Func<int, CancellationToken, Task<PassSumma
     }
 }
 
-internal sealed class FakeLifetime : IHostApplicationLifetime
+internal sealed class FakeLifetime : IHostApplicationLifetime, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private int _stopRequests;
@@ -213,6 +213,8 @@ internal sealed class FakeLifetime : IHostApplicationLifetime
     public CancellationToken ApplicationStopping => _stopping.Token;
 
     public CancellationToken ApplicationStopped => CancellationToken.None;
+
+    public void Dispose() => _stopping.Dispose();
 
     public int StopRequests => Volatile.Read(ref _stopRequests);
 
