@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
 # Runs every test: the training code's unit tests and a smoke training run (Python), then the .NET test suite
 # (real FFmpeg, ONNX Runtime, Azurite and DuckDB). Installs prerequisites first (idempotent).
+#
+#   --fast   only the .NET tests marked [Trait("Category", "Fast")]: unit tests and orchestration tests with fakes,
+#            no processes, no Azurite, no models (about half a minute after an incremental build). Skips the setup
+#            and the Python tests, so run the full suite once on a fresh machine first.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-bash scripts/setup.sh
 
-if [ -f training/smoke.sh ]; then
-  bash training/smoke.sh
+filter=()
+if [ "${1:-}" = "--fast" ]; then
+  filter=(--filter "Category=Fast")
+else
+  bash scripts/setup.sh
+  if [ -f training/smoke.sh ]; then
+    bash training/smoke.sh
+  fi
 fi
 
 results="$root/TestResults"
 rm -rf "$results"
 dotnet build EmotionBatch.sln -c Release --no-restore --verbosity quiet
 status=0
-dotnet test EmotionBatch.sln -c Release --no-build --verbosity quiet \
+dotnet test EmotionBatch.sln -c Release --no-build --verbosity quiet "${filter[@]}" \
   --logger "console;verbosity=normal" --logger "trx" --results-directory "$results" || status=$?
 
 # One closing line over all test assemblies.

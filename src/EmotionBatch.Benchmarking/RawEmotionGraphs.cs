@@ -39,21 +39,24 @@ public sealed class RawEmotionGraphs : IDisposable
         _acoustic = sessions.CreateSession(bundle.AcousticEncoderPath);
         _fusion = sessions.CreateSession(bundle.FusionHeadPath);
         var text = bundle.TextEncoder;
-        _text = text.Builtin is not null
-            ? sessions.CreateSession(BuiltinTextEncoders.LoadModel(text.Builtin))
-            : sessions.CreateSession(bundle.TextEncoderPath!);
+        _text = text switch
+        {
+            { Builtin: { } builtin } => sessions.CreateSession(BuiltinTextEncoders.LoadModel(builtin)),
+            { Path: { } path } => sessions.CreateSession(path),
+            _ => throw new ModelBundleException(bundle.Directory, "text_encoder", "names neither a built-in encoder nor a graph file."),
+        };
         TextDim = text.Dim;
 
         var a = bundle.AcousticEncoder;
-        _acousticInputs = [a.Inputs!.Waveform, a.Inputs.Lengths];
-        _acousticOutputs = [a.Outputs!.Features, a.Outputs.Mask];
-        _textInputs = _text.InputMetadata.ContainsKey(text.Inputs!.TokenTypeIds)
+        _acousticInputs = [a.Inputs.Waveform, a.Inputs.Lengths];
+        _acousticOutputs = [a.Outputs.Features, a.Outputs.Mask];
+        _textInputs = _text.InputMetadata.ContainsKey(text.Inputs.TokenTypeIds)
             ? [text.Inputs.InputIds, text.Inputs.AttentionMask, text.Inputs.TokenTypeIds]
             : [text.Inputs.InputIds, text.Inputs.AttentionMask];
-        _textOutputs = [text.Outputs!.Features];
+        _textOutputs = [text.Outputs.Features];
         var f = bundle.FusionHead;
-        _fusionInputs = [f.Inputs!.AcousticFeatures, f.Inputs.AcousticMask, f.Inputs.TextFeatures, f.Inputs.TextMask];
-        _fusionOutputs = [f.Outputs!.Logits, f.Outputs.Valence, f.Outputs.Arousal];
+        _fusionInputs = [f.Inputs.AcousticFeatures, f.Inputs.AcousticMask, f.Inputs.TextFeatures, f.Inputs.TextMask];
+        _fusionOutputs = [f.Outputs.Logits, f.Outputs.Valence, f.Outputs.Arousal];
     }
 
     public int TextDim { get; }

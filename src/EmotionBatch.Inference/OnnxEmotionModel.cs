@@ -34,8 +34,8 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
         ExecutionProvider = sessions.ExecutionProvider;
         var a = bundle.AcousticEncoder;
         var f = bundle.FusionHead;
-        _acousticOutputs = [a.Outputs!.Features, a.Outputs.Mask];
-        _fusionOutputs = [f.Outputs!.Logits, f.Outputs.Valence, f.Outputs.Arousal];
+        _acousticOutputs = [a.Outputs.Features, a.Outputs.Mask];
+        _fusionOutputs = [f.Outputs.Logits, f.Outputs.Valence, f.Outputs.Arousal];
         try
         {
             _acoustic = sessions.CreateSession(bundle.AcousticEncoderPath);
@@ -169,7 +169,7 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
         {
             WaveformBatch.Fill(waveforms, maxSamples, padded, samples.AsSpan(0, count), lengths.AsSpan(0, batch));
 
-            var inputs = _bundle.AcousticEncoder.Inputs!;
+            var inputs = _bundle.AcousticEncoder.Inputs;
             using var waveformValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, samples.AsMemory(0, count), [batch, padded]);
             using var lengthsValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, lengths.AsMemory(0, batch), [batch]);
             var outputs = _acoustic.Run(_runOptions, [inputs.Waveform, inputs.Lengths], [waveformValue, lengthsValue], _acousticOutputs);
@@ -204,7 +204,7 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
             mask.AsSpan(0, maskCount).Clear();
             fill(features.AsSpan(0, featureCount), mask.AsSpan(0, maskCount));
 
-            var inputs = _bundle.FusionHead.Inputs!;
+            var inputs = _bundle.FusionHead.Inputs;
             using var featuresValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, features.AsMemory(0, featureCount), [batch, length, dim]);
             using var maskValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(0, maskCount), [batch, length]);
             // The acoustic outputs go straight in: no copy between the two graphs.
@@ -272,10 +272,10 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
     {
         var a = _bundle.AcousticEncoder;
         var f = _bundle.FusionHead;
-        Expect(_acoustic, "acoustic encoder", _bundle.AcousticEncoderPath, inputs: [a.Inputs!.Waveform, a.Inputs.Lengths], outputs: _acousticOutputs);
+        Expect(_acoustic, "acoustic encoder", _bundle.AcousticEncoderPath, inputs: [a.Inputs.Waveform, a.Inputs.Lengths], outputs: _acousticOutputs);
         Expect(_fusion, "fusion head", _bundle.FusionHeadPath,
-            inputs: [f.Inputs!.AcousticFeatures, f.Inputs.AcousticMask, f.Inputs.TextFeatures, f.Inputs.TextMask], outputs: _fusionOutputs);
-        var producedMask = _acoustic.OutputMetadata[a.Outputs!.Mask].ElementDataType;
+            inputs: [f.Inputs.AcousticFeatures, f.Inputs.AcousticMask, f.Inputs.TextFeatures, f.Inputs.TextMask], outputs: _fusionOutputs);
+        var producedMask = _acoustic.OutputMetadata[a.Outputs.Mask].ElementDataType;
         var expectedMask = _fusion.InputMetadata[f.Inputs.AcousticMask].ElementDataType;
         if (producedMask != expectedMask)
         {

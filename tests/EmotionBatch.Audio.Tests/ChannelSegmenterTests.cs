@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 
 namespace EmotionBatch.Audio.Tests;
 
+[Trait("Category", "Fast")]
 public sealed class ChannelSegmenterTests
 {
     private const int Frame = EnergyEnvelope.FrameSamples;

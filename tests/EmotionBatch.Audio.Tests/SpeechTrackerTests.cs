@@ -1,6 +1,7 @@
 namespace EmotionBatch.Audio.Tests;
 
 /// <summary>The hysteresis and splitting rules on synthetic probabilities (one value per 32 ms window).</summary>
+[Trait("Category", "Fast")]
 public sealed class SpeechTrackerTests
 {
     private const int W = SpeechTracker.WindowSamples;

@@ -8,6 +8,7 @@ namespace EmotionBatch.Deploy.Tests;
 /// Structural checks of the Dockerfile, standing in for a build (no Docker on the development machines) and for a
 /// linter (hadolint is served by neither apt nor npm here).
 /// </summary>
+[Trait("Category", "Fast")]
 public sealed partial class DockerfileTests
 {
     internal sealed record Instruction(string Keyword, string Arguments, int Line);

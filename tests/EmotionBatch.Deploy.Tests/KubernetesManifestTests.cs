@@ -4,6 +4,7 @@ using YamlDotNet.RepresentationModel;
 
 namespace EmotionBatch.Deploy.Tests;
 
+[Trait("Category", "Fast")]
 public sealed partial class KubernetesManifestTests
 {
     [Fact]

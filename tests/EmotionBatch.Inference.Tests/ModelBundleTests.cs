@@ -4,6 +4,7 @@ using EmotionBatch.Testing;
 
 namespace EmotionBatch.Inference.Tests;
 
+[Trait("Category", "Fast")]
 [Collection(BundleCollection.Name)]
 public sealed class ModelBundleTests(TestBundles bundles)
 {

@@ -4,6 +4,7 @@ using EmotionBatch.Testing;
 
 namespace EmotionBatch.Reports.Tests;
 
+[Trait("Category", "Fast")]
 public sealed class ChannelSummaryTests
 {
     private static UtteranceRow Row(int channel, double start, double end, string emotion, float valence, bool overlap = false) =>
@@ -90,6 +91,7 @@ public sealed class ChannelSummaryTests
     }
 }
 
+[Trait("Category", "Fast")]
 public sealed class ConversationTimelineTests
 {
     [Fact]

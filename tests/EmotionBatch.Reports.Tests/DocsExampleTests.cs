@@ -7,6 +7,7 @@ namespace EmotionBatch.Reports.Tests;
 /// EMOTIONBATCH_SAMPLE_OUTPUT set, also into that folder (kept), so the picture in docs/images can be redrawn with
 /// <c>emotionbatch report --input $EMOTIONBATCH_SAMPLE_OUTPUT --recording calls/2026-11-03/call-0142.wav --output docs/images/timeline-example.png</c>.
 /// </summary>
+[Trait("Category", "Fast")]
 public sealed class DocsExampleTests
 {
     [Fact]

@@ -3,6 +3,7 @@ using EmotionBatch.Datasets;
 
 namespace EmotionBatch.Reports.Tests;
 
+[Trait("Category", "Fast")]
 public sealed class RecordingSummaryTests
 {
     private static readonly DateTime Processed = new(2026, 11, 24, 2, 0, 0, DateTimeKind.Utc);

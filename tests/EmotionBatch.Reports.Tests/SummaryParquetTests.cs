@@ -3,6 +3,7 @@ using EmotionBatch.Testing;
 
 namespace EmotionBatch.Reports.Tests;
 
+[Trait("Category", "Fast")]
 public sealed class SummaryParquetTests
 {
     [Fact]

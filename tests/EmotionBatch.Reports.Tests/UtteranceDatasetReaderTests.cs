@@ -4,6 +4,7 @@ using EmotionBatch.Testing;
 
 namespace EmotionBatch.Reports.Tests;
 
+[Trait("Category", "Fast")]
 public sealed class UtteranceDatasetReaderTests
 {
     [Fact]

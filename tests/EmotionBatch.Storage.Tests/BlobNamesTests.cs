@@ -2,6 +2,7 @@ using EmotionBatch.Core;
 
 namespace EmotionBatch.Storage.Tests;
 
+[Trait("Category", "Fast")]
 public sealed class BlobNamesTests
 {
     [Theory]

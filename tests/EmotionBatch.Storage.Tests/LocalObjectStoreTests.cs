@@ -2,6 +2,7 @@ using EmotionBatch.Testing;
 
 namespace EmotionBatch.Storage.Tests;
 
+[Trait("Category", "Fast")]
 public sealed class LocalObjectStoreTests
 {
     [Fact]

@@ -3,6 +3,7 @@ using EmotionBatch.Core;
 namespace EmotionBatch.Transcription.Tests;
 
 /// <summary>Packing utterances into recognition windows and mapping the segments back, with a recogniser stand-in.</summary>
+[Trait("Category", "Fast")]
 public sealed class PackedTranscriberTests
 {
     private const int Rate = IAudioDecoder.SampleRate;

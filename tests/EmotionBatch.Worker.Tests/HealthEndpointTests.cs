@@ -12,6 +12,7 @@ using Xunit;
 
 namespace EmotionBatch.Worker.Tests;
 
+[Trait("Category", "Fast")]
 public sealed class HealthEndpointTests
 {
     [Fact]

@@ -189,6 +189,7 @@ public sealed class ProcessCommandTests : IDisposable
     }
 }
 
+[Trait("Category", "Fast")]
 public sealed class TargetSettingsTests
 {
     [Theory]

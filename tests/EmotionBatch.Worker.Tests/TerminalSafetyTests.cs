@@ -9,6 +9,7 @@ using Xunit;
 namespace EmotionBatch.Worker.Tests;
 
 /// <summary>Recording names are chosen by whoever drops files into the source: they must not drive the terminal.</summary>
+[Trait("Category", "Fast")]
 public sealed class TerminalSafetyTests
 {
     private const string Hostile = "calls/\u001b[2J\u001b[31mred\r\nfake: all done\u202Evaw.exe.wav";

@@ -17,37 +17,51 @@ public sealed class ModelBundleException : Exception
     public string? Field { get; }
 }
 
-/// <summary>A validated model bundle: the manifest plus absolute paths of the files it names.</summary>
+/// <summary>The acoustic encoder of a loaded bundle: its graph file and tensor names, all present.</summary>
+public sealed record AcousticGraph(string Path, int Dim, AcousticInputs Inputs, AcousticOutputs Outputs);
+
+/// <summary>The text encoder of a loaded bundle: built in (<see cref="Builtin"/>) or a graph file with its tokenizer file.</summary>
+public sealed record TextGraph(string? Builtin, string? Path, int Dim, TextInputs Inputs, TextOutputs Outputs, TokenizerSpec Tokenizer, string? TokenizerPath);
+
+/// <summary>The fusion head of a loaded bundle: its graph file and tensor names, all present.</summary>
+public sealed record FusionGraph(string Path, FusionInputs Inputs, FusionOutputs Outputs);
+
+/// <summary>A validated model bundle: the manifest, and what it names as non-null members with absolute paths.</summary>
 public sealed class ModelBundle
 {
-    private ModelBundle(string directory, BundleManifest manifest)
+    private ModelBundle(string directory, BundleManifest manifest, ModelBundleInfo info, AcousticGraph acoustic, TextGraph text, FusionGraph fusion)
     {
         Directory = directory;
         Manifest = manifest;
-        Info = new ModelBundleInfo(manifest.Name!, manifest.Version!, manifest.Trained);
+        Info = info;
+        AcousticEncoder = acoustic;
+        TextEncoder = text;
+        FusionHead = fusion;
     }
 
     public string Directory { get; }
     public BundleManifest Manifest { get; }
     public ModelBundleInfo Info { get; }
 
-    public AcousticEncoderSpec AcousticEncoder => Manifest.AcousticEncoder!;
-    public TextEncoderSpec TextEncoder => Manifest.TextEncoder!;
-    public FusionHeadSpec FusionHead => Manifest.FusionHead!;
+    public AcousticGraph AcousticEncoder { get; }
+    public TextGraph TextEncoder { get; }
+    public FusionGraph FusionHead { get; }
 
-    public string AcousticEncoderPath => Resolve(AcousticEncoder.File!);
-    public string FusionHeadPath => Resolve(FusionHead.File!);
+    public string AcousticEncoderPath => AcousticEncoder.Path;
+    public string FusionHeadPath => FusionHead.Path;
 
     /// <summary>Null when the text encoder is built in.</summary>
-    public string? TextEncoderPath => TextEncoder.Builtin is null ? Resolve(TextEncoder.File!) : null;
+    public string? TextEncoderPath => TextEncoder.Path;
 
-    public string? TokenizerPath => TextEncoder.Builtin is null ? Resolve(TextEncoder.Tokenizer!.File!) : null;
+    public string? TokenizerPath => TextEncoder.TokenizerPath;
 
-    public string ParityPath => Resolve("parity.json");
+    public string ParityPath => Resolve(Directory, "parity.json");
 
     public int MaxAudioSamples => (int)Math.Round(Manifest.MaxAudioSeconds * Manifest.SampleRate);
 
-    public string Resolve(string relative) => Path.GetFullPath(Path.Combine(Directory, relative));
+    public string Resolve(string relative) => Resolve(Directory, relative);
+
+    private static string Resolve(string directory, string relative) => Path.GetFullPath(Path.Combine(directory, relative));
 
     /// <summary>Reads and validates <c>manifest.json</c> in <paramref name="directory"/>; throws <see cref="ModelBundleException"/>.</summary>
     public static ModelBundle Load(string directory)
@@ -79,23 +93,22 @@ public sealed class ModelBundle
             throw new ModelBundleException(manifestPath, null, "the manifest is empty (null).");
         }
 
-        var bundle = new ModelBundle(root, manifest);
-        new Validator(bundle, manifestPath).Validate();
-        return bundle;
+        return new Validator(root, manifest, manifestPath).Validate();
     }
 
-    private sealed class Validator(ModelBundle bundle, string manifestPath)
+    /// <summary>Checks the manifest field by field and builds the bundle from the checked values.</summary>
+    private sealed class Validator(string root, BundleManifest manifest, string manifestPath)
     {
-        private BundleManifest M => bundle.Manifest;
+        private BundleManifest M => manifest;
 
-        public void Validate()
+        public ModelBundle Validate()
         {
             if (M.FormatVersion != 1)
             {
                 Fail("format_version", $"expected 1, found {M.FormatVersion}.");
             }
-            Required(M.Name, "name");
-            Required(M.Version, "version");
+            var name = Required(M.Name, "name");
+            var version = Required(M.Version, "version");
             if (M.Labels is null || !M.Labels.SequenceEqual(EmotionLabels.All, StringComparer.Ordinal))
             {
                 var found = M.Labels is null ? "nothing" : "[" + string.Join(", ", M.Labels) + "]";
@@ -111,18 +124,19 @@ public sealed class ModelBundle
             }
 
             var acoustic = M.AcousticEncoder ?? Fail<AcousticEncoderSpec>("acoustic_encoder", "missing.");
-            acoustic.Inputs ??= new AcousticInputs();
-            acoustic.Outputs ??= new AcousticOutputs();
-            FileInBundle(acoustic.File, "acoustic_encoder.file");
+            var acousticInputs = acoustic.Inputs ??= new AcousticInputs();
+            var acousticOutputs = acoustic.Outputs ??= new AcousticOutputs();
+            var acousticPath = FileInBundle(acoustic.File, "acoustic_encoder.file");
             Positive(acoustic.Dim, "acoustic_encoder.dim");
-            Required(acoustic.Inputs.Waveform, "acoustic_encoder.inputs.waveform");
-            Required(acoustic.Inputs.Lengths, "acoustic_encoder.inputs.lengths");
-            Required(acoustic.Outputs.Features, "acoustic_encoder.outputs.features");
-            Required(acoustic.Outputs.Mask, "acoustic_encoder.outputs.mask");
+            Required(acousticInputs.Waveform, "acoustic_encoder.inputs.waveform");
+            Required(acousticInputs.Lengths, "acoustic_encoder.inputs.lengths");
+            Required(acousticOutputs.Features, "acoustic_encoder.outputs.features");
+            Required(acousticOutputs.Mask, "acoustic_encoder.outputs.mask");
 
             var text = M.TextEncoder ?? Fail<TextEncoderSpec>("text_encoder", "missing.");
-            text.Inputs ??= new TextInputs();
-            text.Outputs ??= new TextOutputs();
+            var textInputs = text.Inputs ??= new TextInputs();
+            var textOutputs = text.Outputs ??= new TextOutputs();
+            string? textPath = null, tokenizerPath = null;
             var tokenizer = text.Tokenizer ?? Fail<TokenizerSpec>("text_encoder.tokenizer", "missing.");
             Positive(text.Dim, "text_encoder.dim");
             if (tokenizer.MaxLength < 2)
@@ -142,35 +156,40 @@ public sealed class ModelBundle
             }
             else
             {
-                FileInBundle(text.File, "text_encoder.file");
+                textPath = FileInBundle(text.File, "text_encoder.file");
                 if (tokenizer.Type is not (TokenizerSpec.WordPiece or TokenizerSpec.SentencePiece))
                 {
                     Fail("text_encoder.tokenizer.type", $"must be '{TokenizerSpec.WordPiece}' or '{TokenizerSpec.SentencePiece}'; found '{tokenizer.Type}'.");
                 }
-                FileInBundle(tokenizer.File, "text_encoder.tokenizer.file");
+                tokenizerPath = FileInBundle(tokenizer.File, "text_encoder.tokenizer.file");
             }
-            Required(text.Inputs.InputIds, "text_encoder.inputs.input_ids");
-            Required(text.Inputs.AttentionMask, "text_encoder.inputs.attention_mask");
-            Required(text.Outputs.Features, "text_encoder.outputs.features");
+            Required(textInputs.InputIds, "text_encoder.inputs.input_ids");
+            Required(textInputs.AttentionMask, "text_encoder.inputs.attention_mask");
+            Required(textOutputs.Features, "text_encoder.outputs.features");
 
             var fusion = M.FusionHead ?? Fail<FusionHeadSpec>("fusion_head", "missing.");
-            fusion.Inputs ??= new FusionInputs();
-            fusion.Outputs ??= new FusionOutputs();
-            FileInBundle(fusion.File, "fusion_head.file");
-            Required(fusion.Inputs.AcousticFeatures, "fusion_head.inputs.acoustic_features");
-            Required(fusion.Inputs.AcousticMask, "fusion_head.inputs.acoustic_mask");
-            Required(fusion.Inputs.TextFeatures, "fusion_head.inputs.text_features");
-            Required(fusion.Inputs.TextMask, "fusion_head.inputs.text_mask");
-            Required(fusion.Outputs.Logits, "fusion_head.outputs.logits");
-            Required(fusion.Outputs.Valence, "fusion_head.outputs.valence");
-            Required(fusion.Outputs.Arousal, "fusion_head.outputs.arousal");
+            var fusionInputs = fusion.Inputs ??= new FusionInputs();
+            var fusionOutputs = fusion.Outputs ??= new FusionOutputs();
+            var fusionPath = FileInBundle(fusion.File, "fusion_head.file");
+            Required(fusionInputs.AcousticFeatures, "fusion_head.inputs.acoustic_features");
+            Required(fusionInputs.AcousticMask, "fusion_head.inputs.acoustic_mask");
+            Required(fusionInputs.TextFeatures, "fusion_head.inputs.text_features");
+            Required(fusionInputs.TextMask, "fusion_head.inputs.text_mask");
+            Required(fusionOutputs.Logits, "fusion_head.outputs.logits");
+            Required(fusionOutputs.Valence, "fusion_head.outputs.valence");
+            Required(fusionOutputs.Arousal, "fusion_head.outputs.arousal");
+
+            return new ModelBundle(root, manifest, new ModelBundleInfo(name, version, M.Trained),
+                new AcousticGraph(acousticPath, acoustic.Dim, acousticInputs, acousticOutputs),
+                new TextGraph(text.Builtin, textPath, text.Dim, textInputs, textOutputs, tokenizer, tokenizerPath),
+                new FusionGraph(fusionPath, fusionInputs, fusionOutputs));
         }
 
-        private void FileInBundle(string? relative, string field)
+        /// <returns>The file's absolute path.</returns>
+        private string FileInBundle(string? relative, string field)
         {
-            Required(relative, field);
-            var full = bundle.Resolve(relative!);
-            var rootWithSeparator = bundle.Directory.EndsWith(Path.DirectorySeparatorChar) ? bundle.Directory : bundle.Directory + Path.DirectorySeparatorChar;
+            var full = Resolve(root, Required(relative, field));
+            var rootWithSeparator = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
             if (!full.StartsWith(rootWithSeparator, StringComparison.Ordinal))
             {
                 Fail(field, $"'{relative}' points outside the bundle directory.");
@@ -179,15 +198,11 @@ public sealed class ModelBundle
             {
                 Fail(field, $"names '{relative}', which does not exist ({full}).");
             }
+            return full;
         }
 
-        private void Required(string? value, string field)
-        {
-            if (string.IsNullOrWhiteSpace(value))
-            {
-                Fail(field, "missing or empty.");
-            }
-        }
+        private string Required(string? value, string field) =>
+            string.IsNullOrWhiteSpace(value) ? Fail<string>(field, "missing or empty.") : value;
 
         private void Positive(int value, string field)
         {

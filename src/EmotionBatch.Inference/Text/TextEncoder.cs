@@ -58,11 +58,15 @@ public sealed class TextEncoder : IDisposable
         var spec = bundle.TextEncoder;
         if (spec.Builtin is not null)
         {
-            return FromBuiltin(spec.Builtin, sessions, spec.Tokenizer!.MaxLength);
+            return FromBuiltin(spec.Builtin, sessions, spec.Tokenizer.MaxLength);
         }
-        var tokenizer = TextTokenizer.Create(spec.Tokenizer!, bundle.TokenizerPath!);
-        var session = sessions.CreateSession(bundle.TextEncoderPath!);
-        return new TextEncoder(spec.File!, session, tokenizer, spec.Dim, spec.Inputs!, spec.Outputs!);
+        if (spec is not { Path: { } path, TokenizerPath: { } tokenizerPath })
+        {
+            throw new ModelBundleException(bundle.Directory, "text_encoder", "names neither a built-in encoder nor a graph file with its tokenizer file.");
+        }
+        var tokenizer = TextTokenizer.Create(spec.Tokenizer, tokenizerPath);
+        var session = sessions.CreateSession(path);
+        return new TextEncoder(Path.GetRelativePath(bundle.Directory, path), session, tokenizer, spec.Dim, spec.Inputs, spec.Outputs);
     }
 
     /// <summary>Runs one padded batch. The caller disposes the result; rows keep their order.</summary>
