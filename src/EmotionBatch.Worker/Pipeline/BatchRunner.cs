@@ -15,41 +15,23 @@ public sealed record PassSummary(int Listed, int Completed, int Failed, int Skip
 /// the rest with bounded concurrency. A recording that fails never stops the pass. Each recording is processed under
 /// a claim in the output store, so workers sharing a container never work on the same recording at once.
 /// </summary>
-public sealed partial class BatchRunner : IPassRunner
+public sealed partial class BatchRunner(
+    IRecordingSource source,
+    IResultStore store,
+    IRecordingClaims claims,
+    IRecordingProcessor pipeline,
+    IOptions<WorkerOptions> options,
+    TimeProvider clock,
+    PipelineTelemetry telemetry,
+    ILogger<BatchRunner> logger) : IPassRunner
 {
-    private readonly IRecordingSource _source;
-    private readonly IResultStore _store;
-    private readonly IRecordingClaims _claims;
-    private readonly IRecordingProcessor _pipeline;
-    private readonly WorkerOptions _options;
-    private readonly TimeProvider _clock;
-    private readonly PipelineTelemetry _telemetry;
-    private readonly ILogger<BatchRunner> _logger;
-
-    public BatchRunner(
-        IRecordingSource source,
-        IResultStore store,
-        IRecordingClaims claims,
-        IRecordingProcessor pipeline,
-        IOptions<WorkerOptions> options,
-        TimeProvider clock,
-        PipelineTelemetry telemetry,
-        ILogger<BatchRunner> logger)
-    {
-        _source = source;
-        _store = store;
-        _claims = claims;
-        _pipeline = pipeline;
-        _options = options.Value;
-        _clock = clock;
-        _telemetry = telemetry;
-        _logger = logger;
-    }
+    private readonly WorkerOptions _options = options.Value;
+    private readonly ILogger<BatchRunner> _logger = logger;
 
     /// <param name="progress">Receives each outcome as it happens (the CLI's progress display).</param>
     public async Task<PassSummary> RunPassAsync(IProgress<RecordingOutcome>? progress, CancellationToken cancellationToken)
     {
-        var started = _clock.GetTimestamp();
+        var started = clock.GetTimestamp();
         int listed = 0, completed = 0, failed = 0, noSpeech = 0, skipped = 0, failedEarlier = 0, utterances = 0;
         double audioSeconds = 0;
         var gate = new object();
@@ -60,10 +42,10 @@ public sealed partial class BatchRunner : IPassRunner
             CancellationToken = cancellationToken,
         };
 
-        await Parallel.ForEachAsync(_source.ListAsync(cancellationToken), parallel, async (recording, token) =>
+        await Parallel.ForEachAsync(source.ListAsync(cancellationToken), parallel, async (recording, token) =>
         {
             Interlocked.Increment(ref listed);
-            _telemetry.QueueChanged(1);
+            telemetry.QueueChanged(1);
             RecordingOutcome outcome;
             try
             {
@@ -71,7 +53,7 @@ public sealed partial class BatchRunner : IPassRunner
             }
             finally
             {
-                _telemetry.QueueChanged(-1);
+                telemetry.QueueChanged(-1);
             }
             lock (gate)
             {
@@ -99,25 +81,25 @@ public sealed partial class BatchRunner : IPassRunner
             progress?.Report(outcome);
         }).ConfigureAwait(false);
 
-        var summary = new PassSummary(listed, completed, failed, skipped, utterances, audioSeconds, _clock.GetElapsedTime(started), noSpeech, failedEarlier);
-        LogPass(_source.Description, summary.Listed, summary.Completed, summary.Failed, summary.Skipped, summary.NoSpeech, summary.FailedEarlier, summary.Utterances, summary.Elapsed.TotalSeconds);
+        var summary = new PassSummary(listed, completed, failed, skipped, utterances, audioSeconds, clock.GetElapsedTime(started), noSpeech, failedEarlier);
+        LogPass(source.Description, summary.Listed, summary.Completed, summary.Failed, summary.Skipped, summary.NoSpeech, summary.FailedEarlier, summary.Utterances, summary.Elapsed.TotalSeconds);
         return summary;
     }
 
     private async Task<RecordingOutcome> ProcessIfDueAsync(RecordingRef recording, CancellationToken cancellationToken)
     {
         var skipped = new RecordingOutcome(recording, OutcomeKind.Skipped, 0, 0, TimeSpan.Zero);
-        var first = await _store.GetStateAsync(recording, cancellationToken).ConfigureAwait(false);
+        var first = await store.GetStateAsync(recording, cancellationToken).ConfigureAwait(false);
         if (first.Status == RecordingStatus.FailedPermanently)
         {
             return skipped with { Kind = OutcomeKind.FailedEarlier };
         }
-        if (!RetryPolicy.IsDue(first, _clock.GetUtcNow()))
+        if (!RetryPolicy.IsDue(first, clock.GetUtcNow()))
         {
             return skipped;
         }
 
-        var claim = await _claims.TryClaimAsync(recording, cancellationToken).ConfigureAwait(false);
+        var claim = await claims.TryClaimAsync(recording, cancellationToken).ConfigureAwait(false);
         if (claim is null)
         {
             LogClaimedElsewhere(recording.Id);
@@ -126,8 +108,8 @@ public sealed partial class BatchRunner : IPassRunner
         await using (claim.ConfigureAwait(false))
         {
             // Another worker may have finished it between our first look and the claim.
-            var state = await _store.GetStateAsync(recording, cancellationToken).ConfigureAwait(false);
-            if (!RetryPolicy.IsDue(state, _clock.GetUtcNow()))
+            var state = await store.GetStateAsync(recording, cancellationToken).ConfigureAwait(false);
+            if (!RetryPolicy.IsDue(state, clock.GetUtcNow()))
             {
                 return skipped;
             }
@@ -136,7 +118,7 @@ public sealed partial class BatchRunner : IPassRunner
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, claim.Lost);
             try
             {
-                return await _pipeline.ProcessAsync(recording, state.Attempts + 1, linked.Token).ConfigureAwait(false);
+                return await pipeline.ProcessAsync(recording, state.Attempts + 1, linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (claim.Lost.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {

@@ -11,36 +11,18 @@ namespace EmotionBatch.Worker.Pipeline;
 /// Turns one recording into committed rows: checks its limits, fetches it, opens it (the decoder describes the
 /// recording), hands the utterance work to <see cref="IUtteranceAnalyser"/>, and commits the rows or records why it failed.
 /// </summary>
-public sealed partial class RecordingPipeline : IRecordingProcessor
+public sealed partial class RecordingPipeline(
+    IRecordingSource source,
+    IAudioDecoder decoder,
+    IUtteranceAnalyser analyser,
+    IResultStore store,
+    IOptions<WorkerOptions> options,
+    TimeProvider clock,
+    PipelineTelemetry telemetry,
+    ILogger<RecordingPipeline> logger) : IRecordingProcessor
 {
-    private readonly IRecordingSource _source;
-    private readonly IAudioDecoder _decoder;
-    private readonly IUtteranceAnalyser _analyser;
-    private readonly IResultStore _store;
-    private readonly WorkerOptions _options;
-    private readonly TimeProvider _clock;
-    private readonly PipelineTelemetry _telemetry;
-    private readonly ILogger<RecordingPipeline> _logger;
-
-    public RecordingPipeline(
-        IRecordingSource source,
-        IAudioDecoder decoder,
-        IUtteranceAnalyser analyser,
-        IResultStore store,
-        IOptions<WorkerOptions> options,
-        TimeProvider clock,
-        PipelineTelemetry telemetry,
-        ILogger<RecordingPipeline> logger)
-    {
-        _source = source;
-        _decoder = decoder;
-        _analyser = analyser;
-        _store = store;
-        _options = options.Value;
-        _clock = clock;
-        _telemetry = telemetry;
-        _logger = logger;
-    }
+    private readonly WorkerOptions _options = options.Value;
+    private readonly ILogger<RecordingPipeline> _logger = logger;
 
     /// <summary>
     /// Processes one recording and commits its rows, or records why it failed. Only cancellation escapes: a recording
@@ -68,15 +50,15 @@ public sealed partial class RecordingPipeline : IRecordingProcessor
             Directory.CreateDirectory(_options.WorkFolder);
             var stage = Stopwatch.StartNew();
             await using var local = await FetchAsync(recording, cancellationToken).ConfigureAwait(false);
-            _telemetry.StageFinished(PipelineStage.Fetch, stage.Elapsed);
+            telemetry.StageFinished(PipelineStage.Fetch, stage.Elapsed);
 
             stage.Restart();
-            await using var audio = await _decoder.OpenAsync(local.Path, cancellationToken).ConfigureAwait(false);
-            _telemetry.StageFinished(PipelineStage.Probe, stage.Elapsed);
+            await using var audio = await decoder.OpenAsync(local.Path, cancellationToken).ConfigureAwait(false);
+            telemetry.StageFinished(PipelineStage.Probe, stage.Elapsed);
             var info = audio.Info;
             audioSeconds = info.DurationSeconds;
 
-            var rows = await _analyser.AnalyseAsync(recording, audio, cancellationToken).ConfigureAwait(false);
+            var rows = await analyser.AnalyseAsync(recording, audio, cancellationToken).ConfigureAwait(false);
             if (rows.Count == 0)
             {
                 var silent = await RecordFailureAsync(recording, attempt, PipelineStage.Segment, $"no speech detected in {info.DurationSeconds:F1} s of audio",
@@ -85,9 +67,9 @@ public sealed partial class RecordingPipeline : IRecordingProcessor
             }
 
             stage.Restart();
-            await _store.CommitAsync(recording, rows, info.DurationSeconds, cancellationToken).ConfigureAwait(false);
-            _telemetry.StageFinished(PipelineStage.Commit, stage.Elapsed);
-            _telemetry.RecordingCompleted(rows.Count, audioSeconds, stopwatch.Elapsed);
+            await store.CommitAsync(recording, rows, info.DurationSeconds, cancellationToken).ConfigureAwait(false);
+            telemetry.StageFinished(PipelineStage.Commit, stage.Elapsed);
+            telemetry.RecordingCompleted(rows.Count, audioSeconds, stopwatch.Elapsed);
             activity?.SetTag("emotionbatch.utterances", rows.Count);
             LogCompleted(recording.Id, rows.Count, audioSeconds, stopwatch.Elapsed.TotalSeconds);
             return new RecordingOutcome(recording, OutcomeKind.Completed, rows.Count, audioSeconds, stopwatch.Elapsed);
@@ -115,7 +97,7 @@ public sealed partial class RecordingPipeline : IRecordingProcessor
     {
         try
         {
-            return await _source.FetchAsync(recording, _options.WorkFolder, cancellationToken).ConfigureAwait(false);
+            return await source.FetchAsync(recording, _options.WorkFolder, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not RecordingFailedException and not OperationCanceledException)
         {
@@ -127,7 +109,7 @@ public sealed partial class RecordingPipeline : IRecordingProcessor
         RecordingRef recording, int attempt, string stage, string reason, bool retryable, double audioSeconds, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
         LogFailed(recording.Id, stage, reason, attempt);
-        _telemetry.RecordingFailed(stage);
+        telemetry.RecordingFailed(stage);
         Activity.Current?.SetStatus(ActivityStatusCode.Error, $"{stage}: {reason}");
         var failure = new FailureRow(
             recording.Id,
@@ -137,8 +119,8 @@ public sealed partial class RecordingPipeline : IRecordingProcessor
             reason,
             attempt,
             WillRetry: retryable,
-            _clock.GetUtcNow().UtcDateTime);
-        await _store.RecordFailureAsync(recording, failure, cancellationToken).ConfigureAwait(false);
+            clock.GetUtcNow().UtcDateTime);
+        await store.RecordFailureAsync(recording, failure, cancellationToken).ConfigureAwait(false);
         return new RecordingOutcome(recording, OutcomeKind.Failed, 0, audioSeconds, stopwatch.Elapsed, $"{stage}: {reason}");
     }
 
