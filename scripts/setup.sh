@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-apt_packages=(ffmpeg libopenblas0-openmp sox libsox-fmt-all espeak-ng python3-numpy python3-torch python3-torchaudio python3-onnx python3-sklearn fonts-dejavu-core)
+apt_packages=(ffmpeg libopenblas0-openmp sox libsox-fmt-all espeak-ng python3-numpy python3-torch python3-torchaudio python3-onnx python3-sklearn python3-sentencepiece fonts-dejavu-core)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -54,9 +54,34 @@ public sealed class TextTokenizer
             throw new NotSupportedException(
                 "Microsoft.ML.Tokenizers could not load this SentencePiece model (it supports BPE and Unigram models): " + e.Message, e);
         }
+        var unknown = spm.UnknownId;
         return new TextTokenizer(
-            (text, max) => spm.EncodeToIds(text, addBeginningOfSentence: false, addEndOfSentence: false, max, out _, out _),
+            (text, max) => EncodeLikeSentencePiece(spm, unknown, text, max),
             TokenizerSpec.SentencePiece, lowercase, maxLength, spm.BeginningOfSentenceId, spm.EndOfSentenceId);
+    }
+
+    /// <summary>
+    /// As Python's sentencepiece (the reference text encoders are trained with) returns them: a run of unknown
+    /// characters is one unknown piece (Microsoft.ML.Tokenizers gives one per character), then the first
+    /// <paramref name="max"/> ids. Known differences that remain are in docs/model-bundle.md.
+    /// </summary>
+    private static List<int> EncodeLikeSentencePiece(SentencePieceTokenizer spm, int unknown, string text, int max)
+    {
+        var ids = spm.EncodeToIds(text, addBeginningOfSentence: false, addEndOfSentence: false);
+        var merged = new List<int>(Math.Min(ids.Count, max));
+        foreach (var id in ids)
+        {
+            if (id == unknown && merged.Count > 0 && merged[^1] == unknown)
+            {
+                continue;
+            }
+            if (merged.Count == max)
+            {
+                break;
+            }
+            merged.Add(id);
+        }
+        return merged;
     }
 
     public static TextTokenizer Create(TokenizerSpec spec, string tokenizerPath)
