@@ -17,7 +17,7 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
 {
     private readonly ModelBundle _bundle;
     private readonly int _batchSize;
-    private readonly InferenceSession _acoustic;
+    private readonly AcousticEncoder _acoustic;
     private readonly InferenceSession _fusion;
     private readonly TextEncoder _text;
     private readonly string[] _acousticOutputs;
@@ -38,7 +38,7 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
         _fusionOutputs = [f.Outputs.Logits, f.Outputs.Valence, f.Outputs.Arousal];
         try
         {
-            _acoustic = sessions.CreateSession(bundle.AcousticEncoderPath);
+            _acoustic = new AcousticEncoder(bundle.AcousticEncoder, bundle.MaxAudioSamples, sessions);
             _fusion = sessions.CreateSession(bundle.FusionHeadPath);
             _text = TextEncoder.FromBundle(bundle, sessions);
             CheckGraphs();
@@ -80,6 +80,18 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
         Task.Run(() => Predict(batch, cancellationToken), cancellationToken);
 
     public IReadOnlyList<EmotionPrediction> Predict(IReadOnlyList<EmotionInput> batch, CancellationToken cancellationToken = default)
+    {
+        var outputs = Run(batch, cancellationToken);
+        var predictions = new EmotionPrediction[outputs.Length];
+        for (var i = 0; i < outputs.Length; i++)
+        {
+            predictions[i] = ToPrediction(outputs[i]);
+        }
+        return predictions;
+    }
+
+    /// <summary>The whole chain, transcripts through the tokenizer and text encoder: raw head outputs (what parity.json checks with <c>text</c>).</summary>
+    internal FusionOutput[] Run(IReadOnlyList<EmotionInput> batch, CancellationToken cancellationToken = default)
     {
         if (batch.Count == 0)
         {
@@ -125,13 +137,7 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
                 }
             });
         }
-
-        var predictions = new EmotionPrediction[outputs.Length];
-        for (var i = 0; i < outputs.Length; i++)
-        {
-            predictions[i] = ToPrediction(outputs[i]);
-        }
-        return predictions;
+        return outputs;
     }
 
     /// <summary>
@@ -156,38 +162,7 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
         });
     }
 
-    private IDisposableReadOnlyCollection<OrtValue> RunAcoustic(IReadOnlyList<ReadOnlyMemory<float>> waveforms)
-    {
-        var batch = waveforms.Count;
-        var maxSamples = _bundle.MaxAudioSamples;
-        var padded = WaveformBatch.PaddedLength(waveforms, maxSamples);
-
-        var count = checked(batch * padded);
-        var samples = ArrayPool<float>.Shared.Rent(count);
-        var lengths = ArrayPool<long>.Shared.Rent(batch);
-        try
-        {
-            WaveformBatch.Fill(waveforms, maxSamples, padded, samples.AsSpan(0, count), lengths.AsSpan(0, batch));
-
-            var inputs = _bundle.AcousticEncoder.Inputs;
-            using var waveformValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, samples.AsMemory(0, count), [batch, padded]);
-            using var lengthsValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, lengths.AsMemory(0, batch), [batch]);
-            var outputs = _acoustic.Run(_runOptions, [inputs.Waveform, inputs.Lengths], [waveformValue, lengthsValue], _acousticOutputs);
-            var shape = outputs[0].GetTensorTypeAndShape().Shape;
-            if (shape.Length != 3 || shape[0] != batch || shape[2] != _bundle.AcousticEncoder.Dim)
-            {
-                outputs.Dispose();
-                throw new InvalidOperationException(
-                    $"Acoustic encoder returned shape [{string.Join(", ", shape)}]; expected [{batch}, T, {_bundle.AcousticEncoder.Dim}] (manifest acoustic_encoder.dim).");
-            }
-            return outputs;
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(samples);
-            ArrayPool<long>.Shared.Return(lengths);
-        }
-    }
+    private IDisposableReadOnlyCollection<OrtValue> RunAcoustic(IReadOnlyList<ReadOnlyMemory<float>> waveforms) => _acoustic.Run(waveforms);
 
     private delegate void TextFill(Span<float> features, Span<float> mask);
 
@@ -272,10 +247,10 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
     {
         var a = _bundle.AcousticEncoder;
         var f = _bundle.FusionHead;
-        Expect(_acoustic, "acoustic encoder", _bundle.AcousticEncoderPath, inputs: [a.Inputs.Waveform, a.Inputs.Lengths], outputs: _acousticOutputs);
+        Expect(_acoustic.Session, "acoustic encoder", _bundle.AcousticEncoderPath, inputs: [a.Inputs.Waveform, a.Inputs.Lengths], outputs: _acousticOutputs);
         Expect(_fusion, "fusion head", _bundle.FusionHeadPath,
             inputs: [f.Inputs.AcousticFeatures, f.Inputs.AcousticMask, f.Inputs.TextFeatures, f.Inputs.TextMask], outputs: _fusionOutputs);
-        var producedMask = _acoustic.OutputMetadata[a.Outputs.Mask].ElementDataType;
+        var producedMask = _acoustic.Session.OutputMetadata[a.Outputs.Mask].ElementDataType;
         var expectedMask = _fusion.InputMetadata[f.Inputs.AcousticMask].ElementDataType;
         if (producedMask != expectedMask)
         {

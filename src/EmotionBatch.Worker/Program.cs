@@ -10,6 +10,8 @@ root.Subcommands.Add(ProcessCommand.Create());
 root.Subcommands.Add(ReportCommands.CreateReportCommand());
 root.Subcommands.Add(ReportCommands.CreateSummarizeCommand());
 root.Subcommands.Add(EncodeTextCommand.Create());
+root.Subcommands.Add(EncodeAudioCommand.Create());
+root.Subcommands.Add(VerifyBundleCommand.Create());
 
 // Start-up errors (invalid settings, an unusable output folder) are printed once, as a message that names the
 // setting, not as a stack trace; anything else keeps its stack trace.

@@ -64,7 +64,23 @@ public sealed class ModelBundle
     private static string Resolve(string directory, string relative) => Path.GetFullPath(Path.Combine(directory, relative));
 
     /// <summary>Reads and validates <c>manifest.json</c> in <paramref name="directory"/>; throws <see cref="ModelBundleException"/>.</summary>
-    public static ModelBundle Load(string directory)
+    public static ModelBundle Load(string directory) => Read(directory).Validate();
+
+    /// <summary>
+    /// Only the text encoder of a bundle (its manifest may name nothing else): what <c>encode-text</c> needs to cache
+    /// features of an operator's text encoder (e.g. DeBERTaV3 with its spm.model) before any fusion head exists.
+    /// </summary>
+    public static TextGraph LoadTextEncoder(string directory) => Read(directory).ValidateText();
+
+    /// <summary>Only the acoustic encoder of a bundle (with the manifest's sample rate and longest input): what <c>encode-audio</c> needs.</summary>
+    public static (AcousticGraph Graph, int MaxAudioSamples) LoadAcousticEncoder(string directory)
+    {
+        var validator = Read(directory);
+        validator.ValidateAudioHeader();
+        return (validator.ValidateAcoustic(), validator.MaxAudioSamples);
+    }
+
+    private static Validator Read(string directory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         var root = Path.GetFullPath(directory);
@@ -93,7 +109,7 @@ public sealed class ModelBundle
             throw new ModelBundleException(manifestPath, null, "the manifest is empty (null).");
         }
 
-        return new Validator(root, manifest, manifestPath).Validate();
+        return new Validator(root, manifest, manifestPath);
     }
 
     /// <summary>Checks the manifest field by field and builds the bundle from the checked values.</summary>
@@ -101,19 +117,35 @@ public sealed class ModelBundle
     {
         private BundleManifest M => manifest;
 
+        public int MaxAudioSamples => (int)Math.Round(M.MaxAudioSeconds * M.SampleRate);
+
         public ModelBundle Validate()
         {
-            if (M.FormatVersion != 1)
-            {
-                Fail("format_version", $"expected 1, found {M.FormatVersion}.");
-            }
-            var name = Required(M.Name, "name");
-            var version = Required(M.Version, "version");
+            var (name, version) = ValidateHeader();
             if (M.Labels is null || !M.Labels.SequenceEqual(EmotionLabels.All, StringComparer.Ordinal))
             {
                 var found = M.Labels is null ? "nothing" : "[" + string.Join(", ", M.Labels) + "]";
                 Fail("labels", $"must be [{string.Join(", ", EmotionLabels.All)}] in this order; found {found}.");
             }
+            ValidateAudioHeader();
+            var acoustic = ValidateAcoustic();
+            var text = ValidateText();
+            var fusion = ValidateFusion();
+            return new ModelBundle(root, manifest, new ModelBundleInfo(name, version, M.Trained), acoustic, text, fusion);
+        }
+
+        private (string Name, string Version) ValidateHeader()
+        {
+            if (M.FormatVersion != 1)
+            {
+                Fail("format_version", $"expected 1, found {M.FormatVersion}.");
+            }
+            return (Required(M.Name, "name"), Required(M.Version, "version"));
+        }
+
+        public void ValidateAudioHeader()
+        {
+            ValidateHeader();
             if (M.SampleRate != Core.IAudioDecoder.SampleRate)
             {
                 Fail("sample_rate", $"must be {Core.IAudioDecoder.SampleRate} (the decoder's rate); found {M.SampleRate}.");
@@ -122,7 +154,10 @@ public sealed class ModelBundle
             {
                 Fail("max_audio_seconds", $"must be a positive number of seconds; found {M.MaxAudioSeconds}.");
             }
+        }
 
+        public AcousticGraph ValidateAcoustic()
+        {
             var acoustic = M.AcousticEncoder ?? Fail<AcousticEncoderSpec>("acoustic_encoder", "missing.");
             var acousticInputs = acoustic.Inputs ??= new AcousticInputs();
             var acousticOutputs = acoustic.Outputs ??= new AcousticOutputs();
@@ -132,7 +167,12 @@ public sealed class ModelBundle
             Required(acousticInputs.Lengths, "acoustic_encoder.inputs.lengths");
             Required(acousticOutputs.Features, "acoustic_encoder.outputs.features");
             Required(acousticOutputs.Mask, "acoustic_encoder.outputs.mask");
+            return new AcousticGraph(acousticPath, acoustic.Dim, acousticInputs, acousticOutputs);
+        }
 
+        public TextGraph ValidateText()
+        {
+            ValidateHeader();
             var text = M.TextEncoder ?? Fail<TextEncoderSpec>("text_encoder", "missing.");
             var textInputs = text.Inputs ??= new TextInputs();
             var textOutputs = text.Outputs ??= new TextOutputs();
@@ -166,7 +206,11 @@ public sealed class ModelBundle
             Required(textInputs.InputIds, "text_encoder.inputs.input_ids");
             Required(textInputs.AttentionMask, "text_encoder.inputs.attention_mask");
             Required(textOutputs.Features, "text_encoder.outputs.features");
+            return new TextGraph(text.Builtin, textPath, text.Dim, textInputs, textOutputs, tokenizer, tokenizerPath);
+        }
 
+        private FusionGraph ValidateFusion()
+        {
             var fusion = M.FusionHead ?? Fail<FusionHeadSpec>("fusion_head", "missing.");
             var fusionInputs = fusion.Inputs ??= new FusionInputs();
             var fusionOutputs = fusion.Outputs ??= new FusionOutputs();
@@ -178,11 +222,7 @@ public sealed class ModelBundle
             Required(fusionOutputs.Logits, "fusion_head.outputs.logits");
             Required(fusionOutputs.Valence, "fusion_head.outputs.valence");
             Required(fusionOutputs.Arousal, "fusion_head.outputs.arousal");
-
-            return new ModelBundle(root, manifest, new ModelBundleInfo(name, version, M.Trained),
-                new AcousticGraph(acousticPath, acoustic.Dim, acousticInputs, acousticOutputs),
-                new TextGraph(text.Builtin, textPath, text.Dim, textInputs, textOutputs, tokenizer, tokenizerPath),
-                new FusionGraph(fusionPath, fusionInputs, fusionOutputs));
+            return new FusionGraph(fusionPath, fusionInputs, fusionOutputs);
         }
 
         /// <returns>The file's absolute path.</returns>

@@ -55,18 +55,26 @@ public sealed class TextEncoder : IDisposable
 
     public static TextEncoder FromBundle(ModelBundle bundle, SessionFactory sessions)
     {
-        var spec = bundle.TextEncoder;
+        ArgumentNullException.ThrowIfNull(bundle);
+        return FromGraph(bundle.TextEncoder, bundle.Directory, sessions);
+    }
+
+    /// <summary>The text encoder a bundle's manifest describes (<see cref="ModelBundle.LoadTextEncoder"/> reads one alone).</summary>
+    public static TextEncoder FromGraph(TextGraph spec, string bundleDirectory, SessionFactory sessions)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(sessions);
         if (spec.Builtin is not null)
         {
             return FromBuiltin(spec.Builtin, sessions, spec.Tokenizer.MaxLength);
         }
         if (spec is not { Path: { } path, TokenizerPath: { } tokenizerPath })
         {
-            throw new ModelBundleException(bundle.Directory, "text_encoder", "names neither a built-in encoder nor a graph file with its tokenizer file.");
+            throw new ModelBundleException(bundleDirectory, "text_encoder", "names neither a built-in encoder nor a graph file with its tokenizer file.");
         }
         var tokenizer = TextTokenizer.Create(spec.Tokenizer, tokenizerPath);
         var session = sessions.CreateSession(path);
-        return new TextEncoder(Path.GetRelativePath(bundle.Directory, path), session, tokenizer, spec.Dim, spec.Inputs, spec.Outputs);
+        return new TextEncoder(Path.GetRelativePath(bundleDirectory, path), session, tokenizer, spec.Dim, spec.Inputs, spec.Outputs);
     }
 
     /// <summary>Runs one padded batch. The caller disposes the result; rows keep their order.</summary>

@@ -1,7 +1,3 @@
-using System.Buffers.Binary;
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using EmotionBatch.Inference.Bundles;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -34,9 +30,9 @@ public sealed class TextFeatureExportOptions
 /// </summary>
 public sealed partial class TextFeatureExtractor : IDisposable
 {
-    public const string FeaturesFile = "features.f16";
-    public const string IndexFile = "index.tsv";
-    public const string MetaFile = "meta.json";
+    public const string FeaturesFile = FeatureCacheWriter.FeaturesFile;
+    public const string IndexFile = FeatureCacheWriter.IndexFile;
+    public const string MetaFile = FeatureCacheWriter.MetaFile;
 
     private const int ExportChunk = 1024;
 
@@ -60,11 +56,12 @@ public sealed partial class TextFeatureExtractor : IDisposable
         return new TextFeatureExtractor(TextEncoder.FromBuiltin(name, sessions, maxLength), batchSize, ownsEncoder: true);
     }
 
+    /// <summary>The text encoder of a bundle, which may hold nothing else (a frozen encoder before any head is trained).</summary>
     public static TextFeatureExtractor FromBundle(string bundlePath, int batchSize = 32, ModelOptions? model = null, ILogger? logger = null)
     {
-        var bundle = ModelBundle.Load(bundlePath);
+        var graph = ModelBundle.LoadTextEncoder(bundlePath);
         var sessions = new SessionFactory(model ?? new ModelOptions(), logger);
-        return new TextFeatureExtractor(TextEncoder.FromBundle(bundle, sessions), batchSize, ownsEncoder: true);
+        return new TextFeatureExtractor(TextEncoder.FromGraph(graph, Path.GetFullPath(bundlePath), sessions), batchSize, ownsEncoder: true);
     }
 
     /// <summary>Features per text, in input order. Texts are batched by token length internally.</summary>
@@ -121,72 +118,24 @@ public sealed partial class TextFeatureExtractor : IDisposable
     /// <summary>As <see cref="ExportTextFeaturesAsync"/>, with this extractor's encoder.</summary>
     public async Task ExportAsync(string inputTsv, string outputFolder, CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(outputFolder);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        long offset = 0;
-        var texts = 0;
-
-        await using (var features = new FileStream(Path.Combine(outputFolder, FeaturesFile), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true))
-        await using (var index = new StreamWriter(Path.Combine(outputFolder, IndexFile), append: false, new UTF8Encoding(false)))
+        await using var cache = new FeatureCacheWriter(outputFolder, Encoder.Dim, "tokens");
+        var ids = new List<string>(ExportChunk);
+        var chunk = new List<string?>(ExportChunk);
+        await foreach (var (id, text) in TsvInput.ReadAsync(inputTsv, "text", cancellationToken).ConfigureAwait(false))
         {
-            index.NewLine = "\n";
-            await index.WriteLineAsync("id\toffset_tokens\tlength_tokens").ConfigureAwait(false);
-
-            var ids = new List<string>(ExportChunk);
-            var chunk = new List<string?>(ExportChunk);
-            var lineNumber = 0;
-            using var reader = new StreamReader(inputTsv, Encoding.UTF8);
-            while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+            ids.Add(id);
+            chunk.Add(text);
+            if (chunk.Count == ExportChunk)
             {
-                lineNumber++;
-                if (line.Length == 0)
-                {
-                    continue;
-                }
-                var tab = line.IndexOf('\t');
-                if (tab <= 0)
-                {
-                    throw new InvalidDataException($"{inputTsv}, line {lineNumber}: expected 'id<TAB>text'.");
-                }
-                var id = line[..tab];
-                var text = line[(tab + 1)..];
-                if (lineNumber == 1 && id.Equals("id", StringComparison.OrdinalIgnoreCase) && text.Equals("text", StringComparison.OrdinalIgnoreCase))
-                {
-                    continue;
-                }
-                if (!seen.Add(id))
-                {
-                    throw new InvalidDataException($"{inputTsv}, line {lineNumber}: duplicate id '{id}'.");
-                }
-                ids.Add(id);
-                chunk.Add(text);
-                if (chunk.Count == ExportChunk)
-                {
-                    offset = await WriteChunkAsync(ids, chunk, features, index, offset, cancellationToken).ConfigureAwait(false);
-                    texts += chunk.Count;
-                    ids.Clear();
-                    chunk.Clear();
-                }
+                await WriteChunkAsync(ids, chunk, cache, cancellationToken).ConfigureAwait(false);
+                ids.Clear();
+                chunk.Clear();
             }
-            offset = await WriteChunkAsync(ids, chunk, features, index, offset, cancellationToken).ConfigureAwait(false);
-            texts += chunk.Count;
         }
+        await WriteChunkAsync(ids, chunk, cache, cancellationToken).ConfigureAwait(false);
 
-        await WriteMetaAsync(Path.Combine(outputFolder, MetaFile), texts, offset, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Written with Utf8JsonWriter rather than reflection so trimmed or AOT-compiled hosts can export too.</summary>
-    private async Task WriteMetaAsync(string path, int texts, long totalTokens, CancellationToken cancellationToken)
-    {
-        await using var stream = File.Create(path);
-        await using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        await cache.CompleteAsync(json =>
         {
-            json.WriteStartObject();
-            json.WriteNumber("format_version", 1);
-            json.WriteNumber("dim", Encoder.Dim);
-            json.WriteString("dtype", "float16");
-            json.WriteString("byte_order", "little");
-            json.WriteString("layout", "row-major [total_tokens, dim]; text i is rows offset_tokens .. offset_tokens + length_tokens of index.tsv");
             json.WriteString("encoder", Encoder.Name);
             json.WriteStartObject("tokenizer");
             json.WriteString("type", Encoder.Tokenizer.Type);
@@ -195,42 +144,23 @@ public sealed partial class TextFeatureExtractor : IDisposable
             json.WriteBoolean("special_tokens_included", true);
             json.WriteEndObject();
             json.WriteNumber("max_length", Encoder.Tokenizer.MaxLength);
-            json.WriteNumber("texts", texts);
-            json.WriteNumber("total_tokens", totalTokens);
+            json.WriteNumber("texts", cache.Items);
+            json.WriteNumber("total_tokens", cache.Total);
             json.WriteString("blank_text", "length_tokens 0: the worker masks the text modality");
-            json.WriteEndObject();
-        }
-        await stream.WriteAsync("\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<long> WriteChunkAsync(
-        List<string> ids, List<string?> texts, FileStream features, StreamWriter index, long offset, CancellationToken cancellationToken)
+    private async Task WriteChunkAsync(List<string> ids, List<string?> texts, FeatureCacheWriter cache, CancellationToken cancellationToken)
     {
         if (texts.Count == 0)
         {
-            return offset;
+            return;
         }
         var extracted = Extract(texts, cancellationToken);
-        var bytes = new byte[checked(extracted.Max(e => e.Features.Length) * sizeof(ushort))];
         for (var i = 0; i < extracted.Count; i++)
         {
-            var row = extracted[i];
-            var size = ToHalfLittleEndian(row.Features, bytes);
-            await features.WriteAsync(bytes.AsMemory(0, size), cancellationToken).ConfigureAwait(false);
-            await index.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{ids[i]}\t{offset}\t{row.Length}")).ConfigureAwait(false);
-            offset += row.Length;
+            await cache.AddAsync(ids[i], extracted[i].Features.AsMemory(0, extracted[i].Length * extracted[i].Dim), cancellationToken).ConfigureAwait(false);
         }
-        return offset;
-    }
-
-    private static int ToHalfLittleEndian(float[] values, byte[] destination)
-    {
-        var span = destination.AsSpan();
-        for (var i = 0; i < values.Length; i++)
-        {
-            BinaryPrimitives.WriteHalfLittleEndian(span[(i * 2)..], (Half)values[i]);
-        }
-        return values.Length * 2;
     }
 
     public void Dispose()

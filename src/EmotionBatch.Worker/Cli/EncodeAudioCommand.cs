@@ -1,0 +1,100 @@
+using System.CommandLine;
+using System.Globalization;
+using EmotionBatch.Core;
+using EmotionBatch.Inference;
+using EmotionBatch.Inference.Bundles;
+using EmotionBatch.Worker.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace EmotionBatch.Worker.Cli;
+
+/// <summary>
+/// <c>encode-audio</c>: caches a frozen acoustic encoder's frame features for training (e.g. HuBERT-large exported by
+/// training/export_hubert.py), decoded by the worker's own decoder and run by the same code the worker runs before
+/// its fusion head, so the head trains on exactly the frames it will see. The bundle needs only its acoustic encoder.
+/// </summary>
+public static class EncodeAudioCommand
+{
+    public static Command Create()
+    {
+        var input = new Option<string>("--input", "-i") { Description = "TSV file: id<TAB>path of an audio file per line.", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "Folder for features.f16, index.tsv and meta.json.", Required = true };
+        var bundle = new Option<string>("--bundle") { Description = "Bundle folder whose manifest names the acoustic encoder (other parts are optional).", Required = true };
+        var batchSize = new Option<int>("--batch-size") { Description = "Clips per acoustic-encoder run (similar lengths together).", DefaultValueFactory = _ => 8 };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads; 0 = one per CPU.", DefaultValueFactory = _ => 0 };
+
+        var command = new Command("encode-audio", "Export per-frame acoustic-encoder features of audio files for training.");
+        foreach (var option in new Option[] { input, output, bundle, batchSize, threads })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            parse.GetRequiredValue(input), parse.GetRequiredValue(output), parse.GetRequiredValue(bundle),
+            Math.Max(1, parse.GetValue(batchSize)), parse.GetValue(threads), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string input, string output, string bundlePath, int batchSize, int threads, CancellationToken cancellationToken)
+    {
+        var (graph, maxAudioSamples) = ModelBundle.LoadAcousticEncoder(bundlePath);
+        var overrides = new Dictionary<string, string?>
+        {
+            // One stream per clip, as training clips are single-speaker; the worker's decoder with its limits and checks.
+            ["EmotionBatch:Decoder:Channels"] = nameof(ChannelMode.Mix),
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        using var host = EmotionBatchHost.CreateBuilder([], overrides, LogLevel.Warning).Build();
+        var decoder = host.Services.GetRequiredService<IAudioDecoder>();
+        var sessions = new SessionFactory(new ModelOptions { BundlePath = bundlePath, IntraOpThreads = threads });
+        using var encoder = new AcousticEncoder(graph, maxAudioSamples, sessions);
+
+        var clips = new List<(string Id, float[] Samples)>();
+        await foreach (var (id, path) in TsvInput.ReadAsync(input, "path", cancellationToken).ConfigureAwait(false))
+        {
+            clips.Add((id, await DecodeAsync(decoder, path, cancellationToken).ConfigureAwait(false)));
+        }
+
+        var features = new float[clips.Count][];
+        // Similar lengths per run keep padding, and so wasted compute, small.
+        foreach (var batch in LengthBatching.Batches(clips.ConvertAll(c => Math.Min(c.Samples.Length, maxAudioSamples)), batchSize))
+        {
+            var extracted = encoder.Extract(Array.ConvertAll(batch, i => (ReadOnlyMemory<float>)clips[i].Samples));
+            for (var k = 0; k < batch.Length; k++)
+            {
+                features[batch[k]] = extracted[k];
+            }
+        }
+
+        await using (var cache = new FeatureCacheWriter(output, encoder.Dim, "frames"))
+        {
+            for (var i = 0; i < clips.Count; i++)
+            {
+                await cache.AddAsync(clips[i].Id, features[i], cancellationToken).ConfigureAwait(false);
+            }
+            await cache.CompleteAsync(json =>
+            {
+                json.WriteString("encoder", Path.GetFileName(graph.Path));
+                json.WriteNumber("sample_rate", IAudioDecoder.SampleRate);
+                json.WriteNumber("max_audio_seconds", maxAudioSamples / (double)IAudioDecoder.SampleRate);
+                json.WriteString("cut", "clips longer than max_audio_seconds keep their centre, as in the worker");
+                json.WriteNumber("clips", cache.Items);
+                json.WriteNumber("total_frames", cache.Total);
+            }, cancellationToken).ConfigureAwait(false);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"encode-audio: {cache.Items} clips, {cache.Total} frames of dim {encoder.Dim} written to {Path.GetFullPath(output)}"));
+        }
+        return 0;
+    }
+
+    private static async Task<float[]> DecodeAsync(IAudioDecoder decoder, string path, CancellationToken cancellationToken)
+    {
+        await using var audio = await decoder.OpenAsync(Path.GetFullPath(path), cancellationToken).ConfigureAwait(false);
+        var samples = new List<float>();
+        await foreach (var chunk in audio.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            samples.AddRange(chunk.Samples.Span);
+        }
+        return [.. samples];
+    }
+}
