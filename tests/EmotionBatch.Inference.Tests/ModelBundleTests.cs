@@ -70,6 +70,21 @@ public sealed class ModelBundleTests(TestBundles bundles)
     }
 
     [Fact]
+    public void A_text_encoder_loads_alone_from_a_bundle_that_names_nothing_else_but_the_whole_bundle_does_not()
+    {
+        using var copy = CopyBundle(bundles.FileText);
+        foreach (var part in new[] { "acoustic_encoder", "fusion_head", "labels" })
+        {
+            EditManifest(copy.Path, part, null);
+        }
+        var text = ModelBundle.LoadTextEncoder(copy.Path);
+        Assert.EndsWith("vocab.txt", text.TokenizerPath);
+        Assert.StartsWith(copy.Path, text.Path);
+        Assert.Throws<ModelBundleException>(() => ModelBundle.Load(copy.Path));
+        Assert.Throws<ModelBundleException>(() => ModelBundle.LoadAcousticEncoder(copy.Path));
+    }
+
+    [Fact]
     public void Malformed_json_is_reported_with_the_file()
     {
         using var copy = CopyBundle(bundles.BuiltinText);

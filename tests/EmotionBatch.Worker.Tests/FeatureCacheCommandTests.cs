@@ -1,0 +1,105 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EmotionBatch.Inference;
+using EmotionBatch.Inference.Bundles;
+using EmotionBatch.Testing;
+using Xunit;
+
+namespace EmotionBatch.Worker.Tests;
+
+/// <summary>
+/// The commands that prepare training on frozen encoders and check assembled bundles, run as the real executable:
+/// encode-audio writes what the worker's own acoustic encoder computes, verify-bundle passes a good bundle and
+/// fails a tampered one.
+/// </summary>
+public sealed class FeatureCacheCommandTests : IDisposable
+{
+    private readonly TempFolder _temp = RepoPaths.NewTempFolder("feature-cache");
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task Encode_audio_writes_the_frames_the_worker_computes_from_a_bundle_that_names_only_its_acoustic_encoder()
+    {
+        // An acoustic-only bundle: the default bundle's graph and a manifest naming nothing else.
+        var bundle = Directory.CreateDirectory(_temp.File("acoustic-only")).FullName;
+        var full = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(WorkerHarness.Bundle, "manifest.json")))!;
+        var acoustic = full["acoustic_encoder"]!.DeepClone();
+        File.Copy(Path.Combine(WorkerHarness.Bundle, (string)acoustic["file"]!), Path.Combine(bundle, (string)acoustic["file"]!));
+        await File.WriteAllTextAsync(Path.Combine(bundle, "manifest.json"), new JsonObject
+        {
+            ["format_version"] = 1, ["name"] = "frozen-acoustic", ["version"] = "1", ["sample_rate"] = 16000,
+            ["max_audio_seconds"] = 2.0, ["acoustic_encoder"] = acoustic,
+        }.ToJsonString());
+        var shortClip = await TestAudio.ToneAsync(_temp.File("short.wav"), 0.7);
+        // Longer than max_audio_seconds: cut to its centre, as the worker does.
+        var longClip = await TestAudio.ToneAsync(_temp.File("long.wav"), 3.5, frequencyHz: 300);
+        var clips = _temp.File("clips.tsv");
+        await File.WriteAllTextAsync(clips, $"id\tpath\nshort\t{shortClip}\nlong\t{longClip}\n");
+        var output = _temp.File("cache");
+
+        using var run = WorkerProcess.Start(WorkerProcess.BaseSettings(_temp.File("work")), "encode-audio", "--input", clips, "--output", output, "--bundle", bundle);
+        Assert.True(await run.WaitForExitAsync(TimeSpan.FromMinutes(2)), run.Output);
+        Assert.True(run.ExitCode == 0, run.Output);
+
+        using var meta = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "meta.json")));
+        var dim = meta.RootElement.GetProperty("dim").GetInt32();
+        var index = (await File.ReadAllLinesAsync(Path.Combine(output, "index.tsv"))).Skip(1).Select(line => line.Split('\t')).ToList();
+        Assert.Equal(["short", "long"], index.Select(row => row[0]));
+        var features = await File.ReadAllBytesAsync(Path.Combine(output, "features.f16"));
+
+        // The same clips through the worker's AcousticEncoder in this process.
+        var (graph, maxSamples) = ModelBundle.LoadAcousticEncoder(bundle);
+        Assert.Equal(graph.Dim, dim);
+        using var encoder = new AcousticEncoder(graph, maxSamples, new SessionFactory(new ModelOptions { BundlePath = bundle, IntraOpThreads = 1 }));
+        var expected = encoder.Extract([await DecodeAsync(shortClip), await DecodeAsync(longClip)]);
+        for (var i = 0; i < 2; i++)
+        {
+            var (offset, length) = (int.Parse(index[i][1]), int.Parse(index[i][2]));
+            Assert.Equal(expected[i].Length / dim, length);
+            for (var v = 0; v < length * dim; v++)
+            {
+                var cached = (float)BinaryPrimitives.ReadHalfLittleEndian(features.AsSpan((offset * dim + v) * 2));
+                Assert.True(Math.Abs(cached - expected[i][v]) <= 2e-3 * Math.Max(1, Math.Abs(expected[i][v])), $"clip {i} value {v}: {cached} vs {expected[i][v]}");
+            }
+        }
+        Assert.Equal((int.Parse(index[1][1]) + int.Parse(index[1][2])) * dim * 2, features.Length);
+    }
+
+    [Fact]
+    public async Task Verify_bundle_passes_a_bundle_that_reproduces_its_parity_cases_and_fails_a_tampered_one()
+    {
+        using (var good = WorkerProcess.Start(WorkerProcess.BaseSettings(_temp.File("work")), "verify-bundle", "--bundle", WorkerHarness.Bundle))
+        {
+            Assert.True(await good.WaitForExitAsync(TimeSpan.FromMinutes(2)), good.Output);
+            Assert.True(good.ExitCode == 0, good.Output);
+            Assert.Contains("reproduces its parity cases", good.Output);
+        }
+
+        var tampered = Directory.CreateDirectory(_temp.File("tampered")).FullName;
+        foreach (var file in Directory.GetFiles(WorkerHarness.Bundle))
+        {
+            File.Copy(file, Path.Combine(tampered, Path.GetFileName(file)));
+        }
+        var parity = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(tampered, "parity.json")))!;
+        var logit = parity["cases"]![0]!["expected"]!["logits"]![0]!;
+        logit.ReplaceWith(logit.GetValue<float>() + 0.5f);
+        await File.WriteAllTextAsync(Path.Combine(tampered, "parity.json"), parity.ToJsonString());
+
+        using var bad = WorkerProcess.Start(WorkerProcess.BaseSettings(_temp.File("work")), "verify-bundle", "--bundle", tampered);
+        Assert.True(await bad.WaitForExitAsync(TimeSpan.FromMinutes(2)), bad.Output);
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("case 0 logit 0", bad.Output);
+    }
+
+    private async Task<ReadOnlyMemory<float>> DecodeAsync(string path)
+    {
+        var raw = _temp.File(Path.GetFileNameWithoutExtension(path) + ".f32");
+        await TestAudio.RunFfmpegAsync(["-v", "error", "-y", "-i", path, "-ac", "1", "-ar", "16000", "-f", "f32le", raw]);
+        var bytes = await File.ReadAllBytesAsync(raw);
+        var samples = new float[bytes.Length / 4];
+        Buffer.BlockCopy(bytes, 0, samples, 0, bytes.Length);
+        return samples;
+    }
+}
