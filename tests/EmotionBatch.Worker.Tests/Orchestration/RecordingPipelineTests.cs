@@ -1,0 +1,213 @@
+using System.Diagnostics.Metrics;
+using EmotionBatch.Core;
+using EmotionBatch.Testing;
+using EmotionBatch.Worker.Hosting;
+using EmotionBatch.Worker.Observability;
+using EmotionBatch.Worker.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace EmotionBatch.Worker.Tests.Orchestration;
+
+/// <summary>
+/// One recording through the pipeline over fakes of the source, the decoder, the analyser and the store: its limits,
+/// what it commits, how each failure is recorded, and that what it opened is closed again.
+/// </summary>
+[Trait("Category", "Fast")]
+public sealed class RecordingPipelineTests : IDisposable
+{
+    private const long MaxFileSizeBytes = 10_000;
+    private static readonly DateTimeOffset Now = new(2026, 3, 2, 8, 0, 0, TimeSpan.Zero);
+
+    private readonly TempFolder _temp = RepoPaths.NewTempFolder("pipeline");
+    private readonly FetchingSource _source = new();
+    private readonly FakeDecoder _decoder = new(new FakeAudio());
+    private readonly FakeAnalyser _analyser = new();
+    private readonly RecordingStore _store = new();
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly PipelineTelemetry _telemetry;
+    private readonly RecordingPipeline _pipeline;
+
+    public RecordingPipelineTests()
+    {
+        _telemetry = new PipelineTelemetry(_services.GetRequiredService<IMeterFactory>());
+        var options = new WorkerOptions { MaxFileSizeBytes = MaxFileSizeBytes, WorkFolder = _temp.File("work") };
+        _pipeline = new RecordingPipeline(_source, _decoder, _analyser, _store, Options.Create(options), new FakeTimeProvider(Now), _telemetry,
+            NullLogger<RecordingPipeline>.Instance);
+    }
+
+    public void Dispose()
+    {
+        _telemetry.Dispose();
+        _services.Dispose();
+        _temp.Dispose();
+    }
+
+    [Theory]
+    [InlineData(MaxFileSizeBytes + 1)]
+    [InlineData(0)]
+    public async Task A_recording_over_the_size_limit_or_empty_fails_at_fetch_for_good_without_being_fetched(long sizeBytes)
+    {
+        var recording = Recording("call", sizeBytes);
+
+        var outcome = await _pipeline.ProcessAsync(recording, attempt: 1, CancellationToken.None);
+
+        Assert.Equal(OutcomeKind.Failed, outcome.Kind);
+        var failure = Assert.Single(_store.Failures);
+        Assert.Equal((PipelineStage.Fetch, false), (failure.Stage, failure.WillRetry));
+        Assert.Empty(_source.Fetches);
+        Assert.Empty(_decoder.Opens);
+        Assert.Empty(_analyser.Calls);
+        Assert.Empty(_store.Commits);
+    }
+
+    [Fact]
+    public async Task A_fetch_that_throws_is_recorded_as_a_retryable_fetch_failure()
+    {
+        _source.Failure = new IOException("connection reset by peer");
+
+        var outcome = await _pipeline.ProcessAsync(Recording("call"), attempt: 2, CancellationToken.None);
+
+        Assert.Equal(OutcomeKind.Failed, outcome.Kind);
+        var failure = Assert.Single(_store.Failures);
+        Assert.Equal((PipelineStage.Fetch, true, 2), (failure.Stage, failure.WillRetry, failure.Attempt));
+        Assert.Contains("connection reset by peer", failure.Reason, StringComparison.Ordinal);
+        Assert.Single(_source.Fetches);
+        Assert.Empty(_decoder.Opens);
+    }
+
+    [Fact]
+    public async Task A_recording_the_decoder_refuses_is_recorded_with_the_decoders_stage_and_reason()
+    {
+        _decoder.Refusal = new RecordingFailedException(PipelineStage.Probe, "not an audio file") { Retryable = false };
+        var recording = Recording("call");
+
+        var outcome = await _pipeline.ProcessAsync(recording, attempt: 1, CancellationToken.None);
+
+        Assert.Equal(OutcomeKind.Failed, outcome.Kind);
+        Assert.Equal("probe: not an audio file", outcome.FailureReason);
+        Assert.Equal(
+            new FailureRow(recording.Id, recording.Uri.ToString(), recording.ETag, PipelineStage.Probe, "not an audio file", 1, WillRetry: false, Now.UtcDateTime),
+            Assert.Single(_store.Failures));
+        Assert.Empty(_analyser.Calls);
+        // The fetched copy is removed even though nothing was decoded.
+        Assert.False(File.Exists(Assert.Single(_source.Paths)));
+    }
+
+    [Fact]
+    public async Task A_recording_without_speech_is_recorded_as_a_permanent_segment_failure_and_commits_nothing()
+    {
+        _analyser.Handler = _ => Task.FromResult<IReadOnlyList<UtteranceRow>>([]);
+
+        var outcome = await _pipeline.ProcessAsync(Recording("silence"), attempt: 1, CancellationToken.None);
+
+        Assert.Equal(OutcomeKind.NoSpeech, outcome.Kind);
+        var failure = Assert.Single(_store.Failures);
+        Assert.Equal((PipelineStage.Segment, false), (failure.Stage, failure.WillRetry));
+        Assert.Empty(_store.Commits);
+    }
+
+    [Fact]
+    public async Task A_stage_failure_from_the_analyser_is_recorded_with_its_stage_and_retry()
+    {
+        _analyser.Handler = _ => throw new RecordingFailedException(PipelineStage.Transcribe, "whisper ran out of memory") { Retryable = true };
+
+        var outcome = await _pipeline.ProcessAsync(Recording("call"), attempt: 1, CancellationToken.None);
+
+        Assert.Equal(OutcomeKind.Failed, outcome.Kind);
+        var failure = Assert.Single(_store.Failures);
+        Assert.Equal((PipelineStage.Transcribe, "whisper ran out of memory", true), (failure.Stage, failure.Reason, failure.WillRetry));
+        Assert.Empty(_store.Commits);
+    }
+
+    [Fact]
+    public async Task An_unexpected_exception_is_recorded_as_a_retryable_unexpected_failure_naming_its_type()
+    {
+        _analyser.Handler = _ => throw new InvalidOperationException("the index was corrupt");
+
+        var outcome = await _pipeline.ProcessAsync(Recording("call"), attempt: 1, CancellationToken.None);
+
+        Assert.Equal(OutcomeKind.Failed, outcome.Kind);
+        var failure = Assert.Single(_store.Failures);
+        Assert.Equal((PipelineStage.Unexpected, true), (failure.Stage, failure.WillRetry));
+        Assert.Contains(nameof(InvalidOperationException), failure.Reason, StringComparison.Ordinal);
+        Assert.Contains("the index was corrupt", failure.Reason, StringComparison.Ordinal);
+        Assert.Empty(_store.Commits);
+    }
+
+    [Fact]
+    public async Task A_recording_with_speech_commits_the_analysers_rows_with_the_decoders_duration()
+    {
+        // Exactly at the limit is still allowed.
+        var recording = Recording("call", MaxFileSizeBytes);
+        IReadOnlyList<UtteranceRow> rows = [Row(recording, 0, 1.0), Row(recording, 1, 4.5), Row(recording, 2, 9.0)];
+        _analyser.Handler = _ => Task.FromResult(rows);
+
+        var outcome = await _pipeline.ProcessAsync(recording, attempt: 1, CancellationToken.None);
+
+        Assert.Equal((OutcomeKind.Completed, 3, 42.5), (outcome.Kind, outcome.Utterances, outcome.AudioSeconds));
+        var commit = Assert.Single(_store.Commits);
+        Assert.Same(recording, commit.Recording);
+        Assert.Equal(rows, commit.Rows);
+        Assert.Equal(_decoder.Audio.Info.DurationSeconds, commit.DurationSeconds);
+        Assert.Empty(_store.Failures);
+        // The chain: fetched into the work folder, that file opened, that audio analysed.
+        Assert.Equal(("call", _temp.File("work")), Assert.Single(_source.Fetches));
+        Assert.Equal((Assert.Single(_source.Paths), true), Assert.Single(_decoder.Opens));
+        Assert.Same(_decoder.Audio, Assert.Single(_analyser.Calls).Audio);
+    }
+
+    [Fact]
+    public async Task Cancellation_while_the_analyser_runs_escapes_and_records_nothing()
+    {
+        using var cancellation = new CancellationTokenSource();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _analyser.Handler = async token =>
+        {
+            started.TrySetResult();
+            await Task.Delay(Timeout.InfiniteTimeSpan, token);
+            return [];
+        };
+
+        var processing = _pipeline.ProcessAsync(Recording("call"), attempt: 1, cancellation.Token);
+        await started.Task.WaitAsync(Signals.Guard);
+        await cancellation.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => processing.WaitAsync(Signals.Guard));
+        Assert.Empty(_store.Commits);
+        Assert.Empty(_store.Failures);
+        Assert.Equal(1, _decoder.Audio.Disposals);
+        Assert.False(File.Exists(Assert.Single(_source.Paths)));
+    }
+
+    [Theory]
+    [InlineData("completed")]
+    [InlineData("no speech")]
+    [InlineData("stage failure")]
+    [InlineData("unexpected")]
+    public async Task The_decoded_audio_and_the_fetched_file_are_disposed_once_whatever_the_outcome(string ending)
+    {
+        var recording = Recording("call");
+        _analyser.Handler = ending switch
+        {
+            "completed" => _ => Task.FromResult<IReadOnlyList<UtteranceRow>>([Row(recording, 0, 1.0)]),
+            "no speech" => _ => Task.FromResult<IReadOnlyList<UtteranceRow>>([]),
+            "stage failure" => _ => throw new RecordingFailedException(PipelineStage.Decode, "truncated stream"),
+            _ => _ => throw new InvalidOperationException("bug"),
+        };
+
+        await _pipeline.ProcessAsync(recording, attempt: 1, CancellationToken.None);
+
+        Assert.Equal(1, _decoder.Audio.Disposals);
+        Assert.False(File.Exists(Assert.Single(_source.Paths)));
+    }
+
+    private static RecordingRef Recording(string id, long sizeBytes = 1024) => TestRecordings.Make(id) with { SizeBytes = sizeBytes };
+
+    private static UtteranceRow Row(RecordingRef recording, int index, double start) =>
+        new(recording.Id, recording.Uri.ToString(), recording.ETag, index, start, start + 1, null, null, EmotionLabels.Neutral,
+            0.1f, 0.1f, 0.1f, 0.7f, 0f, 0.5f, TextUsed: false, "fake-model", "1.0", Now.UtcDateTime);
+}
