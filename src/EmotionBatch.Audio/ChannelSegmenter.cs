@@ -69,7 +69,9 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
         var routing = RouteAsync(pcm, found.Writer, linked);
         try
         {
-            await foreach (var utterance in found.Reader.ReadAllAsync(linked.Token).ConfigureAwait(false))
+            // Read with the caller's token, not the linked one: the router and every lane complete the channel, with
+            // the first failure when one fails, and that failure (not the cancellation it triggers) is the story.
+            await foreach (var utterance in found.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 yield return utterance;
             }

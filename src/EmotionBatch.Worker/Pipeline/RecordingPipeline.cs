@@ -99,7 +99,8 @@ public sealed partial class RecordingPipeline(
         {
             return await source.FetchAsync(recording, _options.WorkFolder, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not RecordingFailedException and not OperationCanceledException)
+        // A timeout inside the storage client is a failed fetch too; only our own cancellation escapes.
+        catch (Exception ex) when (ex is not RecordingFailedException && !cancellationToken.IsCancellationRequested)
         {
             throw new RecordingFailedException(PipelineStage.Fetch, $"could not fetch the recording: {ex.Message}", ex) { Retryable = true };
         }

@@ -125,6 +125,11 @@ public sealed class UtteranceAnalyser(
         try
         {
             var transcripts = await transcriber.TranscribeAsync(pack, cancellationToken).ConfigureAwait(false);
+            if (transcripts.Count != pack.Count)
+            {
+                // Pairing by position would drop or shift rows.
+                throw new InvalidOperationException($"the recogniser returned {transcripts.Count} transcripts for {pack.Count} utterances");
+            }
             telemetry.StageFinished(PipelineStage.Transcribe, stage.Elapsed);
             return pack.Zip(transcripts).ToList();
         }
@@ -144,6 +149,10 @@ public sealed class UtteranceAnalyser(
         try
         {
             predictions = await model.PredictAsync(inputs, cancellationToken).ConfigureAwait(false);
+            if (predictions.Count != inputs.Count)
+            {
+                throw new InvalidOperationException($"the model returned {predictions.Count} predictions for {inputs.Count} utterances");
+            }
             telemetry.StageFinished(PipelineStage.Infer, stage.Elapsed);
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not RecordingFailedException)
