@@ -21,12 +21,13 @@ public sealed record RetryPolicy(int MaxAttempts, TimeSpan FirstBackoff, TimeSpa
         return TimeSpan.FromTicks((long)Math.Min(FirstBackoff.Ticks * factor, MaxBackoff.Ticks));
     }
 
-    /// <summary>The state of a version that failed <paramref name="attempts"/> times, the last time at <paramref name="lastFailure"/>.</summary>
+    /// <summary>The state of a version that failed <paramref name="attempts"/> times.</summary>
     /// <param name="permanent">The last failure said no retry could fix it.</param>
-    public RecordingState StateAfter(int attempts, bool permanent, DateTimeOffset lastFailure) =>
+    /// <param name="retryAfter">When the last failure said the next try is due (<see cref="Backoff"/> after it).</param>
+    public RecordingState StateAfter(int attempts, bool permanent, DateTimeOffset? retryAfter) =>
         permanent || attempts >= MaxAttempts
             ? new RecordingState(RecordingStatus.FailedPermanently, attempts, null)
-            : new RecordingState(RecordingStatus.FailedRetryable, attempts, lastFailure + Backoff(attempts));
+            : new RecordingState(RecordingStatus.FailedRetryable, attempts, retryAfter);
 
     /// <summary>Whether a version in <paramref name="state"/> should be processed at <paramref name="now"/>.</summary>
     public static bool IsDue(RecordingState state, DateTimeOffset now)

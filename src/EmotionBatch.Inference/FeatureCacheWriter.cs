@@ -19,22 +19,33 @@ public sealed class FeatureCacheWriter : IAsyncDisposable
 
     private readonly string _folder;
     private readonly string _unit;
+    private readonly string _item;
     private readonly FileStream _features;
     private readonly StreamWriter _index;
     private byte[] _buffer = [];
 
     /// <param name="unit">What a row is ("tokens", "frames"): the index columns are offset_&lt;unit&gt; and length_&lt;unit&gt;.</param>
-    public FeatureCacheWriter(string folder, int dim, string unit)
+    /// <param name="item">What an item is ("text", "clip"), for meta.json's description of the layout.</param>
+    public FeatureCacheWriter(string folder, int dim, string unit, string item)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         ArgumentOutOfRangeException.ThrowIfLessThan(dim, 1);
         _folder = folder;
         _unit = unit;
+        _item = item;
         Dim = dim;
         Directory.CreateDirectory(folder);
         _features = new FileStream(Path.Combine(folder, FeaturesFile), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true);
-        _index = new StreamWriter(Path.Combine(folder, IndexFile), append: false, new UTF8Encoding(false)) { NewLine = "\n" };
-        _index.WriteLine($"id\toffset_{unit}\tlength_{unit}");
+        try
+        {
+            _index = new StreamWriter(Path.Combine(folder, IndexFile), append: false, new UTF8Encoding(false)) { NewLine = "\n" };
+            _index.WriteLine($"id\toffset_{unit}\tlength_{unit}");
+        }
+        catch
+        {
+            _features.Dispose();
+            throw;
+        }
     }
 
     public int Dim { get; }
@@ -83,7 +94,7 @@ public sealed class FeatureCacheWriter : IAsyncDisposable
             json.WriteNumber("dim", Dim);
             json.WriteString("dtype", "float16");
             json.WriteString("byte_order", "little");
-            json.WriteString("layout", $"row-major [total_{_unit}, dim]; item i is rows offset_{_unit} .. offset_{_unit} + length_{_unit} of index.tsv");
+            json.WriteString("layout", $"row-major [total_{_unit}, dim]; {_item} i is rows offset_{_unit} .. offset_{_unit} + length_{_unit} of index.tsv");
             describe(json);
             json.WriteEndObject();
         }

@@ -54,7 +54,7 @@ public sealed partial class ParquetResultStore : IResultStore
         {
             return new RecordingState(RecordingStatus.New, 0, null);
         }
-        return _options.RetryPolicy.StateAfter(failed.Attempts, failed.Permanent, failed.LastFailedAt);
+        return _options.RetryPolicy.StateAfter(failed.Attempts, failed.Permanent, failed.RetryAfter);
     }
 
     /// <summary>

@@ -118,7 +118,7 @@ public sealed partial class TextFeatureExtractor : IDisposable
     /// <summary>As <see cref="ExportTextFeaturesAsync"/>, with this extractor's encoder.</summary>
     public async Task ExportAsync(string inputTsv, string outputFolder, CancellationToken cancellationToken = default)
     {
-        await using var cache = new FeatureCacheWriter(outputFolder, Encoder.Dim, "tokens");
+        await using var cache = new FeatureCacheWriter(outputFolder, Encoder.Dim, "tokens", "text");
         var ids = new List<string>(ExportChunk);
         var chunk = new List<string?>(ExportChunk);
         await foreach (var (id, text) in TsvInput.ReadAsync(inputTsv, "text", cancellationToken).ConfigureAwait(false))

@@ -16,6 +16,9 @@ namespace EmotionBatch.Worker.Cli;
 /// </summary>
 public static class EncodeAudioCommand
 {
+    /// <summary>Clips decoded and held at once.</summary>
+    private const int WindowClips = 64;
+
     public static Command Create()
     {
         var input = new Option<string>("--input", "-i") { Description = "TSV file: id<TAB>path of an audio file per line.", Required = true };
@@ -49,29 +52,20 @@ public static class EncodeAudioCommand
         var sessions = new SessionFactory(new ModelOptions { BundlePath = bundlePath, IntraOpThreads = threads });
         using var encoder = new AcousticEncoder(graph, maxAudioSamples, sessions);
 
-        var clips = new List<(string Id, float[] Samples)>();
-        await foreach (var (id, path) in TsvInput.ReadAsync(input, "path", cancellationToken).ConfigureAwait(false))
+        // Windows of clips, decoded, encoded and written in input order: memory holds one window, not the corpus.
+        var window = new List<(string Id, string Path)>(WindowClips);
+        await using (var cache = new FeatureCacheWriter(output, encoder.Dim, "frames", "clip"))
         {
-            clips.Add((id, await DecodeAsync(decoder, path, cancellationToken).ConfigureAwait(false)));
-        }
-
-        var features = new float[clips.Count][];
-        // Similar lengths per run keep padding, and so wasted compute, small.
-        foreach (var batch in LengthBatching.Batches(clips.ConvertAll(c => Math.Min(c.Samples.Length, maxAudioSamples)), batchSize))
-        {
-            var extracted = encoder.Extract(Array.ConvertAll(batch, i => (ReadOnlyMemory<float>)clips[i].Samples));
-            for (var k = 0; k < batch.Length; k++)
+            await foreach (var clip in TsvInput.ReadAsync(input, "path", cancellationToken).ConfigureAwait(false))
             {
-                features[batch[k]] = extracted[k];
+                window.Add(clip);
+                if (window.Count == WindowClips)
+                {
+                    await EncodeWindowAsync(window, decoder, encoder, batchSize, cache, cancellationToken).ConfigureAwait(false);
+                    window.Clear();
+                }
             }
-        }
-
-        await using (var cache = new FeatureCacheWriter(output, encoder.Dim, "frames"))
-        {
-            for (var i = 0; i < clips.Count; i++)
-            {
-                await cache.AddAsync(clips[i].Id, features[i], cancellationToken).ConfigureAwait(false);
-            }
+            await EncodeWindowAsync(window, decoder, encoder, batchSize, cache, cancellationToken).ConfigureAwait(false);
             await cache.CompleteAsync(json =>
             {
                 json.WriteString("encoder", Path.GetFileName(graph.Path));
@@ -87,10 +81,36 @@ public static class EncodeAudioCommand
         return 0;
     }
 
+    private static async Task EncodeWindowAsync(
+        List<(string Id, string Path)> window, IAudioDecoder decoder, AcousticEncoder encoder, int batchSize, FeatureCacheWriter cache, CancellationToken cancellationToken)
+    {
+        var samples = new float[window.Count][];
+        for (var i = 0; i < window.Count; i++)
+        {
+            samples[i] = await DecodeAsync(decoder, window[i].Path, cancellationToken).ConfigureAwait(false);
+        }
+        var features = new float[window.Count][];
+        // Similar lengths per run keep padding, and so wasted compute, small.
+        foreach (var batch in LengthBatching.Batches(Array.ConvertAll(samples, s => Math.Min(s.Length, encoder.MaxAudioSamples)), batchSize))
+        {
+            var extracted = encoder.Extract(Array.ConvertAll(batch, i => (ReadOnlyMemory<float>)samples[i]));
+            for (var k = 0; k < batch.Length; k++)
+            {
+                features[batch[k]] = extracted[k];
+            }
+        }
+        for (var i = 0; i < window.Count; i++)
+        {
+            await cache.AddAsync(window[i].Id, features[i], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private static async Task<float[]> DecodeAsync(IAudioDecoder decoder, string path, CancellationToken cancellationToken)
     {
         await using var audio = await decoder.OpenAsync(Path.GetFullPath(path), cancellationToken).ConfigureAwait(false);
-        var samples = new List<float>();
+        var seconds = audio.Info.DurationSeconds;
+        // The container's length sizes the buffer once; an unknown length grows it as it comes.
+        var samples = new List<float>(double.IsFinite(seconds) && seconds > 0 ? (int)Math.Min(1 << 28, (seconds + 1) * IAudioDecoder.SampleRate) : 0);
         await foreach (var chunk in audio.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             samples.AddRange(chunk.Samples.Span);

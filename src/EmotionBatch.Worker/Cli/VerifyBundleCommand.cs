@@ -6,12 +6,14 @@ namespace EmotionBatch.Worker.Cli;
 
 /// <summary>
 /// <c>verify-bundle</c>: loads a bundle as the worker would (manifest, graphs, tokenizer) and reproduces its
-/// parity.json cases with the worker's inference code; exit 0 when every output is within the tolerance, 1 otherwise.
+/// parity.json cases with the worker's inference code; exit 0 when every output is within the tolerance, 1 when some
+/// output is not, 2 when the bundle does not load or its parity file is unreadable.
 /// Run it on every bundle before deploying it, above all on one assembled from an operator's own encoders.
 /// </summary>
 public static class VerifyBundleCommand
 {
     public const int ExitMismatch = 1;
+    public const int ExitUnusable = 2;
 
     public static Command Create()
     {
@@ -23,14 +25,35 @@ public static class VerifyBundleCommand
         command.SetAction(parse =>
         {
             var path = parse.GetRequiredValue(bundle);
-            using var model = OnnxEmotionModel.Load(path);
-            var problems = BundleParity.Check(model, parse.GetValue(tolerance));
+            IReadOnlyList<string> problems;
+            OnnxEmotionModel model;
+            try
+            {
+                model = OnnxEmotionModel.Load(path);
+            }
+            catch (Exception e) when (e is ModelBundleException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or NotSupportedException or IOException)
+            {
+                Console.Error.WriteLine($"verify-bundle: the bundle does not load: {e.Message}");
+                return ExitUnusable;
+            }
+            using (model)
+            {
+                try
+                {
+                    problems = BundleParity.Check(model, parse.GetValue(tolerance));
+                }
+                catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+                {
+                    Console.Error.WriteLine($"verify-bundle: {model.LoadedBundle.ParityPath} is not a valid parity file: {e.Message}");
+                    return ExitUnusable;
+                }
+            }
             foreach (var problem in problems)
             {
                 Console.Error.WriteLine($"verify-bundle: {problem}");
             }
             Console.WriteLine(problems.Count == 0
-                ? $"verify-bundle: {model.Bundle.Name} {model.Bundle.Version} at {Path.GetFullPath(path)} reproduces its parity cases"
+                ? $"verify-bundle: the bundle at {Path.GetFullPath(path)} reproduces its parity cases"
                 : $"verify-bundle: {problems.Count} outputs differ");
             return problems.Count == 0 ? 0 : ExitMismatch;
         });

@@ -28,7 +28,8 @@ public sealed class PipelineTelemetry : IDisposable
         _recordingsFailed = _meter.CreateCounter<long>("emotionbatch.recordings.failed", "{recording}", "Recordings that failed, by stage.");
         _utterances = _meter.CreateCounter<long>("emotionbatch.utterances", "{utterance}", "Utterance rows committed.");
         _audioSeconds = _meter.CreateCounter<double>("emotionbatch.audio.duration", "s", "Seconds of audio processed.");
-        _stageSeconds = _meter.CreateHistogram<double>("emotionbatch.stage.duration", "s", "Time spent in each pipeline stage per call.");
+        _stageSeconds = _meter.CreateHistogram<double>("emotionbatch.stage.duration", "s",
+            "Time spent in each pipeline stage per call: fetch, probe, commit and decode_segment once per recording, transcribe per packed window, infer per window of utterances (up to four batches).");
         _realTimeFactor = _meter.CreateHistogram<double>("emotionbatch.recording.real_time_factor", "1", "Seconds of audio per second of processing, per recording.");
         _meter.CreateObservableGauge("emotionbatch.queue.depth", () => Interlocked.Read(ref _queueDepth), "{recording}", "Recordings listed in the current pass and not yet finished.");
     }

@@ -28,7 +28,8 @@ public sealed class UtteranceAnalyser(
         ArgumentNullException.ThrowIfNull(recording);
         ArgumentNullException.ThrowIfNull(audio);
         var windowSize = Math.Max(1, model.PreferredCallSize);
-        var utterances = Channel.CreateBounded<Utterance>(new BoundedChannelOptions(windowSize * 2)
+        // Decoding runs at most two batches ahead: memory stays bounded by the window being gathered, not the recording.
+        var utterances = Channel.CreateBounded<Utterance>(new BoundedChannelOptions(Math.Max(1, model.PreferredBatchSize) * 2)
         {
             SingleReader = true,
             SingleWriter = true,
