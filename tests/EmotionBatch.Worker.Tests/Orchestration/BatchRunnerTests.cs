@@ -1,13 +1,3 @@
-using System.Diagnostics.Metrics;
-using EmotionBatch.Core;
-using EmotionBatch.Worker.Hosting;
-using EmotionBatch.Worker.Observability;
-using EmotionBatch.Worker.Pipeline;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
-using Xunit;
 using static EmotionBatch.Worker.Tests.Orchestration.TestRecordings;
 
 namespace EmotionBatch.Worker.Tests.Orchestration;
@@ -25,15 +15,12 @@ public sealed class BatchRunnerTests : IDisposable
     private readonly FakeClaims _claims = new();
     private readonly FakeProcessor _processor = new();
     private readonly FakeTimeProvider _clock = new(Start);
-    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly PipelineTelemetry _telemetry;
+    private readonly TestTelemetry _metrics = new();
 
-    public BatchRunnerTests() => _telemetry = new PipelineTelemetry(_services.GetRequiredService<IMeterFactory>());
 
     public void Dispose()
     {
-        _telemetry.Dispose();
-        _services.Dispose();
+        _metrics.Dispose();
     }
 
     [Fact]
@@ -249,5 +236,5 @@ public sealed class BatchRunnerTests : IDisposable
 
     private BatchRunner Runner(int maxConcurrent, params string[] recordingIds) =>
         new(new FakeSource([.. recordingIds.Select(Make)]), _store, _claims, _processor,
-            Options.Create(new WorkerOptions { MaxConcurrentRecordings = maxConcurrent }), _clock, _telemetry, NullLogger<BatchRunner>.Instance);
+            Options.Create(new WorkerOptions { MaxConcurrentRecordings = maxConcurrent }), _clock, _metrics.Telemetry, NullLogger<BatchRunner>.Instance);
 }

@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
-using EmotionBatch.Core;
-using EmotionBatch.Worker.Pipeline;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Time.Testing;
 
 namespace EmotionBatch.Worker.Tests.Orchestration;
 
@@ -274,5 +272,21 @@ internal sealed class SignallingTimeProvider(DateTimeOffset start) : FakeTimePro
             _waiters.Add((count, signal));
             return signal.Task.WaitAsync(Signals.Guard);
         }
+    }
+}
+
+/// <summary>A real <see cref="PipelineTelemetry"/> over its own meter factory, released together.</summary>
+internal sealed class TestTelemetry : IDisposable
+{
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+
+    public TestTelemetry() => Telemetry = new PipelineTelemetry(_services.GetRequiredService<IMeterFactory>());
+
+    public PipelineTelemetry Telemetry { get; }
+
+    public void Dispose()
+    {
+        Telemetry.Dispose();
+        _services.Dispose();
     }
 }

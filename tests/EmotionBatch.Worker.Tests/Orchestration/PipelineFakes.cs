@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using EmotionBatch.Core;
-using EmotionBatch.Worker.Pipeline;
 
 namespace EmotionBatch.Worker.Tests.Orchestration;
 

@@ -1,12 +1,4 @@
-using System.Diagnostics.Metrics;
 using EmotionBatch.Storage;
-using EmotionBatch.Worker.Hosting;
-using EmotionBatch.Worker.Observability;
-using EmotionBatch.Worker.Pipeline;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Xunit;
 
 namespace EmotionBatch.Worker.Tests.Orchestration;
 
@@ -22,15 +14,12 @@ public sealed class PollingWorkerTests : IDisposable
 
     private readonly SignallingTimeProvider _clock = new(Start);
     private readonly FakeLifetime _lifetime = new();
-    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly PipelineTelemetry _telemetry;
+    private readonly TestTelemetry _metrics = new();
 
-    public PollingWorkerTests() => _telemetry = new PipelineTelemetry(_services.GetRequiredService<IMeterFactory>());
 
     public void Dispose()
     {
-        _telemetry.Dispose();
-        _services.Dispose();
+        _metrics.Dispose();
     }
 
     [Theory]
@@ -50,7 +39,7 @@ public sealed class PollingWorkerTests : IDisposable
         Assert.Same(summary, worker.LastPass);
         Assert.Null(worker.LastPassError);
         Assert.Equal(expectedExitCode, worker.ExitCode);
-        Assert.Equal(Start, _telemetry.LastPassFinished);
+        Assert.Equal(Start, _metrics.Telemetry.LastPassFinished);
         // No poll delay after the only pass.
         Assert.Equal(0, _clock.TimersCreated);
     }
@@ -69,7 +58,7 @@ public sealed class PollingWorkerTests : IDisposable
         Assert.Equal(1, _lifetime.StopRequests);
         Assert.Equal("output store unreachable", worker.LastPassError);
         Assert.Equal(ExitCodes.PassFailed, worker.ExitCode);
-        Assert.Equal("output store unreachable", _telemetry.LastPassError);
+        Assert.Equal("output store unreachable", _metrics.Telemetry.LastPassError);
     }
 
     [Fact]
@@ -105,7 +94,7 @@ public sealed class PollingWorkerTests : IDisposable
         // The first timer is the delay after the failed pass.
         await _clock.WaitForTimersAsync(1);
         Assert.Equal("listing failed", worker.LastPassError);
-        Assert.Equal("listing failed", _telemetry.LastPassError);
+        Assert.Equal("listing failed", _metrics.Telemetry.LastPassError);
 
         // Timers fire inside Advance, so nothing can have run a second pass yet.
         _clock.Advance(PollInterval - TimeSpan.FromTicks(1));
@@ -117,7 +106,7 @@ public sealed class PollingWorkerTests : IDisposable
         Assert.Equal(2, runner.Calls);
         Assert.Same(recovered, worker.LastPass);
         Assert.Null(worker.LastPassError);
-        Assert.Null(_telemetry.LastPassError);
+        Assert.Null(_metrics.Telemetry.LastPassError);
 
         await worker.StopAsync(CancellationToken.None).WaitAsync(Signals.Guard);
         Assert.Equal(0, _lifetime.StopRequests);
@@ -145,5 +134,5 @@ public sealed class PollingWorkerTests : IDisposable
 
     private PollingWorker Worker(IPassRunner runner, bool runOnce) =>
         new(runner, Options.Create(new WorkerOptions { RunOnce = runOnce }), Options.Create(new SourceOptions { PollInterval = PollInterval }),
-            _lifetime, _telemetry, _clock, NullLogger<PollingWorker>.Instance);
+            _lifetime, _metrics.Telemetry, _clock, NullLogger<PollingWorker>.Instance);
 }

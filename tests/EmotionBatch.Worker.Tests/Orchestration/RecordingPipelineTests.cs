@@ -1,14 +1,4 @@
-using System.Diagnostics.Metrics;
-using EmotionBatch.Core;
 using EmotionBatch.Testing;
-using EmotionBatch.Worker.Hosting;
-using EmotionBatch.Worker.Observability;
-using EmotionBatch.Worker.Pipeline;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
-using Xunit;
 
 namespace EmotionBatch.Worker.Tests.Orchestration;
 
@@ -27,22 +17,19 @@ public sealed class RecordingPipelineTests : IDisposable
     private readonly FakeDecoder _decoder = new(new FakeAudio());
     private readonly FakeAnalyser _analyser = new();
     private readonly RecordingStore _store = new();
-    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly PipelineTelemetry _telemetry;
+    private readonly TestTelemetry _metrics = new();
     private readonly RecordingPipeline _pipeline;
 
     public RecordingPipelineTests()
     {
-        _telemetry = new PipelineTelemetry(_services.GetRequiredService<IMeterFactory>());
         var options = new WorkerOptions { MaxFileSizeBytes = MaxFileSizeBytes, WorkFolder = _temp.File("work") };
-        _pipeline = new RecordingPipeline(_source, _decoder, _analyser, _store, Options.Create(options), new FakeTimeProvider(Now), _telemetry,
+        _pipeline = new RecordingPipeline(_source, _decoder, _analyser, _store, Options.Create(options), new FakeTimeProvider(Now), _metrics.Telemetry,
             NullLogger<RecordingPipeline>.Instance);
     }
 
     public void Dispose()
     {
-        _telemetry.Dispose();
-        _services.Dispose();
+        _metrics.Dispose();
         _temp.Dispose();
     }
 

@@ -1,14 +1,4 @@
-using System.Diagnostics.Metrics;
 using EmotionBatch.Audio;
-using EmotionBatch.Core;
-using EmotionBatch.Worker.Hosting;
-using EmotionBatch.Worker.Observability;
-using EmotionBatch.Worker.Pipeline;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
-using Xunit;
 
 namespace EmotionBatch.Worker.Tests.Orchestration;
 
@@ -26,8 +16,8 @@ public sealed class SplitDecodeFailureTests
     public async Task A_split_recordings_decode_failure_while_the_model_is_busy_is_recorded_as_decode(int run)
     {
         Assert.True(run > 0);
-        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        using var telemetry = new PipelineTelemetry(services.GetRequiredService<IMeterFactory>());
+        using var metrics = new TestTelemetry();
+        var telemetry = metrics.Telemetry;
         using var temp = EmotionBatch.Testing.RepoPaths.NewTempFolder("race");
         const int Half = 8000;
         var audio = new FakeAudio(new AudioInfo("/x.wav", 6, 16000, 2, "wav"),

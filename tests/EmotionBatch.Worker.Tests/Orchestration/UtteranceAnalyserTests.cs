@@ -1,12 +1,4 @@
-using System.Diagnostics.Metrics;
 using EmotionBatch.Audio;
-using EmotionBatch.Core;
-using EmotionBatch.Worker.Observability;
-using EmotionBatch.Worker.Pipeline;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
-using Xunit;
 
 namespace EmotionBatch.Worker.Tests.Orchestration;
 
@@ -27,15 +19,12 @@ public sealed class UtteranceAnalyserTests : IDisposable
     private static readonly float[] MixedLevels = [0.2f, 0, 0.3f, 0, 0.4f, 0, 0.5f, 0, 0.6f, 0];
 
     private readonly RecordingRef _recording = TestRecordings.Make("call");
-    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly PipelineTelemetry _telemetry;
+    private readonly TestTelemetry _metrics = new();
 
-    public UtteranceAnalyserTests() => _telemetry = new PipelineTelemetry(_services.GetRequiredService<IMeterFactory>());
 
     public void Dispose()
     {
-        _telemetry.Dispose();
-        _services.Dispose();
+        _metrics.Dispose();
     }
 
     [Fact]
@@ -180,7 +169,7 @@ public sealed class UtteranceAnalyserTests : IDisposable
             Options.Create(new DecoderOptions { ChannelRoles = [.. roles] }),
             // The model path is only opened by the real VAD; the channel segmenter reads the block sizes.
             Options.Create(new VadOptions()));
-        return new UtteranceAnalyser(segmenter, transcriber, model, new FakeTimeProvider(Now), _telemetry);
+        return new UtteranceAnalyser(segmenter, transcriber, model, new FakeTimeProvider(Now), _metrics.Telemetry);
     }
 
     /// <summary>A mixed recording: one half-second chunk per level, 0 being silence.</summary>
