@@ -64,6 +64,10 @@ class DataConfig:
     speech_text: str = "fixed"
     # Channel conditions (channels.py) a training clip is drawn from, uniformly, at every step.
     train_conditions: list[str] = field(default_factory=lambda: ["clean", "phone_a", "phone_b", "room"])
+    # Cross-validation units (train.folds of them): "speaker" keeps each speaker in one test fold; "session" keeps each
+    # recording session whole (IEMOCAP's five sessions: leave-one-session-out with train.folds = 5). Corpora without
+    # sessions (every built-in one) are folded by speaker either way.
+    fold_by: str = "speaker"
 
 
 @dataclass

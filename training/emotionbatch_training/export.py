@@ -19,6 +19,7 @@ import torch
 from . import LABELS
 from .config import Config, resolve
 from .model import EmotionModel
+from .report import rated_corpora, text_corpora
 
 OPSET = 17
 FORMAT_VERSION = 1
@@ -143,15 +144,17 @@ def export_bundle(model: EmotionModel, cfg: Config, out: Path, *, trained: bool,
 
 
 def manifest_metrics(state: dict[str, Any], cv_dir: Path | None, yardstick_dir: Path | None = None) -> dict[str, Any]:
-    """Measured numbers only: EmoBank dev CCC of this model, the speaker-independent CV of its configuration (per
-    test condition, text mode and corpus, with the yardstick's figures in the same folds), and its calibration."""
+    """Measured numbers only, for the corpora of the run: the dev CCC of its rated text corpora (EmoBank) and the dev
+    UAR of its text corpora with categories, the CV of its configuration (per test condition, text mode and corpus,
+    with the yardstick's figures in the same folds), and its calibration."""
     final = state.get("metrics", {})
     out: dict[str, Any] = {"text_features": state.get("text_features")}
-    if "dimensional_emobank" in final:
-        out["emobank_dev"] = {k: final["dimensional_emobank"][k] for k in ("ccc_valence", "ccc_arousal", "n")}
-    for corpus in ("meld", "goemotions"):
-        if f"text_{corpus}" in final:
-            out[f"{corpus}_dev_text_only"] = {k: final[f"text_{corpus}"][k] for k in ("uar", "war", "n")}
+    if state.get("acoustic_features"):
+        out["acoustic_features"] = state["acoustic_features"]
+    for corpus in rated_corpora(final):
+        out[f"{corpus}_dev"] = {k: final[f"dimensional_{corpus}"][k] for k in ("ccc_valence", "ccc_arousal", "n")}
+    for corpus in text_corpora(final):
+        out[f"{corpus}_dev_text_only"] = {k: final[f"text_{corpus}"][k] for k in ("uar", "war", "n")}
     if state.get("proxy_centroids"):
         out["proxy_centroids_valence_arousal"] = state["proxy_centroids"]
 
@@ -176,8 +179,9 @@ def manifest_metrics(state: dict[str, Any], cv_dir: Path | None, yardstick_dir: 
         folds = cv["folds"]
         out["speech_cv"] = {"protocol": cv["protocol"], "folds": len(cv["per_fold"]),
                             **speech_table(folds, [k for k in folds if k.startswith("speech_")])}
-        out["text_cv"] = {k: pick(folds, k, "uar") for k in ("text_meld", "text_goemotions")}
-        out["emobank_dev_cv"] = {m: pick(folds, "dimensional_emobank", m) for m in ("ccc_valence", "ccc_arousal")}
+        out["text_cv"] = {f"text_{c}": pick(folds, f"text_{c}", "uar") for c in text_corpora(folds)}
+        for corpus in rated_corpora(folds):
+            out[f"{corpus}_dev_cv"] = {m: pick(folds, f"dimensional_{corpus}", m) for m in ("ccc_valence", "ccc_arousal")}
         calibration = cv_dir / "calibration.json"
         if calibration.exists():
             cal = json.loads(calibration.read_text())

@@ -25,7 +25,7 @@ from .config import Config, TRAINING_ROOT, resolve
 from .corpora import Item, load_items
 from .evaluation import LABEL_INDEX, speech_report
 from .features import SpeechFeatureCache, TextFeatures, write_standin_features, write_text_tsv
-from .folds import split_fold
+from .folds import protocol as fold_protocol, split_fold
 from .losses import multitask_loss
 from .metrics import ccc, classification_report
 from .model import EmotionModel
@@ -371,20 +371,37 @@ def evaluate(model: EmotionModel, cfg: Config, data: Data, test_items: Sequence[
                 raw[key] = out["logits"]
         out = predict(model, cfg, data, audio, with_text=True, with_audio=False)
         metrics["speech_text_only"] = speech_report(audio, softmax(out["logits"]))
-    for corpus in ("meld", "goemotions"):
+    metrics.update(text_metrics(test_items, lambda group: predict(model, cfg, data, group, with_text=True, batch_size=256),
+                                corpus_order(cfg)))
+    return metrics, raw
+
+
+def corpus_order(cfg: Config) -> list[str]:
+    """The run's corpora as configured: built-in ones in data.corpora order, then the CSV corpora."""
+    return list(cfg.data.corpora) + [spec["name"] for spec in cfg.data.csv_corpora]
+
+
+def text_metrics(test_items: Sequence[Item], predict_text, order: Sequence[str] = ()) -> dict[str, Any]:
+    """Text-only corpora among the test items, in the configured order: text_<corpus> (category UAR, WAR, F1) for
+    those with categories, dimensional_<corpus> (CCC) for those with valence/arousal ratings. predict_text(items)
+    -> {"logits", "valence", "arousal"} with the text alone."""
+    metrics: dict[str, Any] = {}
+    rank = {c: i for i, c in enumerate(order)}
+    categorised = sorted(dict.fromkeys(it.corpus for it in test_items if not it.audio and it.category),
+                         key=lambda c: rank.get(c, len(rank)))
+    for corpus in categorised:
         group = [it for it in test_items if it.corpus == corpus and it.category]
-        if group:
-            pred = predict(model, cfg, data, group, with_text=True, batch_size=256)["logits"].argmax(1)
-            metrics[f"text_{corpus}"] = classification_report(np.array([LABEL_INDEX[it.category] for it in group]), pred)
+        pred = predict_text(group)["logits"].argmax(1)
+        metrics[f"text_{corpus}"] = classification_report(np.array([LABEL_INDEX[it.category] for it in group]), pred)
     dims = [it for it in test_items if not it.audio and it.valence is not None and it.arousal is not None]
     for corpus in sorted({it.corpus for it in dims}):
         group = [it for it in dims if it.corpus == corpus]
-        out = predict(model, cfg, data, group, with_text=True, batch_size=256)
+        out = predict_text(group)
         metrics[f"dimensional_{corpus}"] = {
             "ccc_valence": ccc(out["valence"], np.array([it.valence for it in group])),
             "ccc_arousal": ccc(out["arousal"], np.array([it.arousal for it in group])),
             "n": len(group)}
-    return metrics, raw
+    return metrics
 
 
 def dev_items(data: Data) -> list[Item]:
@@ -417,7 +434,8 @@ def data_summary(data: Data, items: Sequence[Item]) -> list[dict[str, Any]]:
 
 def run_fold(cfg: Config, data: Data, fold: int, out: Path) -> dict[str, Any]:
     run_dir = new_run_dir(out / f"fold{fold}", cfg)
-    train_speech, test_speech = split_fold([it for it in data.items if it.speaker], cfg.train.folds, fold)
+    train_speech, test_speech = split_fold([it for it in data.items if it.speaker], cfg.train.folds, fold,
+                                           cfg.data.fold_by)
     log(f"fold {fold}: train {len(train_speech)} audio items, test {len(test_speech)} "
         f"({len({it.speaker for it in test_speech})} held-out speakers)")
     started = time.time()
@@ -453,7 +471,7 @@ def run_cv(cfg: Config, out: Path, folds: Optional[Sequence[int]] = None) -> dic
     data = prepare_data(cfg)
     folds = list(folds) if folds is not None else list(range(cfg.train.folds))
     results = [run_fold(cfg, data, k, out) for k in folds]
-    summary = {"protocol": f"speaker-independent {cfg.train.folds}-fold CV over speech speakers, folds run: {folds}; "
+    summary = {"protocol": f"{fold_protocol(cfg.data.fold_by, cfg.train.folds)}, folds run: {folds}; "
                            "EmoBank: train split for training, dev split for reporting",
                "text_features": data.text_source, "folds": aggregate(results), "per_fold": results}
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -466,7 +484,7 @@ def merge_cv(out: Path, cfg: Config) -> dict[str, Any]:
         raise SystemExit(f"no fold*/metrics.json under {out}")
     results = [json.loads(p.read_text()) for p in fold_dirs]
     folds = [int(p.parent.name[4:]) for p in fold_dirs]
-    summary = {"protocol": f"speaker-independent {cfg.train.folds}-fold CV over speech speakers, folds run: {folds}; "
+    summary = {"protocol": f"{fold_protocol(cfg.data.fold_by, cfg.train.folds)}, folds run: {folds}; "
                            "EmoBank: train split for training, dev split for reporting",
                "text_features": "encode-text" if (resolve(cfg.data.cache_dir) / "text-features").exists() else "stand-in",
                "folds": aggregate(results), "per_fold": results}
