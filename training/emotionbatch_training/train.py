@@ -67,8 +67,16 @@ class Data:
 
 
 def text_feature_folder(cfg: Config, items: Sequence[Item]) -> tuple[Path, str]:
-    """The encode-text folder to read: the configured one, else training/cache/text-features when the worker has
-    written it, else stand-in features (clearly marked in every metrics file)."""
+    """The encode-text folder to read: with features.text = "cache", features.text_cache (built by the worker when
+    it lacks some of the run's texts); else the configured data.text_features, else training/cache/text-features
+    when the worker has written it, else stand-in features (clearly marked in every metrics file)."""
+    if cfg.features.text == "cache":
+        from .frozen import ensure_text_cache  # frozen.py builds on this module
+
+        folder = ensure_text_cache(cfg, items, log=log)
+        return folder, f"encode-text {cache_encoder_name(folder)}"
+    if cfg.features.text != "builtin":
+        raise SystemExit(f"features.text must be 'builtin' or 'cache'; found {cfg.features.text!r}")
     cache = resolve(cfg.data.cache_dir)
     tsv = write_text_tsv(items, cache / "text" / "input.tsv")
     if cfg.data.text_features:
@@ -81,6 +89,12 @@ def text_feature_folder(cfg: Config, items: Sequence[Item]) -> tuple[Path, str]:
         write_standin_features(tsv, standin)
         (standin / "input.tsv").write_text(tsv.read_text())
     return standin, "stand-in (random, not MiniLM)"
+
+
+def cache_encoder_name(folder: Path) -> str:
+    """The encoder a feature cache names in its meta.json, for the metrics files."""
+    meta = folder / "meta.json"
+    return str(json.loads(meta.read_text()).get("encoder", "?")) if meta.exists() else "?"
 
 
 def limit_items(items: list[Item], per_corpus: int, seed: int) -> list[Item]:
@@ -102,6 +116,9 @@ def limit_items(items: list[Item], per_corpus: int, seed: int) -> list[Item]:
 
 
 def prepare_data(cfg: Config) -> Data:
+    if cfg.features.acoustic != "builtin":
+        raise SystemExit(f"features.acoustic = {cfg.features.acoustic!r}: with a frozen acoustic encoder only the "
+                         "fusion head trains; run python -m emotionbatch_training.frozen (fit, cv) instead")
     items = load_items(resolve(cfg.data.data_root), cfg.data.corpora, cfg.data.csv_corpora)
     items = limit_items(items, cfg.train.limit_per_corpus, cfg.train.seed)
     folder, source = text_feature_folder(cfg, items)
@@ -110,6 +127,8 @@ def prepare_data(cfg: Config) -> Data:
     if missing:
         raise SystemExit(f"{len(missing)} texts missing from {folder} (e.g. {missing[:3]}); re-run encode-text on "
                          f"{resolve(cfg.data.cache_dir) / 'text' / 'input.tsv'}")
+    if cfg.features.text == "cache":
+        cfg.model.text_dim = text.dim  # the frozen text encoder's width, from the cache's meta.json
     centroids = None
     if cfg.train.proxy_dimensions:
         centroids = category_centroids(items, text)
@@ -469,6 +488,7 @@ def run_cv(cfg: Config, out: Path, folds: Optional[Sequence[int]] = None) -> dic
     torch.set_num_threads(cfg.train.threads)
     new_run_dir(out, cfg)
     data = prepare_data(cfg)
+    cfg.save(out / "config.json")  # with a frozen text encoder's width, which prepare_data reads from its cache
     folds = list(folds) if folds is not None else list(range(cfg.train.folds))
     results = [run_fold(cfg, data, k, out) for k in folds]
     summary = {"protocol": f"{fold_protocol(cfg.data.fold_by, cfg.train.folds)}, folds run: {folds}; "
@@ -498,6 +518,7 @@ def run_fit(cfg: Config, out: Path) -> dict[str, Any]:
     torch.set_num_threads(cfg.train.threads)
     run_dir = new_run_dir(out, cfg)
     data = prepare_data(cfg)
+    cfg.save(run_dir / "config.json")  # with a frozen text encoder's width, which prepare_data reads from its cache
     train_items = [it for it in data.items if it.speaker] + text_train_items(data)
     started = time.time()
     model = train_model(cfg, data, train_items, run_dir)
