@@ -219,6 +219,10 @@ def assemble(acoustic_bundle: Path, text_bundle: Optional[Path], head_path: Path
     text_spec = dict(text_manifest.get("text_encoder") or {}) if text_bundle else dict(BUILTIN_TEXT)
     if text_bundle and not (text_spec.get("builtin") or text_spec.get("file")):
         raise SystemExit(f"{text_bundle / 'manifest.json'} names no text_encoder.file")
+    tokenizer_spec = text_spec.get("tokenizer") or {}
+    if tokenizer_spec.get("type") == "sentencepiece" and tokenizer_spec.get("lowercase"):
+        print("warning: the SentencePiece tokenizer lower-cases; DeBERTaV3 is cased (lowercase: false). The bundle keeps "
+              "the setting its features were computed with.", file=sys.stderr)
     encoders = state.get("encoders", {})
     check_encoder("acoustic", encoders.get("acoustic", {}), acoustic_bundle, acoustic_spec, cfg.model.acoustic_dim)
     check_encoder("text", encoders.get("text", {}), text_bundle, text_spec, cfg.model.text_dim)

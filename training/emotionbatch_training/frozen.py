@@ -147,7 +147,7 @@ def encode(kind: str, rows: dict[str, str], folder: Path, bundle: Optional[Path]
     staging = folder.with_name(folder.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    tsv = staging / "input.tsv"
+    tsv = staging / ("clips.tsv" if kind == "audio" else "texts.tsv")
     write_input(rows, tsv, "path" if kind == "audio" else "text")
     args: list[str] = ["encode-audio" if kind == "audio" else "encode-text", "--input", tsv, "--output", staging,
                        "--threads", threads]
