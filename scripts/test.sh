@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: the training code's unit tests and a smoke training run (Python), then the .NET test suite
-# (real FFmpeg, ONNX Runtime, Azurite and DuckDB). Installs prerequisites first (idempotent).
+# Runs every test: the training code's unit tests and a smoke training run (Python), the frozen-encoder smoke run
+# through the worker, then the .NET test suite (real FFmpeg, ONNX Runtime, Azurite and DuckDB). Installs
+# prerequisites first (idempotent).
 #
 #   --fast   only the .NET tests marked [Trait("Category", "Fast")]: unit tests and orchestration tests with fakes,
 #            no processes, no Azurite, no models (about half a minute after an incremental build). Skips the setup
@@ -22,6 +23,10 @@ fi
 results="$root/TestResults"
 rm -rf "$results"
 dotnet build EmotionBatch.sln -c Release --no-restore --verbosity quiet
+if [ ${#filter[@]} -eq 0 ] && [ -f training/pretrained-smoke.sh ]; then
+  # The frozen-encoder path end to end through the worker just built (stand-in encoders, about a minute).
+  bash training/pretrained-smoke.sh
+fi
 status=0
 dotnet test EmotionBatch.sln -c Release --no-build --verbosity quiet "${filter[@]}" \
   --logger "console;verbosity=normal" --logger "trx" --results-directory "$results" || status=$?

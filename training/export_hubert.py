@@ -6,8 +6,9 @@ waveform [B, S] + waveform_lengths [B] -> acoustic_features [B, T, 1024] + acous
 --checkpoint takes a torchaudio-format state dict of torchaudio.models.hubert_large() (e.g. saved from
 torchaudio.pipelines.HUBERT_LARGE.get_model().state_dict() on a machine that can download it). Without it the
 weights are random and hubert-export.json says so: such a graph is only good for wiring and shape tests.
-A fusion head for it is trained with model.acoustic_dim=1024 on features from this graph. The output is large
-(about 1.3 GB) and is never committed (see .gitignore).
+The output folder is also an acoustic-only bundle (manifest.json naming the graph), which the worker's
+encode-audio takes as --bundle to cache the frames a fusion head trains on (emotionbatch_training.frozen), and
+which assemble.py copies the graph from. The output is large (about 1.3 GB) and is never committed (see .gitignore).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torchaudio
 from torch import nn
 
 OPSET = 17
+MAX_AUDIO_SECONDS = 20.0  # the default bundle's: longer utterances are cut to their centre before the encoder
 
 
 class HubertAcousticEncoder(nn.Module):
@@ -76,6 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--checkpoint")
     p.add_argument("--tiny", action="store_true", help="toy-sized model, to test the export path quickly")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--name", help="bundle name in manifest.json (default: hubert-large, or hubert-tiny-random)")
+    p.add_argument("--max-audio-seconds", type=float, default=MAX_AUDIO_SECONDS,
+                   help="longest input: the worker cuts longer utterances to their centre")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -101,6 +106,12 @@ def main(argv: list[str] | None = None) -> None:
             "check": {"input_samples": [16000, 11000], "frames": list(ref_mask.sum(1).int().tolist()),
                       "features_shape": list(ref_features.shape)}}
     (out / "hubert-export.json").write_text(json.dumps(info, indent=2) + "\n")
+    name = args.name or ("hubert-tiny-random" if args.tiny else "hubert-large")
+    manifest = {"format_version": 1, "name": name, "version": "1.0.0", "trained": info["trained"],
+                "description": f"HuBERT acoustic encoder alone, for encode-audio and assemble.py; weights: {weights}",
+                "sample_rate": 16000, "max_audio_seconds": args.max_audio_seconds,
+                "acoustic_encoder": {k: info[k] for k in ("file", "inputs", "outputs", "dim")}}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(json.dumps(info, indent=2))
 
 

@@ -8,25 +8,32 @@ namespace EmotionBatch.Inference;
 /// <summary>
 /// Writes a feature cache folder for training, as <c>encode-text</c> and <c>encode-audio</c> produce it:
 /// <c>features.f16</c> (little-endian float16, every item's rows concatenated in input order, row-major
-/// [total, dim]), <c>index.tsv</c> (header, then id, offset and length in rows per item) and <c>meta.json</c>
-/// (format, dim, totals, and what the caller adds). Training reads the dimension from meta.json.
+/// [total, dim]; <c>features.f32</c>, little-endian float32, when asked for full precision), <c>index.tsv</c>
+/// (header, then id, offset and length in rows per item) and <c>meta.json</c> (format, dim, dtype, totals, and what
+/// the caller adds). Training reads the dimension and the element type from meta.json.
 /// </summary>
 public sealed class FeatureCacheWriter : IAsyncDisposable
 {
     public const string FeaturesFile = "features.f16";
+    public const string Float32FeaturesFile = "features.f32";
     public const string IndexFile = "index.tsv";
     public const string MetaFile = "meta.json";
 
     private readonly string _folder;
     private readonly string _unit;
     private readonly string _item;
+    private readonly bool _fullPrecision;
     private readonly FileStream _features;
     private readonly StreamWriter _index;
     private byte[] _buffer = [];
 
     /// <param name="unit">What a row is ("tokens", "frames"): the index columns are offset_&lt;unit&gt; and length_&lt;unit&gt;.</param>
     /// <param name="item">What an item is ("text", "clip"), for meta.json's description of the layout.</param>
-    public FeatureCacheWriter(string folder, int dim, string unit, string item)
+    /// <param name="fullPrecision">
+    /// Full precision (features.f32) instead of float16: what a bundle's parity cases are computed from, since float16
+    /// rounding alone can move a head's outputs by more than the parity tolerance.
+    /// </param>
+    public FeatureCacheWriter(string folder, int dim, string unit, string item, bool fullPrecision = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         ArgumentOutOfRangeException.ThrowIfLessThan(dim, 1);
@@ -34,8 +41,9 @@ public sealed class FeatureCacheWriter : IAsyncDisposable
         _unit = unit;
         _item = item;
         Dim = dim;
+        _fullPrecision = fullPrecision;
         Directory.CreateDirectory(folder);
-        _features = new FileStream(Path.Combine(folder, FeaturesFile), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true);
+        _features = new FileStream(Path.Combine(folder, fullPrecision ? Float32FeaturesFile : FeaturesFile), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true);
         try
         {
             _index = new StreamWriter(Path.Combine(folder, IndexFile), append: false, new UTF8Encoding(false)) { NewLine = "\n" };
@@ -64,16 +72,24 @@ public sealed class FeatureCacheWriter : IAsyncDisposable
             throw new ArgumentException($"{rows.Length} values are not whole rows of {Dim}.", nameof(rows));
         }
         var length = rows.Length / Dim;
-        if (_buffer.Length < rows.Length * sizeof(ushort))
+        var width = _fullPrecision ? sizeof(float) : sizeof(ushort);
+        if (_buffer.Length < rows.Length * width)
         {
-            _buffer = new byte[rows.Length * sizeof(ushort)];
+            _buffer = new byte[rows.Length * width];
         }
         var span = rows.Span;
         for (var i = 0; i < span.Length; i++)
         {
-            BinaryPrimitives.WriteHalfLittleEndian(_buffer.AsSpan(i * 2), (Half)span[i]);
+            if (_fullPrecision)
+            {
+                BinaryPrimitives.WriteSingleLittleEndian(_buffer.AsSpan(i * 4), span[i]);
+            }
+            else
+            {
+                BinaryPrimitives.WriteHalfLittleEndian(_buffer.AsSpan(i * 2), (Half)span[i]);
+            }
         }
-        await _features.WriteAsync(_buffer.AsMemory(0, rows.Length * sizeof(ushort)), cancellationToken).ConfigureAwait(false);
+        await _features.WriteAsync(_buffer.AsMemory(0, rows.Length * width), cancellationToken).ConfigureAwait(false);
         await _index.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{id}\t{Total}\t{length}")).ConfigureAwait(false);
         Total += length;
         Items++;
@@ -92,7 +108,7 @@ public sealed class FeatureCacheWriter : IAsyncDisposable
             json.WriteStartObject();
             json.WriteNumber("format_version", 1);
             json.WriteNumber("dim", Dim);
-            json.WriteString("dtype", "float16");
+            json.WriteString("dtype", _fullPrecision ? "float32" : "float16");
             json.WriteString("byte_order", "little");
             json.WriteString("layout", $"row-major [total_{_unit}, dim]; {_item} i is rows offset_{_unit} .. offset_{_unit} + length_{_unit} of index.tsv");
             describe(json);

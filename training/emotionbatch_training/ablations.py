@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from .config import Config, TRAINING_ROOT, resolve
-from .report import CORPUS_NAMES, _fmt, _get
+from .report import _fmt, _get, corpus_name, rated_corpora, text_corpora
 from .train import aggregate, run_cv
 
 VARIANTS: dict[str, list[str]] = {
@@ -38,25 +38,30 @@ def run(variants: list[str], folds: list[int], out: Path, config: Optional[str],
         run_cv(cfg, out / name, folds)
 
 
-def columns(corpora: list[str]) -> list[tuple[str, tuple[str, ...]]]:
-    """The table's columns; per-corpus UAR columns come from the corpora of the run."""
+def columns(corpora: list[str], texts: Sequence[str] = (), rated: Sequence[str] = ()
+            ) -> list[tuple[str, tuple[str, ...]]]:
+    """The table's columns, all from the corpora of the run: UAR per speech corpus, UAR of each text corpus in
+    `texts` and CCC of each rated text corpus in `rated`."""
     return ([("UAR audio only", ("speech_clean_none", "all", "uar")),
              ("UAR prompt text", ("speech_clean_prompt", "all", "uar"))]
-            + [(f"UAR {CORPUS_NAMES.get(c, c)}", ("speech_clean_none", c, "uar")) for c in corpora]
+            + [(f"UAR {corpus_name(c)}", ("speech_clean_none", c, "uar")) for c in corpora]
             + [("UAR telephone", ("speech_telephone_none", "all", "uar")),
                ("arousal AUC", ("speech_clean_none", "all", "arousal_auc")),
-               ("valence AUC", ("speech_clean_none", "all", "valence_auc")),
-               ("UAR MELD dev (text)", ("text_meld", "uar")),
-               ("CCC V EmoBank dev", ("dimensional_emobank", "ccc_valence")),
-               ("CCC A EmoBank dev", ("dimensional_emobank", "ccc_arousal"))])
+               ("valence AUC", ("speech_clean_none", "all", "valence_auc"))]
+            + [(f"UAR {corpus_name(c)} dev (text)", (f"text_{c}", "uar")) for c in texts]
+            + [col for c in rated for col in ((f"CCC V {corpus_name(c)} dev", (f"dimensional_{c}", "ccc_valence")),
+                                              (f"CCC A {corpus_name(c)} dev", (f"dimensional_{c}", "ccc_arousal")))])
 
 
 def table(rows: list[tuple[str, Any]]) -> str:
     """rows: (name, run folder or an already loaded {"folds": aggregate, "per_fold": [...]})."""
     loaded = [(name, source if isinstance(source, dict) else json.loads((source / "metrics.json").read_text()))
               for name, source in rows]
-    corpora = [c for c in loaded[0][1]["folds"].get("speech_clean_none", {}) if c != "all"] if loaded else []
-    cols = columns(corpora)
+    first = loaded[0][1]["folds"] if loaded else {}
+    corpora = [c for c in first.get("speech_clean_none", {}) if c != "all"]
+    # One text-category column keeps the table one screen wide: the run's first text corpus (MELD in the default
+    # run: spoken dialogue, the closest of them to speech); every rated text corpus gets its CCC columns.
+    cols = columns(corpora, text_corpora(first)[:1], rated_corpora(first))
     lines = ["| variant | folds | " + " | ".join(c for c, _ in cols) + " |", "|---|---|" + "---|" * len(cols)]
     for name, m in loaded:
         cells = [_fmt(_get(m["folds"], *keys)) for _, keys in cols]

@@ -50,12 +50,14 @@ def calibrate_cv(cv_dir: Path) -> dict:
         y = np.concatenate([folds[j]["labels"] for j in fold_ids for _ in FIT_KEYS])
         return z, y
 
+    # Runs on frozen cached features have no telephone copies: report the keys the predictions hold.
+    report_keys = [key for key in REPORT_KEYS if all(key in f for f in folds)]
     per_fold = []
     for k in range(len(folds)):
         others = [j for j in range(len(folds)) if j != k] or [k]
         t = fit_temperature(*stack(others))
         row = {"fold": k, "temperature": t}
-        for key in REPORT_KEYS:
+        for key in report_keys:
             z, y = folds[k][key], folds[k]["labels"]
             row[key] = {"ece_before": expected_calibration_error(_probabilities(z, 1.0), y),
                         "ece_after": expected_calibration_error(_probabilities(z, t), y)}
@@ -65,7 +67,7 @@ def calibrate_cv(cv_dir: Path) -> dict:
         "method": "temperature scaling; fold k fitted on the other folds' out-of-fold logits (clean, prompt and no text)",
         "ece": {key: {when: {"mean": float(np.mean([r[key][when] for r in per_fold])),
                              "std": float(np.std([r[key][when] for r in per_fold]))}
-                      for when in ("ece_before", "ece_after")} for key in REPORT_KEYS},
+                      for when in ("ece_before", "ece_after")} for key in report_keys},
         "per_fold": per_fold}
     (cv_dir / "calibration.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -64,6 +64,10 @@ class DataConfig:
     speech_text: str = "fixed"
     # Channel conditions (channels.py) a training clip is drawn from, uniformly, at every step.
     train_conditions: list[str] = field(default_factory=lambda: ["clean", "phone_a", "phone_b", "room"])
+    # Cross-validation units (train.folds of them): "speaker" keeps each speaker in one test fold; "session" keeps each
+    # recording session whole (IEMOCAP's five sessions: leave-one-session-out with train.folds = 5). Corpora without
+    # sessions (every built-in one) are folded by speaker either way.
+    fold_by: str = "speaker"
 
 
 @dataclass
@@ -109,6 +113,36 @@ class TrainConfig:
     threads: int = 1  # under CPU contention one OpenMP thread is markedly faster than two
     # Limits for quick runs: items per corpus (0 = all).
     limit_per_corpus: int = 0
+    # Fusion head alone on frozen features (frozen.py) only. Random modality masking as in the paper: with
+    # probability head_rmm_p an item that has both modalities loses exactly one, text or audio with equal chance,
+    # never both (train.py's scheme is rmm_p_text / rmm_p_audio / rmm_both above).
+    head_rmm_p: float = 0.5
+    # Random training crops of at most this many cached frames (0 = whole clips, as cached).
+    head_crop_frames: int = 0
+
+
+@dataclass
+class FeaturesConfig:
+    """Where each modality's features come from (docs: training/README.md, "Frozen pretrained encoders").
+
+    acoustic: "builtin" = the log-mel encoder trained from scratch with the head (train.py); "cache" = a frozen
+        encoder's frames cached by the worker's encode-audio in acoustic_cache; only the fusion head trains then
+        (frozen.py). text: "builtin" = MiniLM features (data.text_features, training/cache/text-features or stand-ins);
+        "cache" = the encode-text folder text_cache. A cache folder that is missing, or lacks some of the run's ids,
+        is (re)built by the worker from acoustic_bundle / text_bundle (a bundle folder whose manifest names the
+        encoder; for text, none = the worker's built-in MiniLM). Dimensions are read from the caches' meta.json.
+    """
+
+    acoustic: str = "builtin"
+    acoustic_cache: str | None = None
+    acoustic_bundle: str | None = None
+    text: str = "builtin"
+    text_cache: str | None = None
+    text_bundle: str | None = None
+    # The worker that writes the caches: emotionbatch.dll (run with dotnet) or an executable; null = the Release build.
+    worker: str | None = None
+    # ONNX Runtime threads of encode-audio / encode-text (0 = one per CPU).
+    threads: int = 1
 
 
 @dataclass
@@ -116,6 +150,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -133,6 +168,7 @@ class Config:
             model=build(ModelConfig, d.get("model", {})),
             data=build(DataConfig, d.get("data", {})),
             train=build(TrainConfig, d.get("train", {})),
+            features=build(FeaturesConfig, d.get("features", {})),
         )
 
     @staticmethod

@@ -13,9 +13,11 @@ Label mappings (explicit; anything not listed is dropped from the four-class tas
   MELD, GoEmotions (text only): the corpus's own label4 column (anger -> angry, joy -> happy, sadness -> sad,
           neutral -> neutral); rows with an empty label4 (surprise, fear, disgust, mixed labels) are dropped.
   EmoBank: no category; V and A on the 1..5 SAM scale mapped to -1..1 by (x - 3) / 2.
-  Generic CSV (IEMOCAP, MSP-Podcast, ...): columns path, speaker, text, category, valence, arousal; category must
-          be one of the four labels or empty (map e.g. IEMOCAP excited -> happy when writing the CSV);
-          valence/arousal are mapped linearly from the corpus range given in the config to -1..1.
+  Generic CSV (IEMOCAP, MSP-Podcast, ...): columns path, speaker and/or session, text, category, valence, arousal;
+          category must be one of the four labels or empty (map e.g. IEMOCAP excited -> happy when writing the CSV);
+          valence/arousal are mapped linearly from the corpus range given in the config to -1..1. A speaker or
+          session column is required (speaker-independent folds need it); without a speaker column the session
+          stands in for the speaker.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class Item:
     intensity: Optional[str] = None
     # True when valence/arousal are proxy targets derived from the category (proxy_targets.py), not ratings.
     proxy_dimensions: bool = False
+    # Recording session (generic CSV corpora that have one, e.g. IEMOCAP's Ses01..Ses05); folds.py can fold by it.
+    session: Optional[str] = None
 
 
 def sam_to_bipolar(x: float) -> float:
@@ -175,14 +179,31 @@ def emobank(root: Path) -> list[Item]:
     return items
 
 
+GROUP_COLUMNS = ("speaker", "session")
+
+
 def generic_csv(path: Path, name: str, va_range: Optional[Sequence[float]] = None) -> list[Item]:
-    """path, speaker, text, category, valence, arousal (empty = unknown); relative audio paths are CSV-relative."""
+    """path, speaker and/or session, text, category, valence, arousal (empty = unknown); relative audio paths are
+    CSV-relative. Every row needs its speaker (or, without a speaker column, its session): without one, the folds
+    could put one speaker's utterances on both sides of a split."""
     items = []
     with open(path, newline="", encoding="utf-8") as fh:
-        for i, row in enumerate(csv.DictReader(fh)):
+        reader = csv.DictReader(fh)
+        columns = [c.strip() for c in reader.fieldnames or []]
+        present = [c for c in GROUP_COLUMNS if c in columns]
+        if not present:
+            raise ValueError(f"{path}: corpus {name!r} needs a 'speaker' or 'session' column for speaker-independent "
+                             f"folds; its columns are {columns}")
+        for i, row in enumerate(reader):
+            line = i + 2
+            row = {(k or "").strip(): v for k, v in row.items()}
             category = (row.get("category") or "").strip().lower() or None
             if category is not None and category not in LABELS:
-                raise ValueError(f"{path}:{i + 2}: category {category!r} is not one of {LABELS}; map it in the CSV")
+                raise ValueError(f"{path}:{line}: category {category!r} is not one of {LABELS}; map it in the CSV")
+            groups = {c: (row.get(c) or "").strip() for c in present}
+            for column, value in groups.items():
+                if not value:
+                    raise ValueError(f"{path}:{line}: empty '{column}' (corpus {name!r}); every row needs one")
             audio = (row.get("path") or "").strip() or None
             if audio and not Path(audio).is_absolute():
                 audio = str((path.parent / audio).resolve())
@@ -196,9 +217,11 @@ def generic_csv(path: Path, name: str, va_range: Optional[Sequence[float]] = Non
                 return linear_to_bipolar(x, *va_range) if va_range else x
 
             item_id = f"{name}/{i:06d}"
-            items.append(Item(id=item_id, corpus=name, speaker=f"{name}/{row.get('speaker') or item_id}", audio=audio,
+            session = f"{name}/{groups['session']}" if "session" in groups else None
+            speaker = f"{name}/{groups['speaker']}" if "speaker" in groups else session
+            items.append(Item(id=item_id, corpus=name, speaker=speaker, audio=audio,
                               text=text, text_id=item_id if text else None, category=category,
-                              valence=va("valence"), arousal=va("arousal")))
+                              valence=va("valence"), arousal=va("arousal"), session=session))
     return items
 
 

@@ -19,6 +19,7 @@ import torch
 from . import LABELS
 from .config import Config, resolve
 from .model import EmotionModel
+from .report import rated_corpora, text_corpora
 
 OPSET = 17
 FORMAT_VERSION = 1
@@ -131,27 +132,47 @@ def build_manifest(cfg: Config, trained: bool, name: str, version: str, descript
 
 def export_bundle(model: EmotionModel, cfg: Config, out: Path, *, trained: bool, name: str, version: str,
                   description: str, data: list[dict[str, Any]] | None = None,
-                  metrics: dict[str, Any] | None = None) -> Path:
+                  metrics: dict[str, Any] | None = None, text_bundle: Path | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     model = model.eval()
     export_acoustic_encoder(model.acoustic, out / "acoustic_encoder.onnx")
     export_fusion_head(model.head, cfg.model.acoustic_dim, cfg.model.text_dim, out / "fusion_head.onnx")
     manifest = build_manifest(cfg, trained, name, version, description, data or [], metrics or {})
+    if text_bundle is not None:
+        manifest["text_encoder"] = copy_text_encoder(text_bundle, out, cfg.model.text_dim)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     (out / "parity.json").write_text(json.dumps({"cases": parity_cases(model, cfg.model.text_dim)}) + "\n")
     return out
 
 
+def copy_text_encoder(text_bundle: Path, out: Path, text_dim: int) -> dict[str, Any]:
+    """A frozen text encoder's graph and tokenizer file (a text-only bundle folder, e.g. export_deberta.py's) copied
+    into the bundle; returns the manifest's text_encoder entry for them."""
+    from .assemble import TEXT_FILE, copy_graph  # assemble.py builds on this module
+
+    spec = dict(json.loads((text_bundle / "manifest.json").read_text())["text_encoder"])
+    if spec["dim"] != text_dim:
+        raise SystemExit(f"{text_bundle}: its text encoder gives {spec['dim']}-d features; the model takes {text_dim}-d")
+    copy_graph(text_bundle / spec["file"], out / TEXT_FILE, {"manifest.json", "parity.json", TEXT_FILE,
+                                                             "acoustic_encoder.onnx", "fusion_head.onnx"})
+    tokenizer = dict(spec["tokenizer"])
+    (out / Path(tokenizer["file"]).name).write_bytes((text_bundle / tokenizer["file"]).read_bytes())
+    tokenizer["file"] = Path(tokenizer["file"]).name
+    return {**spec, "file": TEXT_FILE, "tokenizer": tokenizer}
+
+
 def manifest_metrics(state: dict[str, Any], cv_dir: Path | None, yardstick_dir: Path | None = None) -> dict[str, Any]:
-    """Measured numbers only: EmoBank dev CCC of this model, the speaker-independent CV of its configuration (per
-    test condition, text mode and corpus, with the yardstick's figures in the same folds), and its calibration."""
+    """Measured numbers only, for the corpora of the run: the dev CCC of its rated text corpora (EmoBank) and the dev
+    UAR of its text corpora with categories, the CV of its configuration (per test condition, text mode and corpus,
+    with the yardstick's figures in the same folds), and its calibration."""
     final = state.get("metrics", {})
     out: dict[str, Any] = {"text_features": state.get("text_features")}
-    if "dimensional_emobank" in final:
-        out["emobank_dev"] = {k: final["dimensional_emobank"][k] for k in ("ccc_valence", "ccc_arousal", "n")}
-    for corpus in ("meld", "goemotions"):
-        if f"text_{corpus}" in final:
-            out[f"{corpus}_dev_text_only"] = {k: final[f"text_{corpus}"][k] for k in ("uar", "war", "n")}
+    if state.get("acoustic_features"):
+        out["acoustic_features"] = state["acoustic_features"]
+    for corpus in rated_corpora(final):
+        out[f"{corpus}_dev"] = {k: final[f"dimensional_{corpus}"][k] for k in ("ccc_valence", "ccc_arousal", "n")}
+    for corpus in text_corpora(final):
+        out[f"{corpus}_dev_text_only"] = {k: final[f"text_{corpus}"][k] for k in ("uar", "war", "n")}
     if state.get("proxy_centroids"):
         out["proxy_centroids_valence_arousal"] = state["proxy_centroids"]
 
@@ -176,8 +197,9 @@ def manifest_metrics(state: dict[str, Any], cv_dir: Path | None, yardstick_dir: 
         folds = cv["folds"]
         out["speech_cv"] = {"protocol": cv["protocol"], "folds": len(cv["per_fold"]),
                             **speech_table(folds, [k for k in folds if k.startswith("speech_")])}
-        out["text_cv"] = {k: pick(folds, k, "uar") for k in ("text_meld", "text_goemotions")}
-        out["emobank_dev_cv"] = {m: pick(folds, "dimensional_emobank", m) for m in ("ccc_valence", "ccc_arousal")}
+        out["text_cv"] = {f"text_{c}": pick(folds, f"text_{c}", "uar") for c in text_corpora(folds)}
+        for corpus in rated_corpora(folds):
+            out[f"{corpus}_dev_cv"] = {m: pick(folds, f"dimensional_{corpus}", m) for m in ("ccc_valence", "ccc_arousal")}
         calibration = cv_dir / "calibration.json"
         if calibration.exists():
             cal = json.loads(calibration.read_text())
@@ -206,6 +228,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--version", default=DEFAULT_VERSION)
     p.add_argument("--cv", help="a CV run folder (train.py cv) whose mean/std metrics and temperature go into the bundle")
     p.add_argument("--yardstick", help="the yardstick's run folder (yardstick.py) in the same folds, for the manifest")
+    p.add_argument("--text-bundle", help="a model trained with features.text = cache: the text-only bundle folder "
+                                         "of that frozen text encoder, whose graph and tokenizer the bundle gets")
     args = p.parse_args(argv)
     torch.manual_seed(0)
     if args.untrained:
@@ -225,8 +249,16 @@ def main(argv: list[str] | None = None) -> None:
                        "(Ispas et al. 2023). Categories from Emo-DB, RAVDESS, ASED, nEMO (speech) and MELD, GoEmotions "
                        "(text); valence/arousal from EmoBank (text) and proxy targets (speech). Temperature-calibrated. "
                        "NON-COMMERCIAL / research use only (RAVDESS and nEMO are CC BY-NC-SA 4.0). See docs/model-card.md.")
+        text_bundle = resolve(args.text_bundle) if args.text_bundle else None
+        if cfg.features.text == "cache" and text_bundle is None:
+            p.error("this model was trained on a frozen text encoder's cached features (features.text = cache): "
+                    "give that encoder's folder with --text-bundle")
+        if text_bundle is not None:
+            text_name = json.loads((text_bundle / "manifest.json").read_text()).get("name", "text encoder")
+            description = description.replace("frozen all-MiniLM-L6-v2 token features", f"frozen {text_name} token features")
         export_bundle(model, cfg, resolve(args.out), trained=True, name="emotionbatch-default",
-                      version=args.version, description=description, data=state.get("data", []), metrics=metrics)
+                      version=args.version, description=description, data=state.get("data", []), metrics=metrics,
+                      text_bundle=text_bundle)
     else:
         p.error("give --checkpoint or --untrained")
     print(f"bundle written to {resolve(args.out)}")

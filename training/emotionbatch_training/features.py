@@ -4,6 +4,8 @@ Text features come from the worker's `encode-text` command (frozen all-MiniLM-L6
 runs at inference), in its folder format: features.f16 (little-endian float16 [sum(L_i), 384], [CLS]..[SEP]
 included), index.tsv (id, offset_tokens, length_tokens), meta.json. Without it, training can run on stand-in
 features of the same format (random, deterministic per id), which is only good for exercising the pipeline.
+A frozen acoustic encoder's frames come from `encode-audio` in the same format (offset_frames, length_frames);
+FeatureCache reads both (and features.f32 where meta.json says float32).
 """
 
 from __future__ import annotations
@@ -148,34 +150,63 @@ def write_standin_features(tsv: Path, out: Path, dim: int = 384, max_length: int
     return out
 
 
-class TextFeatures:
-    """Reads an encode-text folder; get(text_id) -> float32 [L, dim]."""
+MEMORY_MAP_BYTES = 1 << 30
+FEATURE_FILES = {"float16": ("features.f16", "<f2"), "float32": ("features.f32", "<f4")}
+
+
+def read_cache_index(folder: Path) -> dict[str, tuple[int, int]]:
+    """index.tsv of a feature cache: id -> (offset, length) in rows; the header and blank lines are skipped."""
+    index: dict[str, tuple[int, int]] = {}
+    with open(folder / "index.tsv", encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 3 or not parts[1].strip().isdigit():
+                continue  # header or blank line
+            index[parts[0]] = (int(parts[1]), int(parts[2]))
+    return index
+
+
+class FeatureCache:
+    """Reads a feature-cache folder as the worker's encode-text and encode-audio commands write it: features.f16
+    (little-endian float16, or features.f32 when meta.json says float32) holding every item's rows, index.tsv (id,
+    offset, length in rows: tokens or frames) and meta.json (dim, dtype, ...). get(id) -> float32 [length, dim]."""
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
         self.dim = int(self.meta.get("dim", 384))
-        raw = np.fromfile(folder / "features.f16", dtype="<f2")
-        self.features = raw.reshape(-1, self.dim)
-        self.index: dict[str, tuple[int, int]] = {}
-        with open(folder / "index.tsv", encoding="utf-8") as fh:
-            for line in fh:
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) < 3 or not parts[1].strip().isdigit():
-                    continue  # header or blank line
-                self.index[parts[0]] = (int(parts[1]), int(parts[2]))
+        self.dtype = self.meta.get("dtype", "float16")
+        if self.dtype not in FEATURE_FILES:
+            raise ValueError(f"{folder / 'meta.json'}: dtype {self.dtype!r} is not one of {sorted(FEATURE_FILES)}")
+        name, dtype = FEATURE_FILES[self.dtype]
+        path = folder / name
+        # Large caches (a frozen large encoder's frames of a whole corpus run to gigabytes) are memory-mapped.
+        size = path.stat().st_size
+        data = np.memmap(path, dtype=dtype, mode="r") if size > MEMORY_MAP_BYTES else np.fromfile(path, dtype=dtype)
+        self.features = data.reshape(-1, self.dim)
+        self.index = read_cache_index(folder)
         self.standin = bool(self.meta.get("standin", False))
 
-    def __contains__(self, text_id: str) -> bool:
-        return text_id in self.index
+    def __contains__(self, item_id: str) -> bool:
+        return item_id in self.index
 
-    def get(self, text_id: Optional[str]) -> Optional[np.ndarray]:
-        if text_id is None or text_id not in self.index:
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def length(self, item_id: str) -> int:
+        return self.index[item_id][1]
+
+    def get(self, item_id: Optional[str]) -> Optional[np.ndarray]:
+        if item_id is None or item_id not in self.index:
             return None
-        offset, length = self.index[text_id]
-        return self.features[offset: offset + length].astype(np.float32)
+        offset, length = self.index[item_id]
+        return np.array(self.features[offset: offset + length], dtype=np.float32)
 
     def fingerprint(self) -> str:
         h = hashlib.sha256()
         h.update((self.folder / "index.tsv").read_bytes())
         return h.hexdigest()[:16]
+
+
+class TextFeatures(FeatureCache):
+    """Reads an encode-text folder; get(text_id) -> float32 [L, dim]."""

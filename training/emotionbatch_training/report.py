@@ -12,7 +12,13 @@ from typing import Any, Optional
 
 from .config import resolve
 
-CORPUS_NAMES = {"all": "pooled", "emodb": "Emo-DB", "ravdess": "RAVDESS", "ased": "ASED", "nemo": "nEMO"}
+CORPUS_NAMES = {"all": "pooled", "emodb": "Emo-DB", "ravdess": "RAVDESS", "ased": "ASED", "nemo": "nEMO",
+                "emobank": "EmoBank", "meld": "MELD", "goemotions": "GoEmotions"}
+
+
+def corpus_name(corpus: str) -> str:
+    """Display name; corpora without one (e.g. a CSV corpus) keep their configured name."""
+    return CORPUS_NAMES.get(corpus, corpus)
 
 
 def _get(d: Any, *path: str) -> Optional[dict[str, float]]:
@@ -35,6 +41,16 @@ def corpora_of(cv: dict[str, Any]) -> list[str]:
     return list(cv["folds"].get("speech_clean_none", {}).keys())
 
 
+def text_corpora(metrics: dict[str, Any]) -> list[str]:
+    """Text corpora with categories in a metrics dict (text_<corpus> keys), in the run's order."""
+    return [k[len("text_"):] for k in metrics if k.startswith("text_") and k != "text_features"]
+
+
+def rated_corpora(metrics: dict[str, Any]) -> list[str]:
+    """Text corpora with valence/arousal ratings (dimensional_<corpus> keys), in the run's order."""
+    return [k[len("dimensional_"):] for k in metrics if k.startswith("dimensional_")]
+
+
 def speech_table(cv: dict[str, Any], ys: Optional[dict[str, Any]]) -> str:
     """UAR per corpus: model (audio only, and with prompt text), yardstick, telephone copies of the same folds."""
     f, y = cv["folds"], (ys or {}).get("folds", {})
@@ -45,7 +61,7 @@ def speech_table(cv: dict[str, Any], ys: Optional[dict[str, Any]]) -> str:
         clean, tel = _get(f, "speech_clean_none", c, "uar"), _get(f, "speech_telephone_none", c, "uar")
         drop = f"{clean['mean'] - tel['mean']:+.3f}" if clean and tel else "-"
         lines.append(
-            f"| {CORPUS_NAMES.get(c, c)} | {_n(cv, 'speech_clean_none', c)} | {_fmt(_get(y, 'speech_clean', c, 'uar'))} "
+            f"| {corpus_name(c)} | {_n(cv, 'speech_clean_none', c)} | {_fmt(_get(y, 'speech_clean', c, 'uar'))} "
             f"| {_fmt(clean)} | {_fmt(_get(f, 'speech_clean_prompt', c, 'uar'))} "
             f"| {_fmt(_get(f, 'speech_clean_none', c, 'war'))} | {_fmt(_get(f, 'speech_clean_none', c, 'macro_f1'))} "
             f"| {_fmt(_get(y, 'speech_telephone', c, 'uar'))} | {_fmt(tel)} | {drop} |")
@@ -57,7 +73,7 @@ def recall_table(cv: dict[str, Any]) -> str:
     for c in corpora_of(cv):
         cells = [_fmt(_get(cv["folds"], "speech_clean_none", c, "recall", label))
                  for label in ("angry", "happy", "sad", "neutral")]
-        lines.append(f"| {CORPUS_NAMES.get(c, c)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {corpus_name(c)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -67,7 +83,7 @@ def axes_table(cv: dict[str, Any], ys: Optional[dict[str, Any]]) -> str:
              "| yardstick arousal AUC | yardstick valence AUC |", "|---|---|---|---|---|---|---|"]
     for c in corpora_of(cv):
         lines.append(
-            f"| {CORPUS_NAMES.get(c, c)} | {_fmt(_get(f, 'speech_clean_none', c, 'arousal_auc'))} "
+            f"| {corpus_name(c)} | {_fmt(_get(f, 'speech_clean_none', c, 'arousal_auc'))} "
             f"| {_fmt(_get(f, 'speech_clean_none', c, 'valence_auc'))} "
             f"| {_fmt(_get(f, 'speech_telephone_none', c, 'arousal_auc'))} "
             f"| {_fmt(_get(f, 'speech_telephone_none', c, 'valence_auc'))} "
@@ -78,15 +94,16 @@ def axes_table(cv: dict[str, Any], ys: Optional[dict[str, Any]]) -> str:
 def text_table(cv: dict[str, Any]) -> str:
     f = cv["folds"]
     lines = ["| test set (text only, audio masked) | UAR | WAR | CCC valence | CCC arousal |", "|---|---|---|---|---|"]
-    for key, name in (("text_meld", "MELD dev"), ("text_goemotions", "GoEmotions dev")):
-        if key in f:
-            lines.append(f"| {name} | {_fmt(_get(f, key, 'uar'))} | {_fmt(_get(f, key, 'war'))} | - | - |")
-    if "dimensional_emobank" in f:
-        lines.append(f"| EmoBank dev | - | - | {_fmt(_get(f, 'dimensional_emobank', 'ccc_valence'))} "
-                     f"| {_fmt(_get(f, 'dimensional_emobank', 'ccc_arousal'))} |")
+    for c in text_corpora(f):
+        key = f"text_{c}"
+        lines.append(f"| {corpus_name(c)} dev | {_fmt(_get(f, key, 'uar'))} | {_fmt(_get(f, key, 'war'))} | - | - |")
+    for c in rated_corpora(f):
+        key = f"dimensional_{c}"
+        lines.append(f"| {corpus_name(c)} dev | - | - | {_fmt(_get(f, key, 'ccc_valence'))} "
+                     f"| {_fmt(_get(f, key, 'ccc_arousal'))} |")
     for c in corpora_of(cv):
         if _get(f, "speech_text_only", c, "uar"):
-            lines.append(f"| {CORPUS_NAMES.get(c, c)} prompts (speech corpus, audio masked) "
+            lines.append(f"| {corpus_name(c)} prompts (speech corpus, audio masked) "
                          f"| {_fmt(_get(f, 'speech_text_only', c, 'uar'))} | - | - | - |")
     return "\n".join(lines)
 
@@ -121,11 +138,11 @@ def main(argv: Optional[list[str]] = None) -> None:
         print("\nfold train seconds:", [f["train_seconds"] for f in cv["per_fold"]])
     if args.fit:
         m = json.loads((resolve(args.fit) / "metrics.json").read_text())
-        d = m.get("dimensional_emobank", {})
-        print(f"\nfinal model, EmoBank dev: CCC valence {d.get('ccc_valence', float('nan')):.3f}, "
-              f"CCC arousal {d.get('ccc_arousal', float('nan')):.3f}; "
-              + "; ".join(f"{k} UAR {m[k]['uar']:.3f}" for k in ("text_meld", "text_goemotions") if k in m)
-              + f"; train seconds {m['train_seconds']}")
+        rated = "; ".join(f"{corpus_name(c)} dev: CCC valence {m[f'dimensional_{c}']['ccc_valence']:.3f}, "
+                          f"CCC arousal {m[f'dimensional_{c}']['ccc_arousal']:.3f}" for c in rated_corpora(m))
+        print(f"\nfinal model, {rated or 'no rated text corpus'}; "
+              + "".join(f"text_{c} UAR {m[f'text_{c}']['uar']:.3f}; " for c in text_corpora(m))
+              + f"train seconds {m['train_seconds']}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from .config import Config, TRAINING_ROOT, resolve
 from .corpora import Item, load_items
 from .evaluation import LABEL_INDEX, speech_report
 from .features import SpeechFeatureCache, TextFeatures, write_standin_features, write_text_tsv
-from .folds import split_fold
+from .folds import protocol as fold_protocol, split_fold
 from .losses import multitask_loss
 from .metrics import ccc, classification_report
 from .model import EmotionModel
@@ -67,8 +67,16 @@ class Data:
 
 
 def text_feature_folder(cfg: Config, items: Sequence[Item]) -> tuple[Path, str]:
-    """The encode-text folder to read: the configured one, else training/cache/text-features when the worker has
-    written it, else stand-in features (clearly marked in every metrics file)."""
+    """The encode-text folder to read: with features.text = "cache", features.text_cache (built by the worker when
+    it lacks some of the run's texts); else the configured data.text_features, else training/cache/text-features
+    when the worker has written it, else stand-in features (clearly marked in every metrics file)."""
+    if cfg.features.text == "cache":
+        from .frozen import ensure_text_cache  # frozen.py builds on this module
+
+        folder = ensure_text_cache(cfg, items, log=log)
+        return folder, f"encode-text {cache_encoder_name(folder)}"
+    if cfg.features.text != "builtin":
+        raise SystemExit(f"features.text must be 'builtin' or 'cache'; found {cfg.features.text!r}")
     cache = resolve(cfg.data.cache_dir)
     tsv = write_text_tsv(items, cache / "text" / "input.tsv")
     if cfg.data.text_features:
@@ -81,6 +89,12 @@ def text_feature_folder(cfg: Config, items: Sequence[Item]) -> tuple[Path, str]:
         write_standin_features(tsv, standin)
         (standin / "input.tsv").write_text(tsv.read_text())
     return standin, "stand-in (random, not MiniLM)"
+
+
+def cache_encoder_name(folder: Path) -> str:
+    """The encoder a feature cache names in its meta.json, for the metrics files."""
+    meta = folder / "meta.json"
+    return str(json.loads(meta.read_text()).get("encoder", "?")) if meta.exists() else "?"
 
 
 def limit_items(items: list[Item], per_corpus: int, seed: int) -> list[Item]:
@@ -102,6 +116,9 @@ def limit_items(items: list[Item], per_corpus: int, seed: int) -> list[Item]:
 
 
 def prepare_data(cfg: Config) -> Data:
+    if cfg.features.acoustic != "builtin":
+        raise SystemExit(f"features.acoustic = {cfg.features.acoustic!r}: with a frozen acoustic encoder only the "
+                         "fusion head trains; run python -m emotionbatch_training.frozen (fit, cv) instead")
     items = load_items(resolve(cfg.data.data_root), cfg.data.corpora, cfg.data.csv_corpora)
     items = limit_items(items, cfg.train.limit_per_corpus, cfg.train.seed)
     folder, source = text_feature_folder(cfg, items)
@@ -110,6 +127,8 @@ def prepare_data(cfg: Config) -> Data:
     if missing:
         raise SystemExit(f"{len(missing)} texts missing from {folder} (e.g. {missing[:3]}); re-run encode-text on "
                          f"{resolve(cfg.data.cache_dir) / 'text' / 'input.tsv'}")
+    if cfg.features.text == "cache":
+        cfg.model.text_dim = text.dim  # the frozen text encoder's width, from the cache's meta.json
     centroids = None
     if cfg.train.proxy_dimensions:
         centroids = category_centroids(items, text)
@@ -371,20 +390,37 @@ def evaluate(model: EmotionModel, cfg: Config, data: Data, test_items: Sequence[
                 raw[key] = out["logits"]
         out = predict(model, cfg, data, audio, with_text=True, with_audio=False)
         metrics["speech_text_only"] = speech_report(audio, softmax(out["logits"]))
-    for corpus in ("meld", "goemotions"):
+    metrics.update(text_metrics(test_items, lambda group: predict(model, cfg, data, group, with_text=True, batch_size=256),
+                                corpus_order(cfg)))
+    return metrics, raw
+
+
+def corpus_order(cfg: Config) -> list[str]:
+    """The run's corpora as configured: built-in ones in data.corpora order, then the CSV corpora."""
+    return list(cfg.data.corpora) + [spec["name"] for spec in cfg.data.csv_corpora]
+
+
+def text_metrics(test_items: Sequence[Item], predict_text, order: Sequence[str] = ()) -> dict[str, Any]:
+    """Text-only corpora among the test items, in the configured order: text_<corpus> (category UAR, WAR, F1) for
+    those with categories, dimensional_<corpus> (CCC) for those with valence/arousal ratings. predict_text(items)
+    -> {"logits", "valence", "arousal"} with the text alone."""
+    metrics: dict[str, Any] = {}
+    rank = {c: i for i, c in enumerate(order)}
+    categorised = sorted(dict.fromkeys(it.corpus for it in test_items if not it.audio and it.category),
+                         key=lambda c: rank.get(c, len(rank)))
+    for corpus in categorised:
         group = [it for it in test_items if it.corpus == corpus and it.category]
-        if group:
-            pred = predict(model, cfg, data, group, with_text=True, batch_size=256)["logits"].argmax(1)
-            metrics[f"text_{corpus}"] = classification_report(np.array([LABEL_INDEX[it.category] for it in group]), pred)
+        pred = predict_text(group)["logits"].argmax(1)
+        metrics[f"text_{corpus}"] = classification_report(np.array([LABEL_INDEX[it.category] for it in group]), pred)
     dims = [it for it in test_items if not it.audio and it.valence is not None and it.arousal is not None]
     for corpus in sorted({it.corpus for it in dims}):
         group = [it for it in dims if it.corpus == corpus]
-        out = predict(model, cfg, data, group, with_text=True, batch_size=256)
+        out = predict_text(group)
         metrics[f"dimensional_{corpus}"] = {
             "ccc_valence": ccc(out["valence"], np.array([it.valence for it in group])),
             "ccc_arousal": ccc(out["arousal"], np.array([it.arousal for it in group])),
             "n": len(group)}
-    return metrics, raw
+    return metrics
 
 
 def dev_items(data: Data) -> list[Item]:
@@ -417,7 +453,8 @@ def data_summary(data: Data, items: Sequence[Item]) -> list[dict[str, Any]]:
 
 def run_fold(cfg: Config, data: Data, fold: int, out: Path) -> dict[str, Any]:
     run_dir = new_run_dir(out / f"fold{fold}", cfg)
-    train_speech, test_speech = split_fold([it for it in data.items if it.speaker], cfg.train.folds, fold)
+    train_speech, test_speech = split_fold([it for it in data.items if it.speaker], cfg.train.folds, fold,
+                                           cfg.data.fold_by)
     log(f"fold {fold}: train {len(train_speech)} audio items, test {len(test_speech)} "
         f"({len({it.speaker for it in test_speech})} held-out speakers)")
     started = time.time()
@@ -451,9 +488,10 @@ def run_cv(cfg: Config, out: Path, folds: Optional[Sequence[int]] = None) -> dic
     torch.set_num_threads(cfg.train.threads)
     new_run_dir(out, cfg)
     data = prepare_data(cfg)
+    cfg.save(out / "config.json")  # with a frozen text encoder's width, which prepare_data reads from its cache
     folds = list(folds) if folds is not None else list(range(cfg.train.folds))
     results = [run_fold(cfg, data, k, out) for k in folds]
-    summary = {"protocol": f"speaker-independent {cfg.train.folds}-fold CV over speech speakers, folds run: {folds}; "
+    summary = {"protocol": f"{fold_protocol(cfg.data.fold_by, cfg.train.folds)}, folds run: {folds}; "
                            "EmoBank: train split for training, dev split for reporting",
                "text_features": data.text_source, "folds": aggregate(results), "per_fold": results}
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -466,7 +504,7 @@ def merge_cv(out: Path, cfg: Config) -> dict[str, Any]:
         raise SystemExit(f"no fold*/metrics.json under {out}")
     results = [json.loads(p.read_text()) for p in fold_dirs]
     folds = [int(p.parent.name[4:]) for p in fold_dirs]
-    summary = {"protocol": f"speaker-independent {cfg.train.folds}-fold CV over speech speakers, folds run: {folds}; "
+    summary = {"protocol": f"{fold_protocol(cfg.data.fold_by, cfg.train.folds)}, folds run: {folds}; "
                            "EmoBank: train split for training, dev split for reporting",
                "text_features": "encode-text" if (resolve(cfg.data.cache_dir) / "text-features").exists() else "stand-in",
                "folds": aggregate(results), "per_fold": results}
@@ -480,6 +518,7 @@ def run_fit(cfg: Config, out: Path) -> dict[str, Any]:
     torch.set_num_threads(cfg.train.threads)
     run_dir = new_run_dir(out, cfg)
     data = prepare_data(cfg)
+    cfg.save(run_dir / "config.json")  # with a frozen text encoder's width, which prepare_data reads from its cache
     train_items = [it for it in data.items if it.speaker] + text_train_items(data)
     started = time.time()
     model = train_model(cfg, data, train_items, run_dir)

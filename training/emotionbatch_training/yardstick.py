@@ -53,7 +53,7 @@ def run(cfg: Config, out: Path, train_conditions: Sequence[str], c: float = 3.0)
     out.mkdir(parents=True, exist_ok=True)
     for fold in range(cfg.train.folds):
         started = time.time()
-        train, test = split_fold(items, cfg.train.folds, fold)
+        train, test = split_fold(items, cfg.train.folds, fold, cfg.data.fold_by)
         tr = np.array([index[it.id] for it in train])
         te = np.array([index[it.id] for it in test])
         x = np.concatenate([feats[cond][tr] for cond in train_conditions])

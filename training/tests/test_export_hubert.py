@@ -37,6 +37,12 @@ class HubertExportTest(unittest.TestCase):
             info = json.loads((Path(tmp) / "hubert-export.json").read_text())
             self.assertFalse(info["trained"])
             self.assertEqual(info["check"]["frames"], [49, 34])
+            # The folder is an acoustic-only bundle for encode-audio and assemble.py.
+            manifest = json.loads((Path(tmp) / "manifest.json").read_text())
+            self.assertEqual((manifest["format_version"], manifest["sample_rate"]), (1, 16000))
+            self.assertEqual(manifest["acoustic_encoder"]["file"], "acoustic_encoder.onnx")
+            self.assertEqual(manifest["acoustic_encoder"]["dim"], 64)
+            self.assertGreater(manifest["max_audio_seconds"], 0)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ public sealed class TextFeatureExportOptions
 
     public int BatchSize { get; set; } = 32;
 
+    /// <summary>Write full-precision features.f32 instead of float16 (for a bundle's parity cases).</summary>
+    public bool FullPrecision { get; set; }
+
     /// <summary>Execution provider and threads; defaults to CPU-or-CUDA auto selection.</summary>
     public ModelOptions? Model { get; set; }
 }
@@ -111,14 +114,18 @@ public sealed partial class TextFeatureExtractor : IDisposable
         using var extractor = options.BundlePath is { } bundlePath
             ? FromBundle(bundlePath, options.BatchSize, options.Model, logger)
             : CreateBuiltin(options.Builtin, options.MaxLength, options.BatchSize, options.Model, logger);
-        await extractor.ExportAsync(inputTsv, outputFolder, cancellationToken).ConfigureAwait(false);
+        await extractor.ExportAsync(inputTsv, outputFolder, options.FullPrecision, cancellationToken).ConfigureAwait(false);
         LogExported(logger, inputTsv, outputFolder);
     }
 
     /// <summary>As <see cref="ExportTextFeaturesAsync"/>, with this extractor's encoder.</summary>
-    public async Task ExportAsync(string inputTsv, string outputFolder, CancellationToken cancellationToken = default)
+    public Task ExportAsync(string inputTsv, string outputFolder, CancellationToken cancellationToken = default) =>
+        ExportAsync(inputTsv, outputFolder, fullPrecision: false, cancellationToken);
+
+    /// <summary>As <see cref="ExportTextFeaturesAsync"/>, with this extractor's encoder; <paramref name="fullPrecision"/> writes features.f32.</summary>
+    public async Task ExportAsync(string inputTsv, string outputFolder, bool fullPrecision, CancellationToken cancellationToken = default)
     {
-        await using var cache = new FeatureCacheWriter(outputFolder, Encoder.Dim, "tokens", "text");
+        await using var cache = new FeatureCacheWriter(outputFolder, Encoder.Dim, "tokens", "text", fullPrecision);
         var ids = new List<string>(ExportChunk);
         var chunk = new List<string?>(ExportChunk);
         await foreach (var (id, text) in TsvInput.ReadAsync(inputTsv, "text", cancellationToken).ConfigureAwait(false))

@@ -22,23 +22,24 @@ public static class EncodeAudioCommand
     public static Command Create()
     {
         var input = new Option<string>("--input", "-i") { Description = "TSV file: id<TAB>path of an audio file per line.", Required = true };
-        var output = new Option<string>("--output", "-o") { Description = "Folder for features.f16, index.tsv and meta.json.", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "Folder for features.f16 (or .f32), index.tsv and meta.json.", Required = true };
         var bundle = new Option<string>("--bundle") { Description = "Bundle folder whose manifest names the acoustic encoder (other parts are optional).", Required = true };
         var batchSize = new Option<int>("--batch-size") { Description = "Clips per acoustic-encoder run (similar lengths together).", DefaultValueFactory = _ => 8 };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads; 0 = one per CPU.", DefaultValueFactory = _ => 0 };
+        var float32 = new Option<bool>("--float32") { Description = "Write full-precision features.f32 instead of float16 (for a bundle's parity cases)." };
 
         var command = new Command("encode-audio", "Export per-frame acoustic-encoder features of audio files for training.");
-        foreach (var option in new Option[] { input, output, bundle, batchSize, threads })
+        foreach (var option in new Option[] { input, output, bundle, batchSize, threads, float32 })
         {
             command.Options.Add(option);
         }
         command.SetAction((parse, cancellationToken) => RunAsync(
             parse.GetRequiredValue(input), parse.GetRequiredValue(output), parse.GetRequiredValue(bundle),
-            Math.Max(1, parse.GetValue(batchSize)), parse.GetValue(threads), cancellationToken));
+            Math.Max(1, parse.GetValue(batchSize)), parse.GetValue(threads), parse.GetValue(float32), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string input, string output, string bundlePath, int batchSize, int threads, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string input, string output, string bundlePath, int batchSize, int threads, bool fullPrecision, CancellationToken cancellationToken)
     {
         var (graph, maxAudioSamples) = ModelBundle.LoadAcousticEncoder(bundlePath);
         var overrides = new Dictionary<string, string?>
@@ -54,7 +55,7 @@ public static class EncodeAudioCommand
 
         // Windows of clips, decoded, encoded and written in input order: memory holds one window, not the corpus.
         var window = new List<(string Id, string Path)>(WindowClips);
-        await using (var cache = new FeatureCacheWriter(output, encoder.Dim, "frames", "clip"))
+        await using (var cache = new FeatureCacheWriter(output, encoder.Dim, "frames", "clip", fullPrecision))
         {
             await foreach (var clip in TsvInput.ReadAsync(input, "path", cancellationToken).ConfigureAwait(false))
             {

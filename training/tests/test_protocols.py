@@ -1,0 +1,163 @@
+"""CSV corpora must name their speakers or sessions; folds by session; table columns from the run's corpora."""
+
+import json
+import tempfile
+import unittest
+from pathlib import Path
+
+import _path  # noqa: F401
+
+from emotionbatch_training.ablations import table
+from emotionbatch_training.corpora import Item, generic_csv
+from emotionbatch_training.export import manifest_metrics
+from emotionbatch_training.folds import fold_unit, speaker_fold_map, split_fold
+from emotionbatch_training.report import text_table
+
+HEADER = "path,{groups}text,category,valence,arousal\n"
+
+
+class CsvGroupColumnTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = Path(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, name, header, rows):
+        path = self.root / name
+        path.write_text(header + "".join(r + "\n" for r in rows))
+        return path
+
+    def test_missing_speaker_and_session_columns_fail_naming_file_and_columns(self):
+        path = self.write("nogroups.csv", HEADER.format(groups=""), ["a.wav,hello,happy,,"])
+        with self.assertRaises(ValueError) as caught:
+            generic_csv(path, "mine")
+        message = str(caught.exception)
+        self.assertIn(str(path), message)
+        self.assertIn("'speaker'", message)
+        self.assertIn("'session'", message)
+
+    def test_empty_speaker_value_fails_naming_the_line(self):
+        path = self.write("blank.csv", HEADER.format(groups="speaker,"), ["a.wav,s1,hi,happy,,", "b.wav,,hi,sad,,"])
+        with self.assertRaises(ValueError) as caught:
+            generic_csv(path, "mine")
+        self.assertIn(f"{path}:3", str(caught.exception))
+        self.assertIn("speaker", str(caught.exception))
+
+    def test_session_only_csv_uses_the_session_for_speaker_folds(self):
+        path = self.write("sessions.csv", HEADER.format(groups="session,"), ["a.wav,Ses01,hi,happy,,", "b.wav,Ses02,,sad,,"])
+        items = generic_csv(path, "iemocap")
+        self.assertEqual([(it.speaker, it.session) for it in items],
+                         [("iemocap/Ses01", "iemocap/Ses01"), ("iemocap/Ses02", "iemocap/Ses02")])
+
+    def test_speaker_and_session_columns_are_both_kept(self):
+        path = self.write("both.csv", HEADER.format(groups="speaker,session,"), ["a.wav,Ses01F,Ses01,hi,happy,,"])
+        item = generic_csv(path, "iemocap")[0]
+        self.assertEqual((item.speaker, item.session), ("iemocap/Ses01F", "iemocap/Ses01"))
+
+
+def iemocap_like():
+    """Five sessions of two speakers each, three items per speaker, and a corpus without sessions."""
+    items = []
+    for s in range(1, 6):
+        for gender in "FM":
+            for k in range(3):
+                items.append(Item(f"iemocap/{s}{gender}{k}", "iemocap", f"iemocap/Ses0{s}{gender}", "x.wav", None, None,
+                                  "sad", None, None, session=f"iemocap/Ses0{s}"))
+    for spk in range(4):
+        items.append(Item(f"emodb/{spk}", "emodb", f"emodb/{spk:02d}", "x.wav", None, None, "sad", None, None))
+    items.append(Item("emobank/1", "emobank", None, None, "t", "emobank/1", None, 0.1, 0.2))
+    return items
+
+
+class SessionFoldTest(unittest.TestCase):
+    def test_leave_one_session_out(self):
+        items = [it for it in iemocap_like() if it.corpus == "iemocap"]
+        for fold in range(5):
+            train, test = split_fold(items, 5, fold, fold_by="session")
+            self.assertEqual(len({it.session for it in test}), 1)
+            self.assertFalse({it.session for it in train} & {it.session for it in test})
+            self.assertFalse({it.speaker for it in train} & {it.speaker for it in test})
+            self.assertEqual(len(train) + len(test), len(items))
+
+    def test_ten_speaker_folds_or_five_session_folds(self):
+        items = [it for it in iemocap_like() if it.corpus == "iemocap"]
+        by_speaker = speaker_fold_map(items, 10)
+        self.assertEqual(len(set(by_speaker.values())), 10)  # the paper's 10-fold: one speaker per fold
+        by_session = speaker_fold_map(items, 5, fold_by="session")
+        self.assertEqual(sorted(by_session), [f"iemocap/Ses0{s}" for s in range(1, 6)])
+
+    def test_corpora_without_sessions_fold_by_speaker(self):
+        items = iemocap_like()
+        emodb = [it for it in items if it.corpus == "emodb"]
+        self.assertEqual({fold_unit(it, "session") for it in emodb}, {it.speaker for it in emodb})
+        seen = []
+        for fold in range(3):
+            train, test = split_fold(items, 3, fold, fold_by="session")
+            self.assertFalse({fold_unit(it, "session") for it in train} & {fold_unit(it, "session") for it in test})
+            seen += [it.id for it in test]
+        self.assertEqual(sorted(seen), sorted(it.id for it in items if it.speaker))
+
+    def test_unknown_fold_unit_fails(self):
+        with self.assertRaises(ValueError):
+            split_fold(iemocap_like(), 5, 0, fold_by="dialogue")
+
+
+def metric(mean):
+    return {"mean": mean, "std": 0.0, "folds": 2}
+
+
+def cv_metrics(speech, texts, rated):
+    per_corpus = {c: {"uar": metric(0.5), "war": metric(0.5), "macro_f1": metric(0.4),
+                      "arousal_auc": metric(0.6), "valence_auc": metric(0.6)} for c in ["all", *speech]}
+    folds = {"speech_clean_prompt": per_corpus, "speech_clean_none": per_corpus,
+             **{f"text_{c}": {"uar": metric(0.3), "war": metric(0.4)} for c in texts},
+             **{f"dimensional_{c}": {"ccc_valence": metric(0.2), "ccc_arousal": metric(0.1)} for c in rated}}
+    return {"protocol": "test", "folds": folds, "per_fold": [{}, {}]}
+
+
+class DataDrivenColumnsTest(unittest.TestCase):
+    # The ablation table's header of the default run, as published in docs/model-card.md.
+    DEFAULT_HEADER = ("| variant | folds | UAR audio only | UAR prompt text | UAR ASED | UAR Emo-DB | UAR nEMO | UAR RAVDESS "
+                      "| UAR telephone | arousal AUC | valence AUC | UAR MELD dev (text) | CCC V EmoBank dev "
+                      "| CCC A EmoBank dev |")
+
+    def test_default_run_keeps_its_ablation_columns(self):
+        run = cv_metrics(["ased", "emodb", "nemo", "ravdess"], ["meld", "goemotions"], ["emobank"])
+        self.assertEqual(table([("reference", run)]).splitlines()[0], self.DEFAULT_HEADER)
+
+    def test_ablation_columns_follow_the_run(self):
+        run = cv_metrics(["iemocap"], ["transcripts"], ["msp"])
+        header = table([("reference", run)]).splitlines()[0]
+        for column in ("UAR iemocap", "UAR transcripts dev (text)", "CCC V msp dev", "CCC A msp dev"):
+            self.assertIn(column, header)
+        for fixed in ("Emo-DB", "RAVDESS", "MELD", "EmoBank"):
+            self.assertNotIn(fixed, header)
+
+    def test_card_text_table_follows_the_run(self):
+        default = text_table(cv_metrics(["emodb"], ["meld", "goemotions"], ["emobank"]))
+        self.assertEqual([line.split(" | ")[0] for line in default.splitlines()[2:5]],
+                         ["| MELD dev", "| GoEmotions dev", "| EmoBank dev"])
+        other = text_table(cv_metrics(["iemocap"], [], ["msp"]))
+        self.assertIn("| msp dev |", other)
+        self.assertNotIn("MELD", other)
+
+    def test_manifest_metrics_name_the_run_corpora(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            cv = Path(tmp)
+            (cv / "metrics.json").write_text(json.dumps(cv_metrics(["iemocap"], ["transcripts"], ["msp"])))
+            state = {"metrics": {"text_transcripts": {"uar": 0.3, "war": 0.4, "n": 5},
+                                 "dimensional_msp": {"ccc_valence": 0.2, "ccc_arousal": 0.1, "n": 7},
+                                 "text_features": "encode-text"}, "text_features": "encode-text"}
+            out = manifest_metrics(state, cv)
+        self.assertEqual(out["msp_dev"]["n"], 7)
+        self.assertEqual(out["transcripts_dev_text_only"]["uar"], 0.3)
+        self.assertEqual(set(out["text_cv"]), {"text_transcripts"})
+        self.assertIn("msp_dev_cv", out)
+        self.assertEqual(set(out["speech_cv"]["clean_none"]), {"all", "iemocap"})
+        self.assertNotIn("emobank_dev", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
