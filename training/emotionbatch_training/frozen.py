@@ -41,8 +41,8 @@ from .folds import protocol as fold_protocol, split_fold
 from .losses import multitask_loss
 from .model import FusionHead
 from .proxy_targets import category_centroids, with_proxy_targets
-from .train import (TEXT_MODES, aggregate, balanced, class_weights, corpus_order, cycle, data_summary, dev_items,
-                    limit_items, log, new_run_dir, seed_everything, smoke_overrides, softmax, text_feature_folder,
+from .train import (TEXT_MODES, add_step, aggregate, balanced, class_weights, corpus_order, cycle, data_summary, dev_items, end_epoch,
+                    limit_items, log, new_run_dir, optimizer_step, seed_everything, smoke_overrides, softmax, text_feature_folder,
                     text_metrics, text_train_items)
 
 DEFAULT_WORKER = REPO_ROOT / "src" / "EmotionBatch.Worker" / "bin" / "Release" / "net10.0" / "emotionbatch.dll"
@@ -352,24 +352,9 @@ def train_head(cfg: Config, data: HeadData, train_items: Sequence[Item], run_dir
                                                   class_weights=weights)
                 loss = loss + term
                 parts.update({f"{name}_{k}": v for k, v in term_parts.items()})
-            if not torch.isfinite(loss) or not loss.requires_grad:
-                log("  non-finite or empty loss, step skipped")
-                continue
-            optimizer.zero_grad()
-            loss.backward()
-            if not all(torch.isfinite(p.grad).all() for p in head.parameters() if p.grad is not None):
-                log("  non-finite gradient, step skipped")
-                continue
-            if tc.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(head.parameters(), tc.grad_clip)
-            optimizer.step()
-            schedule.step()
-            for k, v in {"loss": float(loss), **parts}.items():
-                sums[k] = sums.get(k, 0.0) + v
-        row = {"epoch": epoch + 1, "seconds": round(time.time() - started, 1),
-               **{k: round(v / steps_per_epoch, 4) for k, v in sums.items()}}
-        history.append(row)
-        log("  " + json.dumps(row))
+            if optimizer_step(loss, optimizer, schedule, (head,), tc.grad_clip):
+                add_step(sums, loss, parts)
+        end_epoch(history, sums, epoch, started, steps_per_epoch)
     if run_dir is not None:
         (run_dir / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     return head.eval()

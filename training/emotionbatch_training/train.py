@@ -322,31 +322,46 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
                     aux_loss = torch.nn.functional.cross_entropy(aux[has], batch["category"][has])
                     loss = loss + tc.aux_weight * aux_loss
                     parts["aux_ce"] = float(aux_loss)
-            if not torch.isfinite(loss):
-                log("  non-finite loss, step skipped")
-                continue
-            optimizer.zero_grad()
-            loss.backward()
-            # A step whose gradients overflowed would write NaN into every weight; drop it instead.
-            if not all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None):
-                log("  non-finite gradient, step skipped")
-                continue
             # Clipped per part: one global norm would let the noisy text-batch CCC gradients rescale the acoustic
             # encoder's steps at random, which in our runs stalled its learning.
-            if tc.grad_clip > 0:
-                for part in (model.acoustic, model.aux_classifier, model.head):
-                    torch.nn.utils.clip_grad_norm_(part.parameters(), tc.grad_clip)
-            optimizer.step()
-            schedule.step()
-            for k, v in {"loss": float(loss), **parts}.items():
-                sums[k] = sums.get(k, 0.0) + v
-        row = {"epoch": epoch + 1, "seconds": round(time.time() - started, 1),
-               **{k: round(v / steps_per_epoch, 4) for k, v in sums.items()}}
-        history.append(row)
-        log("  " + json.dumps(row))
+            if optimizer_step(loss, optimizer, schedule, (model.acoustic, model.aux_classifier, model.head), tc.grad_clip):
+                add_step(sums, loss, parts)
+        end_epoch(history, sums, epoch, started, steps_per_epoch)
     if run_dir is not None:
         (run_dir / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     return model.eval()
+
+
+def optimizer_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, schedule, parts: Sequence[torch.nn.Module],
+                   grad_clip: float) -> bool:
+    """One optimisation step, gradients clipped per part; skipped (False) when the loss or a gradient is not finite."""
+    if not torch.isfinite(loss) or not loss.requires_grad:
+        log("  non-finite or empty loss, step skipped")
+        return False
+    optimizer.zero_grad()
+    loss.backward()
+    # A step whose gradients overflowed would write NaN into every weight; drop it instead.
+    if not all(torch.isfinite(p.grad).all() for part in parts for p in part.parameters() if p.grad is not None):
+        log("  non-finite gradient, step skipped")
+        return False
+    if grad_clip > 0:
+        for part in parts:
+            torch.nn.utils.clip_grad_norm_(part.parameters(), grad_clip)
+    optimizer.step()
+    schedule.step()
+    return True
+
+
+def add_step(sums: dict[str, float], loss: torch.Tensor, parts: dict[str, float]) -> None:
+    for k, v in {"loss": float(loss), **parts}.items():
+        sums[k] = sums.get(k, 0.0) + v
+
+
+def end_epoch(history: list[dict[str, Any]], sums: dict[str, float], epoch: int, started: float, steps: int) -> None:
+    """The epoch's mean loss terms, logged and kept for history.json."""
+    row = {"epoch": epoch + 1, "seconds": round(time.time() - started, 1), **{k: round(v / steps, 4) for k, v in sums.items()}}
+    history.append(row)
+    log("  " + json.dumps(row))
 
 
 @torch.no_grad()
