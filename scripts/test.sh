@@ -23,13 +23,14 @@ fi
 results="$root/TestResults"
 rm -rf "$results"
 dotnet build EmotionBatch.sln -c Release --no-restore --verbosity quiet
-if [ ${#filter[@]} -eq 0 ] && [ -f training/pretrained-smoke.sh ]; then
-  # The frozen-encoder path end to end through the worker just built (stand-in encoders, about a minute).
-  bash training/pretrained-smoke.sh
-fi
 status=0
+if [ ${#filter[@]} -eq 0 ] && [ -f training/pretrained-smoke.sh ]; then
+  # The frozen-encoder path end to end through the worker just built (stand-in encoders, about a minute); a failure
+  # fails the run but does not skip the .NET suite.
+  bash training/pretrained-smoke.sh || { status=$?; echo "FAILED training/pretrained-smoke.sh (exit $status)"; }
+fi
 dotnet test EmotionBatch.sln -c Release --no-build --verbosity quiet "${filter[@]}" \
-  --logger "console;verbosity=normal" --logger "trx" --results-directory "$results" || status=$?
+  --logger "console;verbosity=normal" --logger "trx" --results-directory "$results" || status=$((status == 0 ? $? : status))
 
 # One closing line over all test assemblies.
 python3 - "$results" <<'PY'

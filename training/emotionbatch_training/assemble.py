@@ -16,7 +16,9 @@ was trained) and parity.json. Python cannot run ONNX graphs here, so every parit
 worker: a few clips and their texts go through encode-audio and encode-text (full precision) on the assembled
 bundle's own graphs, the head's outputs on those features are computed in PyTorch, and each case holds the clip's
 samples decoded as the worker decodes them (ffmpeg, mono, 16 kHz, float32) and its raw text, so the worker's
-verify-bundle checks the acoustic graph, tokenizer, text graph and head together.
+verify-bundle runs the acoustic graph, tokenizer, text graph and head together. That proves the serving path gives
+the features the head was checked on and the ONNX head matches PyTorch; it cannot prove the operator's graphs match
+the models they were exported from (both sides run the same graphs): check that when exporting them.
 """
 
 from __future__ import annotations

@@ -27,7 +27,20 @@ def speaker_fold_map(items: Sequence[Item], k: int, fold_by: str = "speaker") ->
     """Units (speakers or sessions) sorted by (corpus, id) and dealt round-robin, continuing the count across corpora
     so that folds stay balanced in units and every corpus appears in as many folds as it has units (up to k)."""
     units = sorted({(it.corpus, fold_unit(it, fold_by)) for it in items if it.speaker is not None})
-    return {unit: j % k for j, (_, unit) in enumerate(units)}
+    if units and k > len(units):
+        raise ValueError(f"{k} folds over {len(units)} {fold_by}s: some folds would test nothing; use at most {len(units)}")
+    fold_of = {unit: j % k for j, (_, unit) in enumerate(units)}
+    if fold_by == "session":
+        # A speaker heard in sessions of two folds would be tested on a voice the model trained on.
+        folds_of_speaker: dict[str, set[int]] = {}
+        for it in items:
+            if it.speaker is not None:
+                folds_of_speaker.setdefault(it.speaker, set()).add(fold_of[fold_unit(it, fold_by)])
+        leaking = sorted(speaker for speaker, folds in folds_of_speaker.items() if len(folds) > 1)
+        if leaking:
+            raise ValueError(f"speakers in sessions of different folds (e.g. {leaking[:3]}): folds by session would not be "
+                             "speaker-independent; fold by speaker, or give each such speaker's items one session")
+    return fold_of
 
 
 def split_fold(items: Sequence[Item], k: int, fold: int, fold_by: str = "speaker") -> tuple[list[Item], list[Item]]:

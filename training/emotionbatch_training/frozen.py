@@ -110,20 +110,40 @@ def cache_source(folder: Path) -> Optional[dict[str, Any]]:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def cache_problem(folder: Path, ids: Sequence[str], encoder: Optional[dict[str, Any]]) -> Optional[str]:
+def cache_problem(folder: Path, ids: Sequence[str], encoder: Optional[dict[str, Any]],
+                  values: Optional[dict[str, str]] = None) -> Optional[str]:
     """Why the cache cannot serve these ids with this encoder (None = it can). A cache written by hand with the
-    worker (no source.json) is trusted to hold the configured encoder's features."""
+    worker (no source.json) is trusted to hold the configured encoder's features. With values (id -> audio path or
+    text), the input list kept in the cache must give the same value for every id: ids of a CSV corpus are row
+    numbers, so an edited or re-sorted CSV must not reuse another clip's features."""
     if not (folder / "meta.json").exists() or not (folder / "index.tsv").exists():
         return "no cache yet"
     index = read_cache_index(folder)
     missing = [i for i in ids if i not in index]
     if missing:
         return f"{len(missing)} of {len(ids)} ids missing (e.g. {missing[:3]})"
+    if values is not None:
+        stored = read_input(folder)
+        if stored is not None:
+            changed = [i for i in ids if stored.get(i) != values.get(i)]
+            if changed:
+                return f"{len(changed)} of {len(ids)} ids now name other input than the cache was built from (e.g. {changed[:3]})"
     source = cache_source(folder)
     if encoder is not None and source is not None:
         for key in ("graph_sha256", "tokenizer_sha256", "builtin"):
             if source.get("encoder", {}).get(key) != encoder.get(key):
                 return f"written by another encoder ({key} differs from the configured bundle's)"
+    return None
+
+
+def read_input(folder: Path) -> Optional[dict[str, str]]:
+    """The input list a cache was built from (clips.tsv or texts.tsv in its folder): id -> path or text; None if absent."""
+    for name in ("clips.tsv", "texts.tsv"):
+        path = folder / name
+        if path.exists():
+            with open(path, encoding="utf-8") as fh:
+                lines = fh.read().split("\n")
+            return dict(line.split("\t", 1) for line in lines[1:] if "\t" in line)
     return None
 
 
@@ -178,7 +198,7 @@ def ensure_cache(kind: str, rows: dict[str, str], folder: Optional[str], bundle:
     path = resolve(folder)
     bundle_path = resolve(bundle) if bundle else None
     encoder = bundle_encoder(bundle_path, kind) if (bundle_path is not None or kind == "text") else None
-    problem = cache_problem(path, list(rows), encoder)
+    problem = cache_problem(path, list(rows), encoder, rows)
     if problem is None:
         return path
     if kind == "audio" and bundle_path is None:
@@ -239,6 +259,10 @@ def prepare_head_data(cfg: Config) -> HeadData:
     acoustic_folder = ensure_acoustic_cache(cfg, items)
     acoustic = FeatureCache(acoustic_folder)
     text_folder, text_source = text_feature_folder(cfg, items)
+    if text_source.startswith("stand-in") and cfg.train.limit_per_corpus <= 0:
+        # A head trained on random text features would be shipped as trained; only smoke runs (a few clips) may.
+        raise SystemExit("no text features: set features.text = cache with features.text_cache (encode-text), or "
+                         "write the MiniLM features (train.py texts + encode-text) before training the head")
     text = TextFeatures(text_folder)
     missing = [it.text_id for it in items if it.text_id and it.text_id not in text]
     if missing:

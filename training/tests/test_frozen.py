@@ -13,7 +13,7 @@ import torch
 from emotionbatch_training.config import Config
 from emotionbatch_training.corpora import Item
 from emotionbatch_training.features import FeatureCache
-from emotionbatch_training.frozen import (HeadBatcher, HeadData, SOURCE_FILE, cache_problem, ensure_cache,
+from emotionbatch_training.frozen import (write_input, HeadBatcher, HeadData, SOURCE_FILE, cache_problem, ensure_cache,
                                           one_modality_masks, train_head)
 
 torch.set_num_threads(1)
@@ -63,6 +63,15 @@ class FeatureCacheTest(unittest.TestCase):
         cfg.features.worker = str(self.root / "no-such-worker.dll")  # would fail if it were started
         path = ensure_cache("audio", {"a": "/x/a.wav"}, str(self.root / "audio"), None, cfg, log=lambda _: None)
         self.assertEqual(path, self.root / "audio")
+
+    def test_an_id_that_now_names_another_clip_needs_a_new_cache(self):
+        folder = self.root / "audio"
+        write_cache(folder, {"csv/000000": np.zeros((2, 4)), "csv/000001": np.zeros((1, 4))}, 4, "frames")
+        write_input({"csv/000000": "/data/a.wav", "csv/000001": "/data/b.wav"}, folder / "clips.tsv", "path")
+        same = {"csv/000000": "/data/a.wav", "csv/000001": "/data/b.wav"}
+        resorted = {"csv/000000": "/data/b.wav", "csv/000001": "/data/a.wav"}
+        self.assertIsNone(cache_problem(folder, list(same), None, same))
+        self.assertIn("2 of 2 ids now name other input", cache_problem(folder, list(resorted), None, resorted))
 
     def test_missing_ids_or_another_encoder_need_a_new_cache(self):
         folder = self.root / "text"

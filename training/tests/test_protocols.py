@@ -99,6 +99,16 @@ class SessionFoldTest(unittest.TestCase):
             seen += [it.id for it in test]
         self.assertEqual(sorted(seen), sorted(it.id for it in items if it.speaker))
 
+    def test_a_speaker_in_sessions_of_two_folds_or_more_folds_than_sessions_fail(self):
+        items = [it for it in iemocap_like() if it.corpus == "iemocap"]
+        with self.assertRaisesRegex(ValueError, "at most 5"):
+            speaker_fold_map(items, 6, fold_by="session")
+        agent = [Item(f"calls/{s}", "calls", "calls/agent", "x.wav", None, None, "sad", None, None, session=f"calls/day{s}")
+                 for s in range(3)]
+        with self.assertRaisesRegex(ValueError, "calls/agent"):
+            speaker_fold_map(items + agent, 5, fold_by="session")
+        speaker_fold_map(items + agent, 5)  # by speaker the agent is one unit
+
     def test_unknown_fold_unit_fails(self):
         with self.assertRaises(ValueError):
             split_fold(iemocap_like(), 5, 0, fold_by="dialogue")

@@ -88,7 +88,15 @@ public static class EncodeAudioCommand
         var samples = new float[window.Count][];
         for (var i = 0; i < window.Count; i++)
         {
-            samples[i] = await DecodeAsync(decoder, window[i].Path, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                // Cut to the encoder's longest input around the centre now, as it would be, so a long clip is not held whole.
+                samples[i] = CentreCut(await DecodeAsync(decoder, window[i].Path, cancellationToken).ConfigureAwait(false), encoder.MaxAudioSamples);
+            }
+            catch (RecordingFailedException e)
+            {
+                throw new InvalidOperationException($"clip '{window[i].Id}' ({window[i].Path}): {e.Message}", e);
+            }
         }
         var features = new float[window.Count][];
         // Similar lengths per run keep padding, and so wasted compute, small.
@@ -105,6 +113,9 @@ public static class EncodeAudioCommand
             await cache.AddAsync(window[i].Id, features[i], cancellationToken).ConfigureAwait(false);
         }
     }
+
+    private static float[] CentreCut(float[] samples, int maxSamples) =>
+        samples.Length <= maxSamples ? samples : samples.AsSpan((samples.Length - maxSamples) / 2, maxSamples).ToArray();
 
     private static async Task<float[]> DecodeAsync(IAudioDecoder decoder, string path, CancellationToken cancellationToken)
     {
