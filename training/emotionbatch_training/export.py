@@ -250,7 +250,8 @@ def main(argv: list[str] | None = None) -> None:
                        "(text); valence/arousal from EmoBank (text) and proxy targets (speech). Temperature-calibrated. "
                        "NON-COMMERCIAL / research use only (RAVDESS and nEMO are CC BY-NC-SA 4.0). See docs/model-card.md.")
         text_bundle = resolve(args.text_bundle) if args.text_bundle else None
-        if cfg.features.text == "cache" and text_bundle is None:
+        # A cache written without a text bundle holds the worker's built-in MiniLM features: the default bundle's.
+        if cfg.features.text == "cache" and cfg.features.text_bundle and text_bundle is None:
             p.error("this model was trained on a frozen text encoder's cached features (features.text = cache): "
                     "give that encoder's folder with --text-bundle")
         if text_bundle is not None:
