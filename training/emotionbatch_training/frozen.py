@@ -42,7 +42,7 @@ from .losses import multitask_loss
 from .model import FusionHead
 from .proxy_targets import category_centroids, with_proxy_targets
 from .train import (TEXT_MODES, add_step, aggregate, balanced, class_weights, corpus_order, cycle, data_summary, dev_items, end_epoch,
-                    limit_items, log, new_run_dir, optimizer_step, seed_everything, smoke_overrides, softmax, text_feature_folder,
+                    limit_items, log, new_run_dir, optimizer_step, seed_everything, speech_dimension_weight, smoke_overrides, softmax, text_feature_folder,
                     text_metrics, text_train_items)
 
 DEFAULT_WORKER = REPO_ROOT / "src" / "EmotionBatch.Worker" / "bin" / "Release" / "net10.0" / "emotionbatch.dll"
@@ -354,7 +354,7 @@ def train_head(cfg: Config, data: HeadData, train_items: Sequence[Item], run_dir
     sources = []
     if audio_items:
         sources.append(("speech", balanced(audio_items, min(tc.batch_speech, len(audio_items)), rng, tc.corpus_balance),
-                        tc.proxy_weight, None))
+                        speech_dimension_weight(tc), None))
     if category_texts:
         sources.append(("text", cycle(category_texts, min(tc.batch_text, len(category_texts)), rng), 1.0,
                         class_weights(category_texts, tc.text_class_balance)))

@@ -304,7 +304,7 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
             parts: dict[str, float] = {}
             # Each data source has its own loss terms: CCC is a batch statistic, and the speech corpora's proxy
             # targets and EmoBank's ratings must not be pooled into one correlation.
-            sources = (("speech", audio_stream, tc.proxy_weight, None), ("text", category_stream, 1.0, text_weights),
+            sources = (("speech", audio_stream, speech_dimension_weight(tc), None), ("text", category_stream, 1.0, text_weights),
                        ("rated", rated_stream, 1.0, None))
             for name, stream, dim_weight, weights in sources:
                 if stream is None:
@@ -330,6 +330,11 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     if run_dir is not None:
         (run_dir / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     return model.eval()
+
+
+def speech_dimension_weight(tc) -> float:
+    """Weight of the speech items' CCC terms: proxy_weight on proxy targets, 1 on real ratings (e.g. IEMOCAP's)."""
+    return tc.proxy_weight if tc.proxy_dimensions else 1.0
 
 
 def optimizer_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, schedule, parts: Sequence[torch.nn.Module],
