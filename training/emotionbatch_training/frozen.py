@@ -41,9 +41,9 @@ from .folds import protocol as fold_protocol, split_fold
 from .losses import multitask_loss
 from .model import FusionHead
 from .proxy_targets import category_centroids, with_proxy_targets
-from .train import (TEXT_MODES, add_step, aggregate, balanced, class_weights, corpus_order, cycle, data_summary, dev_items, end_epoch,
-                    limit_items, log, new_run_dir, optimizer_step, seed_everything, speech_dimension_weight, smoke_overrides, softmax, text_feature_folder,
-                    text_metrics, text_train_items)
+from .train import (TEXT_MODES, add_step, aggregate, balanced, class_weights, corpus_order, cycle, data_summary, end_epoch,
+                    fit_everything, limit_items, log, new_run_dir, optimizer_step, run_fold, seed_everything, speech_dimension_weight, smoke_overrides, softmax, text_feature_folder,
+                    text_metrics)
 
 DEFAULT_WORKER = REPO_ROOT / "src" / "EmotionBatch.Worker" / "bin" / "Release" / "net10.0" / "emotionbatch.dll"
 SOURCE_FILE = "source.json"  # which bundle graph wrote a cache (written next to the worker's meta.json)
@@ -423,23 +423,6 @@ def evaluate_head(head: FusionHead, cfg: Config, data: HeadData, test_items: Seq
     return metrics, raw
 
 
-def run_fold(cfg: Config, data: HeadData, fold: int, out: Path) -> dict[str, Any]:
-    run_dir = new_run_dir(out / f"fold{fold}", cfg)
-    train_speech, test_speech = split_fold([it for it in data.items if it.speaker], cfg.train.folds, fold,
-                                           cfg.data.fold_by)
-    log(f"fold {fold}: train {len(train_speech)} audio items, test {len(test_speech)} "
-        f"({len({it.speaker for it in test_speech})} held-out speakers)")
-    started = time.time()
-    head = train_head(cfg, data, train_speech + text_train_items(data), run_dir)
-    train_seconds = round(time.time() - started, 1)
-    metrics, raw = evaluate_head(head, cfg, data, test_speech + dev_items(data))
-    metrics["train_seconds"] = train_seconds
-    metrics["test_speakers"] = sorted({it.speaker for it in test_speech})
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    np.savez(run_dir / "predictions.npz", **raw)
-    return metrics
-
-
 def summary_header(cfg: Config, data: HeadData, folds: Sequence[int]) -> dict[str, Any]:
     return {"protocol": f"{fold_protocol(cfg.data.fold_by, cfg.train.folds)}, folds run: {list(folds)}; fusion head "
                         "alone on frozen cached features, clean copies only; text corpora: train split for training, "
@@ -452,7 +435,7 @@ def run_cv(cfg: Config, out: Path, folds: Optional[Sequence[int]] = None) -> dic
     data = prepare_head_data(cfg)
     new_run_dir(out, cfg)
     folds = list(folds) if folds is not None else list(range(cfg.train.folds))
-    results = [run_fold(cfg, data, k, out) for k in folds]
+    results = [run_fold(cfg, data, k, out, train_head, evaluate_head) for k in folds]
     summary = {**summary_header(cfg, data, folds), "folds": aggregate(results), "per_fold": results}
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
@@ -463,13 +446,7 @@ def run_fit(cfg: Config, out: Path) -> dict[str, Any]:
     torch.set_num_threads(cfg.train.threads)
     data = prepare_head_data(cfg)
     run_dir = new_run_dir(out, cfg)
-    train_items = [it for it in data.items if it.speaker] + text_train_items(data)
-    started = time.time()
-    head = train_head(cfg, data, train_items, run_dir)
-    seconds = time.time() - started
-    metrics, _ = evaluate_head(head, cfg, data, dev_items(data))
-    metrics["train_seconds"] = round(seconds, 1)
-    metrics["text_features"] = data.text_source
+    head, metrics, train_items = fit_everything(cfg, data, run_dir, train_head, evaluate_head)
     metrics["acoustic_features"] = data.acoustic_source
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     torch.save({"kind": "fusion_head", "config": cfg.to_dict(), "head": head.state_dict(), "metrics": metrics,

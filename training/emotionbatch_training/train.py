@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
@@ -471,21 +471,39 @@ def data_summary(data: Data, items: Sequence[Item]) -> list[dict[str, Any]]:
     return rows
 
 
-def run_fold(cfg: Config, data: Data, fold: int, out: Path) -> dict[str, Any]:
+def run_fold(cfg: Config, data: Data, fold: int, out: Path, train_fn: Optional[Callable[..., Any]] = None,
+             evaluate_fn: Optional[Callable[..., Any]] = None) -> dict[str, Any]:
+    """One fold: train on the other folds' speakers and the text train splits, evaluate on the held-out speakers and
+    the dev splits. train_fn/evaluate_fn default to the whole model's; frozen.py passes the head's."""
+    train_fn, evaluate_fn = train_fn or train_model, evaluate_fn or evaluate
     run_dir = new_run_dir(out / f"fold{fold}", cfg)
     train_speech, test_speech = split_fold([it for it in data.items if it.speaker], cfg.train.folds, fold,
                                            cfg.data.fold_by)
     log(f"fold {fold}: train {len(train_speech)} audio items, test {len(test_speech)} "
         f"({len({it.speaker for it in test_speech})} held-out speakers)")
     started = time.time()
-    model = train_model(cfg, data, train_speech + text_train_items(data), run_dir)
+    model = train_fn(cfg, data, train_speech + text_train_items(data), run_dir)
     train_seconds = round(time.time() - started, 1)
-    metrics, raw = evaluate(model, cfg, data, test_speech + dev_items(data))
+    metrics, raw = evaluate_fn(model, cfg, data, test_speech + dev_items(data))
     metrics["train_seconds"] = train_seconds
     metrics["test_speakers"] = sorted({it.speaker for it in test_speech})
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     np.savez(run_dir / "predictions.npz", **raw)
     return metrics
+
+
+def fit_everything(cfg: Config, data: Data, run_dir: Path, train_fn: Optional[Callable[..., Any]] = None,
+                   evaluate_fn: Optional[Callable[..., Any]] = None) -> tuple[Any, dict[str, Any], list[Item]]:
+    """Train on every speaker and the text train splits; the metrics on the dev splits, with the training time."""
+    train_fn, evaluate_fn = train_fn or train_model, evaluate_fn or evaluate
+    train_items = [it for it in data.items if it.speaker] + text_train_items(data)
+    started = time.time()
+    model = train_fn(cfg, data, train_items, run_dir)
+    seconds = time.time() - started
+    metrics, _ = evaluate_fn(model, cfg, data, dev_items(data))
+    metrics["train_seconds"] = round(seconds, 1)
+    metrics["text_features"] = data.text_source
+    return model, metrics, train_items
 
 
 def aggregate(folds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -539,13 +557,7 @@ def run_fit(cfg: Config, out: Path) -> dict[str, Any]:
     run_dir = new_run_dir(out, cfg)
     data = prepare_data(cfg)
     cfg.save(run_dir / "config.json")  # with a frozen text encoder's width, which prepare_data reads from its cache
-    train_items = [it for it in data.items if it.speaker] + text_train_items(data)
-    started = time.time()
-    model = train_model(cfg, data, train_items, run_dir)
-    seconds = time.time() - started
-    metrics, _ = evaluate(model, cfg, data, dev_items(data))
-    metrics["train_seconds"] = round(seconds, 1)
-    metrics["text_features"] = data.text_source
+    model, metrics, train_items = fit_everything(cfg, data, run_dir)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     torch.save({"config": cfg.to_dict(), "model": model.state_dict(), "metrics": metrics,
                 "data": data_summary(data, train_items), "text_features": data.text_source,
