@@ -87,10 +87,20 @@ public sealed class FeatureCacheCommandTests : IDisposable
         logit.ReplaceWith(logit.GetValue<float>() + 0.5f);
         await File.WriteAllTextAsync(Path.Combine(tampered, "parity.json"), parity.ToJsonString());
 
-        using var bad = WorkerProcess.Start(WorkerProcess.BaseSettings(_temp.File("work")), "verify-bundle", "--bundle", tampered);
-        Assert.True(await bad.WaitForExitAsync(TimeSpan.FromMinutes(2)), bad.Output);
-        Assert.Equal(1, bad.ExitCode);
-        Assert.Contains("case 0 logit 0", bad.Output);
+        using (var bad = WorkerProcess.Start(WorkerProcess.BaseSettings(_temp.File("work")), "verify-bundle", "--bundle", tampered))
+        {
+            Assert.True(await bad.WaitForExitAsync(TimeSpan.FromMinutes(2)), bad.Output);
+            Assert.Equal(1, bad.ExitCode);
+            Assert.Contains("case 0 logit 0", bad.Output);
+        }
+
+        // A bundle that does not load is another answer (exit 2), in one line without a stack trace.
+        File.Delete(Path.Combine(tampered, "fusion_head.onnx"));
+        using var broken = WorkerProcess.Start(WorkerProcess.BaseSettings(_temp.File("work")), "verify-bundle", "--bundle", tampered);
+        Assert.True(await broken.WaitForExitAsync(TimeSpan.FromMinutes(2)), broken.Output);
+        Assert.Equal(2, broken.ExitCode);
+        Assert.Contains("does not load", broken.Output);
+        Assert.DoesNotContain("   at ", broken.Output);
     }
 
     private async Task<ReadOnlyMemory<float>> DecodeAsync(string path)

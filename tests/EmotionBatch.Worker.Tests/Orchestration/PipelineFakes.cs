@@ -208,6 +208,9 @@ internal sealed class FakeTranscriber(bool enabled, double packSeconds) : ITrans
 
     public IReadOnlyList<IReadOnlyList<Utterance>> Calls => [.. _calls];
 
+    /// <summary>Returns one transcript fewer than it was given, as a broken recogniser might.</summary>
+    public bool LosesOne { get; set; }
+
     public static string TextOf(double startSeconds, int? channel) => $"said at {startSeconds:0.0} on {channel ?? 0}";
 
     public Task<IReadOnlyList<Transcript?>> TranscribeAsync(IReadOnlyList<Utterance> utterances, CancellationToken cancellationToken)
@@ -218,7 +221,7 @@ internal sealed class FakeTranscriber(bool enabled, double packSeconds) : ITrans
             throw Failure;
         }
         return Task.FromResult<IReadOnlyList<Transcript?>>(
-            [.. utterances.Select(u => new Transcript(TextOf(u.StartSeconds, u.Channel), "en"))]);
+            [.. utterances.Skip(LosesOne ? 1 : 0).Select(u => new Transcript(TextOf(u.StartSeconds, u.Channel), "en"))]);
     }
 }
 
@@ -240,6 +243,9 @@ internal sealed class FakeEmotionModel(int preferredCallSize) : IEmotionModel
     public int PreferredCallSize => preferredCallSize;
 
     public Exception? Failure { get; set; }
+
+    /// <summary>Returns one prediction fewer than it was given, as a broken model might.</summary>
+    public bool LosesOne { get; set; }
 
     public IReadOnlyList<IReadOnlyList<EmotionInput>> Calls => [.. _calls];
 
@@ -274,6 +280,6 @@ internal sealed class FakeEmotionModel(int preferredCallSize) : IEmotionModel
         {
             throw Failure;
         }
-        return [.. batch.Select(input => new EmotionPrediction(EmotionLabels.Neutral, 0.1f, 0.1f, 0.1f, 0.7f, input.Samples.Span[0], 0.5f))];
+        return [.. batch.Skip(LosesOne ? 1 : 0).Select(input => new EmotionPrediction(EmotionLabels.Neutral, 0.1f, 0.1f, 0.1f, 0.7f, input.Samples.Span[0], 0.5f))];
     }
 }

@@ -143,6 +143,24 @@ public sealed class UtteranceAnalyserTests : IDisposable
         Assert.Contains("whisper crashed", failure.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_recogniser_or_model_that_loses_a_result_fails_its_stage_instead_of_shifting_rows()
+    {
+        var transcriber = new FakeTranscriber(enabled: true, packSeconds: 1.5) { LosesOne = true };
+        var lostTranscript = await Assert.ThrowsAsync<RecordingFailedException>(() =>
+            Analyser(transcriber, new FakeEmotionModel(preferredCallSize: 2)).AnalyseAsync(_recording, Mono(MixedLevels), CancellationToken.None)
+                .WaitAsync(Signals.Guard));
+        Assert.Equal(PipelineStage.Transcribe, lostTranscript.Stage);
+        Assert.Contains("transcripts for", lostTranscript.Reason, StringComparison.Ordinal);
+
+        var model = new FakeEmotionModel(preferredCallSize: 2) { LosesOne = true };
+        var lostPrediction = await Assert.ThrowsAsync<RecordingFailedException>(() =>
+            Analyser(new FakeTranscriber(enabled: false, packSeconds: 0), model).AnalyseAsync(_recording, Mono(MixedLevels), CancellationToken.None)
+                .WaitAsync(Signals.Guard));
+        Assert.Equal(PipelineStage.Infer, lostPrediction.Stage);
+        Assert.Contains("predictions for", lostPrediction.Reason, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(false, 3)]
     [InlineData(true, 5)]
