@@ -20,7 +20,6 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
     private readonly AcousticEncoder _acoustic;
     private readonly InferenceSession _fusion;
     private readonly TextEncoder _text;
-    private readonly string[] _acousticOutputs;
     private readonly string[] _fusionOutputs;
     // Shared by concurrent runs: it only carries settings, and nothing here ever sets its terminate flag.
     private readonly RunOptions _runOptions = new();
@@ -32,9 +31,7 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
         _batchSize = options.BatchSize;
         var sessions = new SessionFactory(options, log);
         ExecutionProvider = sessions.ExecutionProvider;
-        var a = bundle.AcousticEncoder;
         var f = bundle.FusionHead;
-        _acousticOutputs = [a.Outputs.Features, a.Outputs.Mask];
         _fusionOutputs = [f.Outputs.Logits, f.Outputs.Valence, f.Outputs.Arousal];
         try
         {
@@ -247,7 +244,7 @@ public sealed partial class OnnxEmotionModel : IEmotionModel, IDisposable
     {
         var a = _bundle.AcousticEncoder;
         var f = _bundle.FusionHead;
-        Expect(_acoustic.Session, "acoustic encoder", _bundle.AcousticEncoderPath, inputs: [a.Inputs.Waveform, a.Inputs.Lengths], outputs: _acousticOutputs);
+        Expect(_acoustic.Session, "acoustic encoder", _bundle.AcousticEncoderPath, inputs: [a.Inputs.Waveform, a.Inputs.Lengths], outputs: [a.Outputs.Features, a.Outputs.Mask]);
         Expect(_fusion, "fusion head", _bundle.FusionHeadPath,
             inputs: [f.Inputs.AcousticFeatures, f.Inputs.AcousticMask, f.Inputs.TextFeatures, f.Inputs.TextMask], outputs: _fusionOutputs);
         var producedMask = _acoustic.Session.OutputMetadata[a.Outputs.Mask].ElementDataType;

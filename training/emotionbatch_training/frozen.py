@@ -42,7 +42,7 @@ from .losses import multitask_loss
 from .model import FusionHead
 from .proxy_targets import category_centroids, with_proxy_targets
 from .train import (TEXT_MODES, add_step, aggregate, balanced, class_weights, corpus_order, cycle, data_summary, end_epoch,
-                    fit_everything, limit_items, log, new_run_dir, optimizer_step, run_fold, seed_everything, speech_dimension_weight, smoke_overrides, softmax, text_feature_folder,
+                    fit_everything, limit_items, log, new_run_dir, optimizer_step, run_fold, seed_everything, speech_dimension_weight, cli_config, softmax, text_feature_folder,
                     text_metrics)
 
 DEFAULT_WORKER = REPO_ROOT / "src" / "EmotionBatch.Worker" / "bin" / "Release" / "net10.0" / "emotionbatch.dll"
@@ -477,11 +477,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     p.add_argument("--folds", help="comma-separated fold indices to run (default: all)")
     p.add_argument("--smoke", action="store_true", help="a few clips per corpus, one epoch, 2 folds")
     args = p.parse_args(argv)
-    cfg = Config.load(args.config)
-    if args.smoke:
-        smoke_overrides(cfg)
-    for o in args.set:
-        cfg.set(o)
+    cfg = cli_config(args.config, args.smoke, args.set)
     torch.set_num_threads(cfg.train.threads)
     if args.command == "cache":
         prepare_head_data(cfg)  # builds what is missing and logs what it found

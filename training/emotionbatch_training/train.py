@@ -567,6 +567,16 @@ def run_fit(cfg: Config, out: Path) -> dict[str, Any]:
     return metrics
 
 
+def cli_config(path: str, smoke: bool, overrides: Sequence[str]) -> Config:
+    """A command's configuration: the file, then the smoke run's settings if asked, then --set overrides."""
+    cfg = Config.load(path)
+    if smoke:
+        smoke_overrides(cfg)
+    for o in overrides:
+        cfg.set(o)
+    return cfg
+
+
 def smoke_overrides(cfg: Config) -> None:
     cfg.train.epochs = 1
     cfg.train.limit_per_corpus = 24
@@ -589,11 +599,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
 
 def main(argv: Optional[list[str]] = None) -> None:
     args = parse_args(argv)
-    cfg = Config.load(args.config)
-    if args.smoke:
-        smoke_overrides(cfg)
-    for o in args.set:
-        cfg.set(o)
+    cfg = cli_config(args.config, args.smoke, args.set)
     if args.command == "texts":
         items = load_items(resolve(cfg.data.data_root), cfg.data.corpora, cfg.data.csv_corpora)
         log(str(write_text_tsv(items, resolve(cfg.data.cache_dir) / "text" / "input.tsv")))

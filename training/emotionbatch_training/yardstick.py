@@ -24,7 +24,7 @@ from .evaluation import labels_of, probability_axes, speech_report
 from .features import SpeechFeatureCache
 from .folds import split_fold
 from .speech_features import Functionals
-from .train import aggregate, limit_items, smoke_overrides
+from .train import aggregate, cli_config, limit_items
 
 
 def functionals(cache: SpeechFeatureCache, items: Sequence[Item], condition: str, n_mels: int,
@@ -82,11 +82,7 @@ def main(argv=None) -> None:
     p.add_argument("--set", action="append", default=[])
     p.add_argument("--smoke", action="store_true", help="a few clips per corpus, 2 folds (CI)")
     args = p.parse_args(argv)
-    cfg = Config.load(args.config)
-    if args.smoke:
-        smoke_overrides(cfg)
-    for o in args.set:
-        cfg.set(o)
+    cfg = cli_config(args.config, args.smoke, args.set)
     summary = run(cfg, resolve(args.out), args.train_conditions.split(","))
     for cond in channels.TEST_CONDITIONS:
         f = summary["folds"][f"speech_{cond}"]

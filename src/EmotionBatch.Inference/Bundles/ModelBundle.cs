@@ -70,12 +70,18 @@ public sealed class ModelBundle
     /// Only the text encoder of a bundle (its manifest may name nothing else): what <c>encode-text</c> needs to cache
     /// features of an operator's text encoder (e.g. DeBERTaV3 with its spm.model) before any fusion head exists.
     /// </summary>
-    public static TextGraph LoadTextEncoder(string directory) => Read(directory).ValidateText();
+    public static TextGraph LoadTextEncoder(string directory)
+    {
+        var validator = Read(directory);
+        validator.ValidateHeader();
+        return validator.ValidateText();
+    }
 
     /// <summary>Only the acoustic encoder of a bundle (with the manifest's sample rate and longest input): what <c>encode-audio</c> needs.</summary>
     public static (AcousticGraph Graph, int MaxAudioSamples) LoadAcousticEncoder(string directory)
     {
         var validator = Read(directory);
+        validator.ValidateHeader();
         validator.ValidateAudioHeader();
         return (validator.ValidateAcoustic(), validator.MaxAudioSamples);
     }
@@ -134,7 +140,8 @@ public sealed class ModelBundle
             return new ModelBundle(root, manifest, new ModelBundleInfo(name, version, M.Trained), acoustic, text, fusion);
         }
 
-        private (string Name, string Version) ValidateHeader()
+        /// <summary>Format version, name and version: every load checks them first, once.</summary>
+        public (string Name, string Version) ValidateHeader()
         {
             if (M.FormatVersion != 1)
             {
@@ -143,9 +150,9 @@ public sealed class ModelBundle
             return (Required(M.Name, "name"), Required(M.Version, "version"));
         }
 
+        /// <summary>Sample rate and longest input: what the acoustic encoder's caller needs.</summary>
         public void ValidateAudioHeader()
         {
-            ValidateHeader();
             if (M.SampleRate != Core.IAudioDecoder.SampleRate)
             {
                 Fail("sample_rate", $"must be {Core.IAudioDecoder.SampleRate} (the decoder's rate); found {M.SampleRate}.");
@@ -172,7 +179,6 @@ public sealed class ModelBundle
 
         public TextGraph ValidateText()
         {
-            ValidateHeader();
             var text = M.TextEncoder ?? Fail<TextEncoderSpec>("text_encoder", "missing.");
             var textInputs = text.Inputs ??= new TextInputs();
             var textOutputs = text.Outputs ??= new TextOutputs();
