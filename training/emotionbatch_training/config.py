@@ -119,6 +119,13 @@ class TrainConfig:
     head_rmm_p: float = 0.5
     # Random training crops of at most this many cached frames (0 = whole clips, as cached).
     head_crop_frames: int = 0
+    # Exponential moving average of the weights (0 = off): the averaged weights are the ones evaluated and exported.
+    ema_decay: float = 0.0
+    # Label smoothing of the speech items' cross-entropy (0 = off).
+    label_smoothing: float = 0.0
+    # Mixup of speech batches (0 = off): pairs of clips mixed frame by frame (their fixed features, before the
+    # encoder) with lambda ~ Beta(mixup, mixup); categories and proxy targets are mixed with the same lambda.
+    mixup: float = 0.0
 
 
 @dataclass

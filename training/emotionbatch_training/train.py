@@ -26,7 +26,7 @@ from .corpora import Item, load_items
 from .evaluation import LABEL_INDEX, speech_report
 from .features import SpeechFeatureCache, TextFeatures, write_standin_features, write_text_tsv
 from .folds import protocol as fold_protocol, split_fold
-from .losses import multitask_loss
+from .losses import labelled, multitask_loss
 from .metrics import ccc, classification_report
 from .model import EmotionModel
 from .proxy_targets import category_centroids, with_proxy_targets
@@ -217,6 +217,49 @@ class Batcher:
         return out
 
 
+def mix_speech_batch(batch: dict[str, Any], alpha: float, rng: np.random.Generator) -> dict[str, Any]:
+    """Mixup of a speech batch: each clip's fixed frame features (and text features) mixed with another clip's by
+    lambda ~ Beta(alpha, alpha) where both have frames (the longer one's own frames beyond); categories become mixed
+    probabilities, proxy targets mix linearly. Audio counts as present only where both clips keep it."""
+    lam = float(max(rng.beta(alpha, alpha), 0.5))  # the first clip dominates, so its length and text lead
+    perm = torch.from_numpy(rng.permutation(batch["frames"].size(0)))
+    out = dict(batch)
+    for features, mask in (("frames", "frame_mask"), ("text", "text_mask")):
+        first, second = batch[features], batch[features][perm]
+        in_first, in_second = batch[mask].unsqueeze(-1), batch[mask][perm].unsqueeze(-1)
+        out[features] = (in_first * in_second * (lam * first + (1 - lam) * second)
+                         + in_first * (1 - in_second) * first + (1 - in_first) * in_second * second)
+        out[mask] = torch.maximum(batch[mask], batch[mask][perm])
+    out["keep_audio"] = batch["keep_audio"] * batch["keep_audio"][perm]
+    onehot = torch.nn.functional.one_hot(batch["category"].clamp(min=0), len(LABELS)).float()
+    onehot = onehot * (batch["category"] >= 0).unsqueeze(1)
+    out["category"] = lam * onehot + (1 - lam) * onehot[perm]
+    for name in ("valence", "arousal"):
+        out[name] = lam * batch[name] + (1 - lam) * batch[name][perm]
+    return out
+
+
+class WeightAverage:
+    """Exponential moving average of a model's floating-point weights; the average is what gets evaluated.
+    The decay ramps up over the first steps ((1 + t) / (10 + t)) so early weights do not linger."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.steps = 0
+        self.average = {k: v.detach().clone() for k, v in model.state_dict().items() if v.dtype.is_floating_point}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.steps += 1
+        decay = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        for k, v in model.state_dict().items():
+            if k in self.average:
+                self.average[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
+
+    def copy_to(self, model: torch.nn.Module) -> None:
+        model.load_state_dict({**model.state_dict(), **self.average})
+
+
 def forward(model: EmotionModel, batch: dict[str, Any], with_aux: bool = False, detach_acoustic: bool = False):
     aux = None
     if "frames" in batch:
@@ -296,6 +339,7 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
         log("text class weights: " + json.dumps(dict(zip(LABELS, [round(float(w), 3) for w in text_weights]))))
     history = []
     started = time.time()
+    average = WeightAverage(model, tc.ema_decay) if tc.ema_decay > 0 else None
     model.train()
     for epoch in range(tc.epochs):
         sums: dict[str, float] = {}
@@ -310,23 +354,32 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
                 if stream is None:
                     continue
                 batch = batcher.batch(next(stream), train=True, rng=rng)
+                speech = name == "speech"
+                if speech and tc.mixup > 0:
+                    batch = mix_speech_batch(batch, tc.mixup, rng)
+                smoothing = tc.label_smoothing if speech else 0.0
                 (logits, valence, arousal), aux = forward(model, batch, with_aux=True,
                                                           detach_acoustic=tc.encoder_training == "aux")
                 term, term_parts = multitask_loss(logits, valence, arousal, batch["category"], batch["valence"],
                                                   batch["arousal"], tc.tasks, dimension_weight=dim_weight,
-                                                  class_weights=weights)
+                                                  class_weights=weights, label_smoothing=smoothing)
                 loss = loss + term
                 parts.update({f"{name}_{k}": v for k, v in term_parts.items()})
-                has = batch["category"] >= 0
+                has = labelled(batch["category"])
                 if aux is not None and tc.aux_weight > 0 and tc.tasks != "dimensional" and bool(has.any()):
-                    aux_loss = torch.nn.functional.cross_entropy(aux[has], batch["category"][has])
+                    aux_loss = torch.nn.functional.cross_entropy(aux[has], batch["category"][has],
+                                                                 label_smoothing=smoothing)
                     loss = loss + tc.aux_weight * aux_loss
                     parts["aux_ce"] = float(aux_loss)
             # Clipped per part: one global norm would let the noisy text-batch CCC gradients rescale the acoustic
             # encoder's steps at random, which in our runs stalled its learning.
             if optimizer_step(loss, optimizer, schedule, (model.acoustic, model.aux_classifier, model.head), tc.grad_clip):
                 add_step(sums, loss, parts)
+                if average is not None:
+                    average.update(model)
         end_epoch(history, sums, epoch, started, steps_per_epoch)
+    if average is not None:
+        average.copy_to(model)
     if run_dir is not None:
         (run_dir / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     return model.eval()

@@ -52,6 +52,21 @@ class MultitaskLossTest(unittest.TestCase):
         self.assertEqual(parts, {})
 
 
+    def test_mixed_targets_and_label_smoothing(self):
+        logits = torch.tensor([[2.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+        mixed = torch.tensor([[0.7, 0.3, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]])  # last: unlabelled
+        nan = torch.full((3,), math.nan)
+        _, parts = multitask_loss(logits, torch.zeros(3), torch.zeros(3), mixed, nan, nan)
+        log_p = torch.log_softmax(logits[:2], 1)
+        expected = -float((mixed[:2] * log_p).sum(1).mean())
+        self.assertAlmostEqual(parts["ce"], expected, places=5)
+        # Smoothing 0.2 over 4 classes: target 0.85 on the label, 0.05 elsewhere.
+        _, parts = multitask_loss(logits[:1], torch.zeros(1), torch.zeros(1), torch.tensor([0]), nan[:1], nan[:1],
+                                  label_smoothing=0.2)
+        target = torch.tensor([0.85, 0.05, 0.05, 0.05])
+        self.assertAlmostEqual(parts["ce"], -float((target * log_p[0]).sum()), places=5)
+
+
 class ClassificationMetricsTest(unittest.TestCase):
     def test_war_uar_f1(self):
         y = np.array([0, 0, 0, 0, 1, 1, 2, 3])

@@ -1,0 +1,71 @@
+import math
+import unittest
+
+import _path  # noqa: F401
+import numpy as np
+import torch
+
+from emotionbatch_training.losses import labelled
+from emotionbatch_training.train import WeightAverage, mix_speech_batch
+
+
+def speech_batch() -> dict:
+    frames = torch.zeros(2, 3, 2)
+    frames[0] = 1.0
+    frames[1, :2] = 3.0  # second clip: 2 frames, then padding
+    frame_mask = torch.tensor([[1.0, 1, 1], [1, 1, 0]])
+    text = torch.zeros(2, 1, 2)
+    return {"frames": frames, "frame_mask": frame_mask, "keep_audio": torch.tensor([1.0, 0.0]),
+            "text": text, "text_mask": torch.zeros(2, 1), "category": torch.tensor([0, 2]),
+            "valence": torch.tensor([0.2, -0.4]), "arousal": torch.tensor([0.1, 0.3])}
+
+
+class MixupTest(unittest.TestCase):
+    def test_mixes_where_both_have_frames_and_keeps_the_longer_clips_own_frames(self):
+        for seed in range(5):
+            rng = np.random.default_rng(seed)
+            batch = speech_batch()
+            out = mix_speech_batch(batch, 0.4, rng)
+            probs = out["category"]
+            self.assertTrue(torch.allclose(probs.sum(1), torch.ones(2)))
+            lam = float(probs.max())
+            self.assertGreaterEqual(lam, 0.5)
+            for i in range(2):
+                other = 1 - i if probs[i, 0 if i == 1 else 2] > 0 else i
+                if other == i:  # mixed with itself: unchanged
+                    self.assertTrue(torch.allclose(out["frames"][i], batch["frames"][i]))
+                    continue
+                # Frames 0-1: both clips present, mixed; frame 2: only clip 0 has it, kept as it is.
+                own, theirs = float(batch["frames"][i, 0, 0]), float(batch["frames"][other, 0, 0])
+                self.assertAlmostEqual(float(out["frames"][i, 0, 0]), lam * own + (1 - lam) * theirs, places=5)
+                self.assertAlmostEqual(float(out["frames"][i, 2, 0]), 1.0, places=5)
+                self.assertEqual(float(out["frame_mask"][i, 2]), 1.0)
+                self.assertEqual(float(out["keep_audio"][i]), 0.0)  # one of the pair has its audio masked
+                self.assertAlmostEqual(float(out["valence"][i]), lam * float(batch["valence"][i])
+                                       + (1 - lam) * float(batch["valence"][other]), places=5)
+
+    def test_labelled_rows(self):
+        self.assertEqual(labelled(torch.tensor([0, -1, 3])).tolist(), [True, False, True])
+        self.assertEqual(labelled(torch.tensor([[0.5, 0.5], [0.0, 0.0]])).tolist(), [True, False])
+
+
+class WeightAverageTest(unittest.TestCase):
+    def test_average_follows_the_weights_with_the_ramped_decay(self):
+        model = torch.nn.Linear(1, 1, bias=False)
+        with torch.no_grad():
+            model.weight.fill_(0.0)
+        average = WeightAverage(model, decay=0.9)
+        expected = 0.0
+        for step in range(1, 30):
+            with torch.no_grad():
+                model.weight.fill_(float(step))
+            average.update(model)
+            decay = min(0.9, (1 + step) / (10 + step))
+            expected = decay * expected + (1 - decay) * step
+        average.copy_to(model)
+        self.assertTrue(math.isclose(float(model.weight), expected, rel_tol=1e-5))
+        self.assertLess(float(model.weight), 29.0)
+
+
+if __name__ == "__main__":
+    unittest.main()
