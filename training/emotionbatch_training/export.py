@@ -24,7 +24,7 @@ from .report import rated_corpora, text_corpora
 OPSET = 17
 FORMAT_VERSION = 1
 # 2.x: functionals-token acoustic encoder, four speech corpora, text categories, calibration (1.x: log-mel encoder).
-DEFAULT_VERSION = "2.1.0"
+DEFAULT_VERSION = "2.2.0"
 MAX_AUDIO_SECONDS = 20.0
 VA_DEFINITION = (
     "Bipolar -1..1 with 0 = neutral, on EmoBank's scale: learned from EmoBank's 1..5 Self-Assessment-Manikin ratings "
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
             model.head.temperature.fill_(metrics["calibration"]["temperature"])
         description = ("Acoustic encoder over fixed speech features (log-mel, MFCC, energy, spectral shape, voicing, "
                        "f0) with an utterance-functionals token, trained from scratch with telephone/codec/noise "
-                       "augmentation, + frozen all-MiniLM-L6-v2 token features, fused by learnable bridge tokens "
+                       "augmentation and mixup, + frozen all-MiniLM-L6-v2 token features, fused by learnable bridge tokens "
                        "(Ispas et al. 2023). Categories from Emo-DB, RAVDESS, ASED, nEMO (speech) and MELD, GoEmotions "
                        "(text); valence/arousal from EmoBank (text) and proxy targets (speech). Temperature-calibrated. "
                        "NON-COMMERCIAL / research use only (RAVDESS and nEMO are CC BY-NC-SA 4.0). See docs/model-card.md.")

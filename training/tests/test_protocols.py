@@ -7,7 +7,8 @@ from pathlib import Path
 
 import _path  # noqa: F401
 
-from emotionbatch_training.ablations import table
+from emotionbatch_training.ablations import SCHEDULE, VARIANTS, table
+from emotionbatch_training.config import Config, TRAINING_ROOT
 from emotionbatch_training.corpora import Item, generic_csv
 from emotionbatch_training.export import manifest_metrics
 from emotionbatch_training.folds import fold_unit, speaker_fold_map, split_fold
@@ -132,6 +133,16 @@ class DataDrivenColumnsTest(unittest.TestCase):
     DEFAULT_HEADER = ("| variant | folds | UAR audio only | UAR prompt text | UAR ASED | UAR Emo-DB | UAR nEMO | UAR RAVDESS "
                       "| UAR telephone | arousal AUC | valence AUC | UAR MELD dev (text) | CCC V EmoBank dev "
                       "| CCC A EmoBank dev |")
+
+    def test_every_variant_is_the_default_on_the_short_schedule(self):
+        default = Config.load(TRAINING_ROOT / "configs" / "default.json")
+        for name, settings in VARIANTS.items():
+            cfg = Config.load(TRAINING_ROOT / "configs" / "default.json", SCHEDULE)
+            for setting in settings:
+                cfg.set(setting)  # an unknown key fails here
+            self.assertEqual(cfg.train.epochs, 4, name)
+            self.assertLess(cfg.train.ema_decay, default.train.ema_decay, name)
+            self.assertEqual(cfg.train.mixup, default.train.mixup, name)
 
     def test_default_run_keeps_its_ablation_columns(self):
         run = cv_metrics(["ased", "emodb", "nemo", "ravdess"], ["meld", "goemotions"], ["emobank"])
