@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
             model.head.temperature.fill_(metrics["calibration"]["temperature"])
         description = ("Acoustic encoder over fixed speech features (log-mel, MFCC, energy, spectral shape, voicing, "
                        "f0) with an utterance-functionals token, trained from scratch with telephone/codec/noise "
-                       "augmentation and mixup, + frozen all-MiniLM-L6-v2 token features, fused by learnable bridge tokens "
+                       "augmentation, + frozen all-MiniLM-L6-v2 token features, fused by learnable bridge tokens "
                        "(Ispas et al. 2023). Categories from Emo-DB, RAVDESS, ASED, nEMO (speech) and MELD, GoEmotions "
                        "(text); valence/arousal from EmoBank (text) and proxy targets (speech). Temperature-calibrated. "
                        "NON-COMMERCIAL / research use only (RAVDESS and nEMO are CC BY-NC-SA 4.0). See docs/model-card.md.")
