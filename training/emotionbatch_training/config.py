@@ -119,12 +119,14 @@ class TrainConfig:
     head_rmm_p: float = 0.5
     # Random training crops of at most this many cached frames (0 = whole clips, as cached).
     head_crop_frames: int = 0
-    # Exponential moving average of the weights (0 = off): the averaged weights are the ones evaluated and exported.
+    # train.py only (frozen.py's head training rejects them). Exponential moving average of the weights (0 = off):
+    # the averaged weights are the ones evaluated and exported; the decay ramps up with the step count
+    # (train.WeightAverage), so below a few thousand steps the ramp sets it.
     ema_decay: float = 0.0
-    # Label smoothing of the speech items' cross-entropy (0 = off).
+    # Label smoothing of the speech items' cross-entropy, fusion and auxiliary (0 = off).
     label_smoothing: float = 0.0
     # Mixup of speech batches (0 = off): pairs of clips mixed frame by frame (their fixed features, before the
-    # encoder) with lambda ~ Beta(mixup, mixup); categories and proxy targets are mixed with the same lambda.
+    # encoder) with lambda = max(Beta(mixup, mixup), 0.5); categories and proxy targets mixed with the same lambda.
     mixup: float = 0.0
 
 

@@ -334,6 +334,10 @@ def head_forward(head: FusionHead, batch: dict[str, Any]):
 def train_head(cfg: Config, data: HeadData, train_items: Sequence[Item], run_dir: Optional[Path] = None) -> FusionHead:
     """CE + (1 - CCC_v) + (1 - CCC_a) per data source, as train.py, on the head alone."""
     tc = cfg.train
+    # train.py's regularisers of the scratch encoder; refused rather than silently ignored.
+    unsupported = [k for k in ("ema_decay", "label_smoothing", "mixup") if getattr(tc, k)]
+    if unsupported:
+        raise SystemExit(f"frozen.py trains the head without train.{', train.'.join(unsupported)}: set them to 0")
     seed_everything(tc.seed)
     rng = np.random.default_rng(tc.seed)
     head = FusionHead(cfg.model, acoustic_dim=data.acoustic.dim)

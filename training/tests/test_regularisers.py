@@ -66,6 +66,25 @@ class WeightAverageTest(unittest.TestCase):
         self.assertTrue(math.isclose(float(model.weight), expected, rel_tol=1e-5))
         self.assertLess(float(model.weight), 29.0)
 
+    def test_decay_cap_and_buffers(self):
+        # Decay 0.5 caps the ramp from step 9 on: the average then halves the distance to the weights each step.
+        model = torch.nn.Linear(1, 1, bias=False)
+        model.register_buffer("scale", torch.tensor([7.0]))
+        model.register_buffer("count", torch.tensor([3]))
+        average = WeightAverage(model, decay=0.5)
+        with torch.no_grad():
+            model.weight.fill_(0.0)
+        for _ in range(9):
+            average.update(model)  # the average converges on 0
+        before = float(average.average["weight"])
+        with torch.no_grad():
+            model.weight.fill_(1.0)
+        average.update(model)  # step 10: ramp 11/20 > 0.5, so the cap applies
+        average.copy_to(model)
+        self.assertAlmostEqual(float(model.weight), 0.5 * before + 0.5, places=6)
+        self.assertEqual(float(model.scale), 7.0)
+        self.assertEqual(int(model.count), 3)
+
 
 if __name__ == "__main__":
     unittest.main()
