@@ -68,6 +68,9 @@ class DataConfig:
     # recording session whole (IEMOCAP's five sessions: leave-one-session-out with train.folds = 5). Corpora without
     # sessions (every built-in one) are folded by speaker either way.
     fold_by: str = "speaker"
+    # Also train the auxiliary acoustic classifier on the speech corpora's other emotions (corpora.EXTRA_LABELS) of
+    # the training speakers; the four-class outputs, the folds' test items and the exported graph are unchanged.
+    extra_classes: bool = False
 
 
 @dataclass

@@ -12,6 +12,10 @@ Label mappings (explicit; anything not listed is dropped from the four-class tas
           speaker = the prefix; the Polish transcript from data.tsv is the item's (emotion-free) text.
   MELD, GoEmotions (text only): the corpus's own label4 column (anger -> angry, joy -> happy, sadness -> sad,
           neutral -> neutral); rows with an empty label4 (surprise, fear, disgust, mixed labels) are dropped.
+  Extra classes (data.extra_classes; Emo-DB and RAVDESS only, the other corpora here have none): Emo-DB L -> boredom,
+          E -> disgust, A -> fear; RAVDESS 02 -> calm, 06 -> fear, 07 -> disgust, 08 -> surprise. They train only the
+          auxiliary acoustic classifier (more voices and more contrasts for the scratch encoder); they are never in a
+          test fold's four-class scores and carry no valence/arousal targets.
   EmoBank: no category; V and A on the 1..5 SAM scale mapped to -1..1 by (x - 3) / 2.
   Generic CSV (IEMOCAP, MSP-Podcast, ...): columns path, speaker and/or session, text, category, valence, arousal;
           category must be one of the four labels or empty (map e.g. IEMOCAP excited -> happy when writing the CSV);
@@ -33,6 +37,9 @@ from . import LABELS
 EMODB_MAP = {"W": "angry", "F": "happy", "T": "sad", "N": "neutral"}
 RAVDESS_MAP = {"05": "angry", "03": "happy", "04": "sad", "01": "neutral"}
 ASED_MAP = {"a": "angry", "h": "happy", "s": "sad", "n": "neutral"}
+EMODB_EXTRA_MAP = {"L": "boredom", "E": "disgust", "A": "fear"}
+RAVDESS_EXTRA_MAP = {"02": "calm", "06": "fear", "07": "disgust", "08": "surprise"}
+EXTRA_LABELS = ("boredom", "calm", "disgust", "fear", "surprise")
 NEMO_MAP = {"anger": "angry", "happiness": "happy", "sadness": "sad", "neutral": "neutral"}
 # GoEmotions' train split is 34k labelled comments; a fixed seeded subset keeps text encoding and epochs short.
 GOEMOTIONS_TRAIN_LIMIT = 12000
@@ -72,6 +79,8 @@ class Item:
     proxy_dimensions: bool = False
     # Recording session (generic CSV corpora that have one, e.g. IEMOCAP's Ses01..Ses05); folds.py can fold by it.
     session: Optional[str] = None
+    # An emotion outside the four (EXTRA_LABELS; category is then None): trains the auxiliary classifier only.
+    extra_category: Optional[str] = None
 
 
 def sam_to_bipolar(x: float) -> float:
@@ -83,30 +92,33 @@ def linear_to_bipolar(x: float, lo: float, hi: float) -> float:
     return 2.0 * (x - lo) / (hi - lo) - 1.0
 
 
-def emodb(root: Path) -> list[Item]:
+def emodb(root: Path, extra: bool = False) -> list[Item]:
+    """The four-class items; with extra, instead the items of the other emotions (EMODB_EXTRA_MAP)."""
     items = []
     for wav in sorted((root / "emodb" / "wav").glob("*.wav")):
         stem = wav.stem  # e.g. 03a01Fa: speaker, sentence, emotion letter, version
-        category = EMODB_MAP.get(stem[5])
-        if category is None:
+        category, other = EMODB_MAP.get(stem[5]), EMODB_EXTRA_MAP.get(stem[5])
+        if (other if extra else category) is None:
             continue
         sentence = stem[2:5]
         items.append(Item(id=f"emodb/{stem}", corpus="emodb", speaker=f"emodb/{stem[:2]}", audio=str(wav),
                           text=EMODB_SENTENCES[sentence], text_id=f"emodb/{sentence}", category=category,
-                          valence=None, arousal=None))
+                          valence=None, arousal=None, extra_category=other if extra else None))
     return items
 
 
-def ravdess(root: Path) -> list[Item]:
+def ravdess(root: Path, extra: bool = False) -> list[Item]:
+    """The four-class items; with extra, instead the items of the other emotions (RAVDESS_EXTRA_MAP)."""
     items = []
     for f in sorted((root / "ravdess" / "flac").glob("*.flac")):
         fields = f.stem.split("-")  # modality, channel, emotion, intensity, statement, repetition, actor
-        category = RAVDESS_MAP.get(fields[2])
-        if category is None:
+        category, other = RAVDESS_MAP.get(fields[2]), RAVDESS_EXTRA_MAP.get(fields[2])
+        if (other if extra else category) is None:
             continue
         items.append(Item(id=f"ravdess/{f.stem}", corpus="ravdess", speaker=f"ravdess/{fields[6]}", audio=str(f),
                           text=RAVDESS_STATEMENTS[fields[4]], text_id=f"ravdess/{fields[4]}", category=category,
-                          valence=None, arousal=None, intensity="strong" if fields[3] == "02" else "normal"))
+                          valence=None, arousal=None, intensity="strong" if fields[3] == "02" else "normal",
+                          extra_category=other if extra else None))
     return items
 
 
@@ -228,6 +240,20 @@ def generic_csv(path: Path, name: str, va_range: Optional[Sequence[float]] = Non
 ADAPTERS: dict[str, Callable[[Path], list[Item]]] = {
     "emodb": emodb, "ravdess": ravdess, "ased": ased, "nemo": nemo,
     "emobank": emobank, "meld": meld, "goemotions": goemotions}
+
+
+EXTRA_ADAPTERS: dict[str, Callable[[Path], list[Item]]] = {
+    "emodb": lambda root: emodb(root, extra=True), "ravdess": lambda root: ravdess(root, extra=True)}
+
+
+def extra_class_items(data_root: Path, corpora: Sequence[str]) -> list[Item]:
+    """Speech items of emotions outside the four, from the corpora that have them."""
+    return [it for name in corpora if name in EXTRA_ADAPTERS for it in EXTRA_ADAPTERS[name](data_root)]
+
+
+def auxiliary_labels(extra_classes: bool) -> tuple[str, ...]:
+    """The auxiliary acoustic classifier's outputs: the four labels, then the extra emotions when they are trained."""
+    return tuple(LABELS) + (EXTRA_LABELS if extra_classes else ())
 
 
 def load_items(data_root: Path, corpora: Sequence[str], csv_corpora: Sequence[dict] = ()) -> list[Item]:

@@ -18,6 +18,7 @@ import torch
 
 from . import LABELS
 from .config import Config, resolve
+from .corpora import auxiliary_labels
 from .model import EmotionModel
 from .report import rated_corpora, text_corpora
 
@@ -214,7 +215,7 @@ def manifest_metrics(state: dict[str, Any], cv_dir: Path | None, yardstick_dir: 
 def load_checkpoint(path: Path) -> tuple[EmotionModel, Config, dict[str, Any]]:
     state = torch.load(str(path), map_location="cpu")
     cfg = Config.from_dict(state["config"])
-    model = EmotionModel(cfg.model)
+    model = EmotionModel(cfg.model, num_classes=len(auxiliary_labels(cfg.data.extra_classes)))
     model.load_state_dict(state["model"])
     return model.eval(), cfg, state
 

@@ -35,6 +35,12 @@ def load_waveform(path: str, sample_rate: int) -> torch.Tensor:
     return wav.clamp(-1.0, 1.0)
 
 
+def cache_group(item: Item) -> str:
+    """The cache file an audio item lives in: its corpus, with the extra-emotion items apart, so that turning
+    data.extra_classes on adds files instead of invalidating the four-class ones."""
+    return f"{item.corpus}-extra" if item.extra_category else item.corpus
+
+
 class SpeechFeatureCache:
     """FrameFeatures of every audio item under each channel condition, float16, one file pair per (condition, corpus):
     cache_dir/speech-<front end>/<condition>/<corpus>.f16 ([sum T_i, dim]) and <corpus>.json (id -> offset, frames).
@@ -58,7 +64,7 @@ class SpeechFeatureCache:
         by_corpus: dict[str, list[Item]] = {}
         for it in items:
             if it.audio:
-                by_corpus.setdefault(it.corpus, []).append(it)
+                by_corpus.setdefault(cache_group(it), []).append(it)
         for corpus, group in sorted(by_corpus.items()):
             wavs = None
             for condition in conditions:
@@ -110,7 +116,7 @@ class SpeechFeatureCache:
 
     def get(self, item: Item, condition: str = "clean") -> np.ndarray:
         """float16 [T, dim] (a view; convert before writing to it)."""
-        data, index = self._load(condition, item.corpus)
+        data, index = self._load(condition, cache_group(item))
         offset, n = index[item.id]
         return data[offset: offset + n]
 

@@ -13,7 +13,7 @@ import math
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
@@ -22,7 +22,7 @@ import torch
 
 from . import LABELS, channels
 from .config import Config, TRAINING_ROOT, resolve
-from .corpora import Item, load_items
+from .corpora import Item, auxiliary_labels, extra_class_items, load_items
 from .evaluation import LABEL_INDEX, speech_report
 from .features import SpeechFeatureCache, TextFeatures, write_standin_features, write_text_tsv
 from .folds import protocol as fold_protocol, split_fold
@@ -64,6 +64,8 @@ class Data:
     text_source: str
     conditions: tuple[str, ...]  # channel conditions a training clip is drawn from
     proxy_centroids: Optional[dict[str, tuple[float, float]]] = None
+    # Speech items of emotions outside the four (data.extra_classes): auxiliary-classifier training only.
+    extra_items: list[Item] = field(default_factory=list)
 
 
 def text_feature_folder(cfg: Config, items: Sequence[Item]) -> tuple[Path, str]:
@@ -134,10 +136,15 @@ def prepare_data(cfg: Config) -> Data:
         centroids = category_centroids(items, text)
         items = with_proxy_targets(items, centroids)
         log("proxy valence/arousal centroids: " + json.dumps({k: [round(x, 3) for x in v] for k, v in centroids.items()}))
+    extra = []
+    if cfg.data.extra_classes:
+        extra = limit_items(extra_class_items(resolve(cfg.data.data_root), cfg.data.corpora),
+                            cfg.train.limit_per_corpus, cfg.train.seed)
+        log(f"extra-emotion items for the auxiliary classifier: {len(extra)}")
     conditions = tuple(cfg.data.train_conditions)
     speech = SpeechFeatureCache(resolve(cfg.data.cache_dir), cfg.model)
-    speech.build([it for it in items if it.audio], sorted(set(conditions) | set(channels.TEST_CONDITIONS)), log=log)
-    return Data(items, speech, text, source, conditions, centroids)
+    speech.build([it for it in items + extra if it.audio], sorted(set(conditions) | set(channels.TEST_CONDITIONS)), log=log)
+    return Data(items, speech, text, source, conditions, centroids, extra)
 
 
 def trim_silence(frames: np.ndarray, energy_channel: int, rng: np.random.Generator) -> np.ndarray:
@@ -212,12 +219,26 @@ class Batcher:
                 text_mask[i, : len(f)] = 1.0
         out.update(text=torch.from_numpy(text), text_mask=torch.from_numpy(text_mask))
         out["category"] = torch.tensor([LABEL_INDEX[it.category] if it.category else -1 for it in items])
+        out["aux_category"] = auxiliary_targets(items, self.cfg.data.extra_classes)
         out["valence"] = torch.tensor([it.valence if it.valence is not None else math.nan for it in items])
         out["arousal"] = torch.tensor([it.arousal if it.arousal is not None else math.nan for it in items])
         return out
 
 
-def mix_speech_batch(batch: dict[str, Any], alpha: float, rng: np.random.Generator) -> dict[str, Any]:
+def auxiliary_targets(items: Sequence[Item], extra_classes: bool) -> torch.Tensor:
+    """The auxiliary classifier's target per item: its index in corpora.auxiliary_labels, -1 for none."""
+    index = {label: i for i, label in enumerate(auxiliary_labels(extra_classes))}
+    return torch.tensor([index.get(it.category or it.extra_category or "", -1) for it in items])
+
+
+def with_extra_emotions(audio_items: Sequence[Item], extra_items: Sequence[Item]) -> list[Item]:
+    """The training clips plus the other emotions of the same speakers only: a held-out speaker stays unheard."""
+    speakers = {it.speaker for it in audio_items}
+    return list(audio_items) + [it for it in extra_items if it.speaker in speakers]
+
+
+def mix_speech_batch(batch: dict[str, Any], alpha: float, rng: np.random.Generator,
+                     aux_classes: int = len(LABELS)) -> dict[str, Any]:
     """Mixup of a speech batch: each clip's fixed frame features (and text features) mixed with another clip's by
     lambda = max(Beta(alpha, alpha), 0.5) where both have frames (the longer one's own frames beyond); categories become mixed
     probabilities, proxy targets mix linearly. Audio counts as present only where both clips keep it."""
@@ -231,9 +252,11 @@ def mix_speech_batch(batch: dict[str, Any], alpha: float, rng: np.random.Generat
                          + in_first * (1 - in_second) * first + (1 - in_first) * in_second * second)
         out[mask] = torch.maximum(batch[mask], batch[mask][perm])
     out["keep_audio"] = batch["keep_audio"] * batch["keep_audio"][perm]
-    onehot = torch.nn.functional.one_hot(batch["category"].clamp(min=0), len(LABELS)).float()
-    onehot = onehot * (batch["category"] >= 0).unsqueeze(1)
-    out["category"] = lam * onehot + (1 - lam) * onehot[perm]
+    for name, classes in (("category", len(LABELS)), ("aux_category", aux_classes)):
+        if name in batch:
+            onehot = torch.nn.functional.one_hot(batch[name].clamp(min=0), classes).float()
+            onehot = onehot * (batch[name] >= 0).unsqueeze(1)
+            out[name] = lam * onehot + (1 - lam) * onehot[perm]
     for name in ("valence", "arousal"):
         out[name] = lam * batch[name] + (1 - lam) * batch[name][perm]
     return out
@@ -311,7 +334,7 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     tc = cfg.train
     seed_everything(tc.seed)
     rng = np.random.default_rng(tc.seed)
-    model = EmotionModel(cfg.model)
+    model = EmotionModel(cfg.model, num_classes=len(auxiliary_labels(cfg.data.extra_classes)))
     batcher = Batcher(cfg, data)
     audio_items = [it for it in train_items if it.audio]
     text_items = [it for it in train_items if not it.audio and it.text_id]
@@ -321,6 +344,8 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     rated_texts = [it for it in text_items if it.valence is not None and not it.category] if tc.tasks != "categorical" else []
     if tc.tasks == "dimensional":
         audio_items = [it for it in audio_items if it.valence is not None]
+    else:
+        audio_items = with_extra_emotions(audio_items, data.extra_items)
     # The fixed features' global mean/std come from this run's training clips (clean copies), never from test folds.
     sample = [audio_items[i] for i in rng.permutation(len(audio_items))[:2000]]
     model.acoustic.fit_normalisation([torch.from_numpy(data.speech.get(it).astype(np.float32)) for it in sample])
@@ -358,7 +383,7 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
                 batch = batcher.batch(next(stream), train=True, rng=rng)
                 speech = name == "speech"
                 if speech and tc.mixup > 0:
-                    batch = mix_speech_batch(batch, tc.mixup, rng)
+                    batch = mix_speech_batch(batch, tc.mixup, rng, model.aux_classifier.out_features)
                 smoothing = tc.label_smoothing if speech else 0.0
                 (logits, valence, arousal), aux = forward(model, batch, with_aux=True,
                                                           detach_acoustic=tc.encoder_training == "aux")
@@ -367,9 +392,9 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
                                                   class_weights=weights, label_smoothing=smoothing)
                 loss = loss + term
                 parts.update({f"{name}_{k}": v for k, v in term_parts.items()})
-                has = labelled(batch["category"])
+                has = labelled(batch["aux_category"])
                 if aux is not None and tc.aux_weight > 0 and tc.tasks != "dimensional" and bool(has.any()):
-                    aux_loss = torch.nn.functional.cross_entropy(aux[has], batch["category"][has],
+                    aux_loss = torch.nn.functional.cross_entropy(aux[has], batch["aux_category"][has],
                                                                  label_smoothing=smoothing)
                     loss = loss + tc.aux_weight * aux_loss
                     parts["aux_ce"] = float(aux_loss)

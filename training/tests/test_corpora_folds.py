@@ -5,7 +5,8 @@ from pathlib import Path
 import _path  # noqa: F401
 
 from emotionbatch_training.config import REPO_ROOT
-from emotionbatch_training.corpora import emobank, emodb, generic_csv, ravdess, sam_to_bipolar
+from emotionbatch_training.corpora import (EXTRA_LABELS, emobank, emodb, extra_class_items, generic_csv, ravdess,
+                                           sam_to_bipolar)
 from emotionbatch_training.folds import speaker_fold_map, split_fold
 
 SHARED_DATA = (REPO_ROOT / "../shared/data").resolve()
@@ -33,6 +34,9 @@ class AdapterTest(unittest.TestCase):
         self.assertEqual(items["emodb/08b10Ta"].speaker, "emodb/08")
         self.assertEqual(items["emodb/08b10Ta"].text_id, "emodb/b10")
         self.assertIsNone(items["emodb/03a01Wa"].valence)
+        extra = {it.id: (it.category, it.extra_category) for it in emodb(self.root, extra=True)}
+        self.assertEqual(extra, {"emodb/10a04La": (None, "boredom"), "emodb/11a05Ea": (None, "disgust"),
+                                 "emodb/12a07Ab": (None, "fear")})
 
     def test_ravdess_mapping(self):
         for emo in ["01", "02", "03", "04", "05", "06", "07", "08"]:
@@ -40,6 +44,9 @@ class AdapterTest(unittest.TestCase):
         items = ravdess(self.root)
         self.assertEqual(sorted(it.category for it in items), ["angry", "happy", "neutral", "sad"])
         self.assertTrue(all(it.speaker == "ravdess/07" and it.text == "Dogs are sitting by the door" for it in items))
+        extra = ravdess(self.root, extra=True)
+        self.assertEqual(sorted(it.extra_category for it in extra), ["calm", "disgust", "fear", "surprise"])
+        self.assertTrue(all(it.category is None and it.speaker == "ravdess/07" for it in extra))
 
     def test_emobank_scale(self):
         (self.root / "emobank").mkdir()
@@ -71,6 +78,9 @@ class AdapterTest(unittest.TestCase):
     def test_real_corpus_counts(self):
         self.assertEqual(len(emodb(SHARED_DATA)), 266)
         self.assertEqual(len(ravdess(SHARED_DATA)), 504)
+        extra = extra_class_items(SHARED_DATA, ["emodb", "ravdess", "ased", "nemo"])
+        self.assertEqual(len(extra), 142 + 576)  # Emo-DB L 58 + E 30 + A 54; RAVDESS 18 actors x 4 emotions x 8
+        self.assertEqual({it.extra_category for it in extra}, set(EXTRA_LABELS))
 
 
 class FoldTest(unittest.TestCase):
@@ -95,6 +105,20 @@ class FoldTest(unittest.TestCase):
             self.assertTrue({it.corpus for it in test} == {"emodb", "ravdess"})
             seen += [it.id for it in test]
         self.assertEqual(sorted(seen), sorted(it.id for it in speech))
+
+    def test_extra_emotions_only_of_training_speakers(self):
+        from dataclasses import replace
+
+        from emotionbatch_training.train import auxiliary_targets, with_extra_emotions
+        items = [it for it in self.items() if it.speaker]
+        extra = [replace(it, id=it.id + "x", category=None, extra_category="fear") for it in items]
+        train, test = split_fold(items, 5, 0)
+        trained = with_extra_emotions(train, extra)
+        self.assertEqual({it.speaker for it in trained}, {it.speaker for it in train})
+        self.assertEqual(len(trained), 2 * len(train))
+        targets = auxiliary_targets([train[0], extra[0], replace(train[0], category=None)], extra_classes=True)
+        self.assertEqual(targets.tolist(), [2, 7, -1])  # sad; fear after the four and boredom, calm, disgust
+        self.assertEqual(auxiliary_targets([train[0], extra[0]], extra_classes=False).tolist(), [2, -1])
 
     def test_balanced_speaker_counts(self):
         counts = [0] * 5
