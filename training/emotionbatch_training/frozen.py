@@ -338,6 +338,9 @@ def train_head(cfg: Config, data: HeadData, train_items: Sequence[Item], run_dir
     unsupported = [k for k in ("ema_decay", "label_smoothing", "mixup") if getattr(tc, k)]
     if unsupported:
         raise SystemExit(f"frozen.py trains the head without train.{', train.'.join(unsupported)}: set them to 0")
+    if cfg.data.extra_classes:
+        raise SystemExit("data.extra_classes trains the scratch encoder's auxiliary classifier; the frozen head has "
+                         "none: set it to false")
     seed_everything(tc.seed)
     rng = np.random.default_rng(tc.seed)
     head = FusionHead(cfg.model, acoustic_dim=data.acoustic.dim)

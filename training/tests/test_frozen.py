@@ -165,6 +165,13 @@ class HeadOnCachedFeaturesTest(unittest.TestCase):
         self.assertEqual(tuple(logits.shape), (len(self.items), 4))
         self.assertTrue(bool(torch.isfinite(logits).all() and torch.isfinite(valence).all()))
 
+    def test_options_of_the_scratch_encoder_are_refused(self):
+        for setting in ("train.mixup=0.4", "train.ema_decay=0.99", "data.extra_classes=true"):
+            cfg = Config.from_dict(self.cfg.to_dict())
+            cfg.set(setting)
+            with self.assertRaises(SystemExit, msg=setting):
+                train_head(cfg, self.data, self.items)
+
 
 class AssembleChecksTest(unittest.TestCase):
     def test_a_head_is_assembled_only_with_the_graphs_its_features_came_from(self):
