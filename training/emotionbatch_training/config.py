@@ -69,7 +69,7 @@ class DataConfig:
     # sessions (every built-in one) are folded by speaker either way.
     fold_by: str = "speaker"
     # Also train the auxiliary acoustic classifier on the speech corpora's other emotions (corpora.EXTRA_LABELS) of
-    # the training speakers; the four-class outputs, the folds' test items and the exported graph are unchanged.
+    # the training speakers, in the speech stream (train.train_model); test items and the exported graph are unchanged.
     extra_classes: bool = False
 
 

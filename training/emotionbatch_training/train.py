@@ -231,10 +231,10 @@ def auxiliary_targets(items: Sequence[Item], extra_classes: bool) -> torch.Tenso
     return torch.tensor([index.get(it.category or it.extra_category or "", -1) for it in items])
 
 
-def with_extra_emotions(audio_items: Sequence[Item], extra_items: Sequence[Item]) -> list[Item]:
-    """The training clips plus the other emotions of the same speakers only: a held-out speaker stays unheard."""
-    speakers = {it.speaker for it in audio_items}
-    return list(audio_items) + [it for it in extra_items if it.speaker in speakers]
+def extra_emotions_of(train_items: Sequence[Item], extra_items: Sequence[Item]) -> list[Item]:
+    """The other-emotion clips of the training items' speakers only: a held-out speaker stays unheard."""
+    speakers = {it.speaker for it in train_items if it.audio}
+    return [it for it in extra_items if it.speaker in speakers]
 
 
 def mix_speech_batch(batch: dict[str, Any], alpha: float, rng: np.random.Generator,
@@ -345,7 +345,9 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     if tc.tasks == "dimensional":
         audio_items = [it for it in audio_items if it.valence is not None]
     else:
-        audio_items = with_extra_emotions(audio_items, data.extra_items)
+        # They share the speech stream (same steps; the corpus weights count them, so with the default corpora about
+        # 18 % of speech draws then carry no four-class label).
+        audio_items = audio_items + extra_emotions_of(audio_items, data.extra_items)
     # The fixed features' global mean/std come from this run's training clips (clean copies), never from test folds.
     sample = [audio_items[i] for i in rng.permutation(len(audio_items))[:2000]]
     model.acoustic.fit_normalisation([torch.from_numpy(data.speech.get(it).astype(np.float32)) for it in sample])
@@ -538,12 +540,17 @@ def new_run_dir(out: Path, cfg: Config) -> Path:
     return out
 
 
-def data_summary(data: Data, items: Sequence[Item]) -> list[dict[str, Any]]:
+def data_summary(data: Optional[Data], items: Sequence[Item]) -> list[dict[str, Any]]:
+    """Per corpus: items, speakers, categories, rated items, licence; with data.extra_classes, the other emotions'
+    clips of the training speakers (they train the encoder through the auxiliary classifier)."""
+    extra = extra_emotions_of(items, data.extra_items) if data is not None else []
     rows = []
     for corpus in sorted({it.corpus for it in items}):
         group = [it for it in items if it.corpus == corpus]
         counts = {label: sum(it.category == label for it in group) for label in LABELS}
+        others = [it for it in extra if it.corpus == corpus]
         rows.append({"corpus": corpus, "items": len(group),
+                     **({"extra_emotion_items": len(others)} if others else {}),
                      "speakers": len({it.speaker for it in group if it.speaker}),
                      "categories": counts if any(counts.values()) else None,
                      "valence_arousal": sum(it.valence is not None for it in group),

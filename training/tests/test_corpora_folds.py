@@ -109,13 +109,13 @@ class FoldTest(unittest.TestCase):
     def test_extra_emotions_only_of_training_speakers(self):
         from dataclasses import replace
 
-        from emotionbatch_training.train import auxiliary_targets, with_extra_emotions
+        from emotionbatch_training.train import auxiliary_targets, extra_emotions_of
         items = [it for it in self.items() if it.speaker]
         extra = [replace(it, id=it.id + "x", category=None, extra_category="fear") for it in items]
         train, test = split_fold(items, 5, 0)
-        trained = with_extra_emotions(train, extra)
+        trained = extra_emotions_of(train, extra)
         self.assertEqual({it.speaker for it in trained}, {it.speaker for it in train})
-        self.assertEqual(len(trained), 2 * len(train))
+        self.assertEqual(len(trained), len(train))
         targets = auxiliary_targets([train[0], extra[0], replace(train[0], category=None)], extra_classes=True)
         self.assertEqual(targets.tolist(), [2, 7, -1])  # sad; fear after the four and boredom, calm, disgust
         self.assertEqual(auxiliary_targets([train[0], extra[0]], extra_classes=False).tolist(), [2, -1])

@@ -15,6 +15,17 @@ torch.set_num_threads(1)
 
 
 class ExportTest(unittest.TestCase):
+    def test_checkpoint_with_extra_emotions_loads(self):
+        from emotionbatch_training.export import load_checkpoint
+        cfg = Config()
+        cfg.set("data.extra_classes=true")
+        model = EmotionModel(cfg.model, num_classes=9)
+        with tempfile.TemporaryDirectory() as tmp:
+            torch.save({"config": cfg.to_dict(), "model": model.state_dict()}, Path(tmp) / "model.pt")
+            loaded, loaded_cfg, _ = load_checkpoint(Path(tmp) / "model.pt")
+        self.assertEqual(loaded.aux_classifier.out_features, 9)
+        self.assertTrue(loaded_cfg.data.extra_classes)
+
     def test_bundle_follows_contract(self):
         cfg = Config()
         torch.manual_seed(0)
