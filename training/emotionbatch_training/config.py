@@ -48,6 +48,10 @@ class ModelConfig:
     # Training only: with this probability an item's frame tokens are all masked, leaving the functionals tokens,
     # so the utterance statistics must carry the decision on their own too.
     frame_token_dropout: float = 0.0
+    # Training only: speaker perturbation of the frame features (speech_features.perturb_speaker), a stand-in for
+    # more voices: log-mel frequency axis scaled by up to +-speaker_warp, f0 moved by up to +-speaker_pitch semitones.
+    speaker_warp: float = 0.0
+    speaker_pitch: float = 0.0
 
 
 @dataclass

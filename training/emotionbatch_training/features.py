@@ -60,6 +60,14 @@ class SpeechFeatureCache:
     def has(self, condition: str, corpus: str) -> bool:
         return self._paths(condition, corpus)[1].exists()
 
+    def covers(self, condition: str, corpus: str, group: Sequence[Item]) -> bool:
+        """Whether the (condition, corpus) file holds every item of group: one built by a run with
+        train.limit_per_corpus holds only a few clips, and a later full run must rebuild it, not fail on a lookup."""
+        if not self.has(condition, corpus):
+            return False
+        index = json.loads(self._paths(condition, corpus)[1].read_text())["items"]
+        return all(it.id in index for it in group)
+
     def build(self, items: Sequence[Item], conditions: Sequence[str], log=print, chunk: int = 400) -> None:
         by_corpus: dict[str, list[Item]] = {}
         for it in items:
@@ -68,8 +76,11 @@ class SpeechFeatureCache:
         for corpus, group in sorted(by_corpus.items()):
             wavs = None
             for condition in conditions:
-                if self.has(condition, corpus):
+                if self.covers(condition, corpus, group):
                     continue
+                if self.has(condition, corpus):
+                    log(f"  rebuilding {condition} features of {corpus}: the cache lacks some of its {len(group)} clips")
+                    self._loaded.pop((condition, corpus), None)
                 if wavs is None:
                     wavs = [load_waveform(it.audio, self.cfg.sample_rate).numpy() for it in group]
                 started = time.time()

@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
-from .speech_features import N_MFCC, VOICED_THRESHOLD, FrameFeatures, Functionals, LogMelFrontEnd  # noqa: F401  (LogMelFrontEnd: re-exported)
+from .speech_features import (N_MFCC, VOICED_THRESHOLD, FrameFeatures, Functionals, LogMelFrontEnd,  # noqa: F401  (LogMelFrontEnd: re-exported)
+                              perturb_speaker)
 
 INPUT_CLAMP = 6.0  # standardised fixed features are limited to +-6 standard deviations
 _MASK_FILL = -1e9  # finite on purpose: an all-masked row then softmaxes to uniform instead of NaN
@@ -150,6 +151,8 @@ class AcousticEncoder(nn.Module):
         # Log-mel and MFCC channels, the ones that carry the channel's colouring (frame_cmn).
         self.cmn_channels = cfg.n_mels + N_MFCC if cfg.frame_cmn else 0
         self.frame_token_dropout = cfg.frame_token_dropout
+        self.speaker_warp, self.speaker_pitch = cfg.speaker_warp, cfg.speaker_pitch
+        self.sample_rate = cfg.sample_rate
 
     @torch.no_grad()
     def fit_normalisation(self, frames: list[torch.Tensor]) -> None:
@@ -164,6 +167,8 @@ class AcousticEncoder(nn.Module):
 
     def encode_frames(self, frames: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """frames [B, T, F] of FrameFeatures (zero past each length), mask [B, T]."""
+        if self.training and (self.speaker_warp or self.speaker_pitch):
+            frames = perturb_speaker(frames, mask, self.frontend.dct, self.sample_rate, self.speaker_warp, self.speaker_pitch)
         frames = gate_unvoiced_f0(frames)
         # Clamped: a degraded channel (a telephone band leaves the top mel bands near log(eps)) lies tens of
         # standard deviations from the training mean, and unclamped such inputs made gradients 1,000x too large.

@@ -186,3 +186,49 @@ class Functionals(nn.Module):
             _masked_stats(mfcc, mask), _masked_stats(deltas(mfcc, mask), mask), _masked_stats(logmel, mask),
             _masked_stats(scalars, mask), _masked_stats(log_f0, voiced),
             voiced_fraction, mean_voicing, log_duration], -1)
+
+
+def _hz_to_mel(hz: torch.Tensor) -> torch.Tensor:
+    return 2595.0 * torch.log10(1.0 + hz / 700.0)  # HTK, as LogMelFrontEnd's filterbank
+
+
+def perturb_speaker(frames: torch.Tensor, mask: torch.Tensor, dct: torch.Tensor, sample_rate: int,
+                    warp: float, pitch_semitones: float) -> torch.Tensor:
+    """Training only, on FrameFeatures frames [B, T, dim]: each utterance as if spoken by another voice, with a
+    random alpha in [1 - warp, 1 + warp] and an independent f0 shift in [-pitch_semitones, +pitch_semitones]."""
+    b = frames.size(0)
+    alpha = 1.0 + (torch.rand(b) * 2.0 - 1.0) * warp
+    semitones = (torch.rand(b) * 2.0 - 1.0) * pitch_semitones
+    return warp_voice(frames, mask, dct, sample_rate, alpha, semitones)
+
+
+def warp_voice(frames: torch.Tensor, mask: torch.Tensor, dct: torch.Tensor, sample_rate: int,
+               alpha: torch.Tensor, semitones: torch.Tensor) -> torch.Tensor:
+    """frames [B, T, dim] -> the same utterances with the spectral envelope's frequency axis scaled by alpha [B] and
+    f0 moved by semitones [B].
+
+    Vocal tract length perturbation (Jaitly & Hinton 2013) done on the cached log-mel by interpolating between
+    bands; MFCC are recomputed from the warped log-mel, centroid and zero-crossing rate scale with alpha. Level,
+    flatness, voicing and timing are unchanged, so the prosodic emotion cues stay and only the voice changes.
+    Frames past each length stay zero.
+    """
+    t = frames.size(1)
+    n_mels = dct.size(0)
+    alpha = alpha.reshape(-1, 1).to(frames.dtype)
+    step = _hz_to_mel(torch.tensor(sample_rate / 2.0)) / (n_mels + 1)
+    centres_hz = 700.0 * (10.0 ** (step * torch.arange(1, n_mels + 1) / 2595.0) - 1.0)
+    # The warped spectrum at frequency f is the original one at f / alpha: read each band from there.
+    position = (_hz_to_mel(centres_hz.unsqueeze(0) / alpha) / step - 1.0).clamp(0.0, n_mels - 1.0)  # [B, M]
+    low = position.floor().long().clamp(max=n_mels - 2)
+    weight = (position - low).unsqueeze(1)
+    low = low.unsqueeze(1).expand(-1, t, -1)
+    logmel = frames[..., :n_mels]
+    warped = torch.gather(logmel, 2, low) * (1.0 - weight) + torch.gather(logmel, 2, low + 1) * weight
+    mfcc = torch.matmul(warped, dct)
+    energy, centroid, flatness, zcr, voicing, log_f0 = frames[..., n_mels + N_MFCC:].split(1, dim=-1)
+    scale = alpha.unsqueeze(1)
+    centroid = (centroid * scale).clamp(max=sample_rate / 2000.0)
+    zcr = (zcr * scale).clamp(max=1.0)
+    shift = semitones.reshape(-1, 1, 1).to(frames.dtype) * math.log(2.0) / 12.0
+    out = torch.cat([warped, mfcc, energy, centroid, flatness, zcr, voicing, log_f0 + shift], dim=-1)
+    return out * mask.unsqueeze(-1)

@@ -103,6 +103,19 @@ class EmotionModelTest(unittest.TestCase):
         _, mask = model.eval().acoustic.encode_frames(frames, torch.ones(2, 50))
         self.assertTrue(bool((mask == 1).all()))
 
+    def test_voice_perturbation_acts_in_training_only(self):
+        cfg = ModelConfig(speaker_warp=0.1, speaker_pitch=3.0, time_masks=0, dropout=0.0, stats_dropout=0.0)
+        model = EmotionModel(cfg)
+        plain = EmotionModel(ModelConfig(time_masks=0, dropout=0.0, stats_dropout=0.0))
+        plain.load_state_dict(model.state_dict())
+        torch.manual_seed(0)
+        waveform = torch.randn(2, 16000) * 0.1
+        frames, mask = model.acoustic.frontend(waveform, torch.tensor([16000, 16000]))
+        model.eval(), plain.eval()
+        self.assertTrue(torch.equal(model.acoustic.encode_frames(frames, mask)[0], plain.acoustic.encode_frames(frames, mask)[0]))
+        model.train(), plain.train()
+        self.assertFalse(torch.allclose(model.acoustic.encode_frames(frames, mask)[0], plain.acoustic.encode_frames(frames, mask)[0]))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from emotionbatch_training import channels
-from emotionbatch_training.speech_features import N_MFCC, VOICED_THRESHOLD, FrameFeatures, Functionals
+from emotionbatch_training.speech_features import N_MFCC, VOICED_THRESHOLD, FrameFeatures, Functionals, perturb_speaker, warp_voice
 
 torch.set_num_threads(1)
 FE = FrameFeatures(16000, 400, 160, 64)
@@ -53,6 +53,56 @@ class FrameFeaturesTest(unittest.TestCase):
         self.assertLess((batch[1, :t] - alone[0]).abs().max().item(), 1e-4)
         self.assertTrue(bool((batch[1, t:] == 0).all()))
         self.assertLess((FN(batch, mask_batch)[1] - FN(alone, mask_alone)[0]).abs().max().item(), 1e-3)
+
+
+def shaped_noise(envelope, seconds: float = 2.0) -> torch.Tensor:
+    """White noise (fixed seed) through a zero-phase filter with magnitude envelope(f in Hz)."""
+    n = int(16000 * seconds)
+    spectrum = torch.fft.rfft(torch.randn(n, generator=torch.Generator().manual_seed(3)))
+    freqs = torch.fft.rfftfreq(n, 1 / 16000)
+    return torch.fft.irfft(spectrum * envelope(freqs), n) * 0.05
+
+
+def formants(f: torch.Tensor) -> torch.Tensor:
+    return 0.05 + torch.exp(-((f - 700) / 150) ** 2) + 0.6 * torch.exp(-((f - 2200) / 300) ** 2)
+
+
+class VoicePerturbationTest(unittest.TestCase):
+    def test_warped_log_mel_matches_a_scaled_spectral_envelope(self):
+        alpha = 1.1  # the same source through a vocal tract 10 % shorter: every formant 10 % higher
+        frames, mask = FE(shaped_noise(formants).unsqueeze(0), torch.tensor([32000]))
+        shorter, _ = FE(shaped_noise(lambda f: formants(f / alpha)).unsqueeze(0), torch.tensor([32000]))
+        warped = warp_voice(frames, mask, FE.dct, 16000, torch.tensor([alpha]), torch.tensor([0.0]))
+        mean = lambda x: x[0, 5:-5, :64].mean(0)  # noqa: E731  (time-averaged log-mel: the envelope)
+        before = (mean(frames) - mean(shorter)).abs().mean().item()
+        after = (mean(warped) - mean(shorter)).abs().mean().item()
+        self.assertLess(after, 0.35 * before)
+        self.assertEqual(mean(shorter)[:30].argmax().item(), mean(warped)[:30].argmax().item())  # the first formant's band
+        self.assertLess((warped[0, :, 64:64 + N_MFCC] - warped[0, :, :64] @ FE.dct).abs().max().item(), 1e-4)
+
+    def test_pitch_moves_by_the_semitones_and_padding_stays_zero(self):
+        w = torch.cat([tone(150.0), torch.zeros(4000)])
+        frames, mask = FE(torch.stack([w, w]), torch.tensor([16000, 12000]))
+        warped = warp_voice(frames, mask, FE.dct, 16000, torch.tensor([1.0, 0.9]), torch.tensor([2.0, -3.0]))
+        voiced = frames[0, 5:70, -2] > VOICED_THRESHOLD  # inside both lengths
+        self.assertGreater(int(voiced.sum()), 50)
+        shift = (warped[:, 5:70, -1] - frames[:, 5:70, -1])[:, voiced]
+        self.assertTrue(torch.allclose(shift[0], torch.full_like(shift[0], 2 * math.log(2) / 12), atol=1e-5))
+        self.assertTrue(torch.allclose(shift[1], torch.full_like(shift[1], -3 * math.log(2) / 12), atol=1e-5))
+        self.assertTrue(bool((warped[1, mask[1] == 0] == 0).all()))
+        centroid = 64 + N_MFCC + 1
+        self.assertTrue(torch.allclose(warped[1, :50, centroid], frames[1, :50, centroid] * 0.9, atol=1e-5))
+        self.assertTrue(torch.equal(warped[:, :, 64 + N_MFCC], frames[:, :, 64 + N_MFCC]))  # level unchanged
+
+    def test_random_perturbation_stays_in_its_range(self):
+        frames, mask = FE(tone(200.0).unsqueeze(0).expand(64, -1), torch.full((64,), 16000))
+        torch.manual_seed(0)
+        out = perturb_speaker(frames, mask, FE.dct, 16000, 0.1, 3.0)
+        shifts = (out[:, 20, -1] - frames[:, 20, -1]) * 12 / math.log(2)
+        self.assertLessEqual(shifts.abs().max().item(), 3.0 + 1e-4)
+        self.assertGreater(shifts.std().item(), 1.0)  # drawn per utterance, not once per batch
+        ratio = out[:, 20, 64 + N_MFCC + 1] / frames[:, 20, 64 + N_MFCC + 1]
+        self.assertTrue(bool(((ratio > 0.9 - 1e-4) & (ratio < 1.1 + 1e-4)).all()))
 
 
 class FunctionalsTest(unittest.TestCase):
