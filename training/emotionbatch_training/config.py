@@ -52,6 +52,8 @@ class ModelConfig:
     # more voices: log-mel frequency axis scaled by up to +-speaker_warp, f0 moved by up to +-speaker_pitch semitones.
     speaker_warp: float = 0.0
     speaker_pitch: float = 0.0
+    # Training only: SpecAugment frequency masks, spans of up to 8 log-mel bands per clip (speech_features.mask_bands).
+    freq_masks: int = 0
 
 
 @dataclass

@@ -20,7 +20,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .speech_features import (N_MFCC, VOICED_THRESHOLD, FrameFeatures, Functionals, LogMelFrontEnd,  # noqa: F401  (LogMelFrontEnd: re-exported)
-                              perturb_speaker)
+                              mask_bands, perturb_speaker)
 
 INPUT_CLAMP = 6.0  # standardised fixed features are limited to +-6 standard deviations
 _MASK_FILL = -1e9  # finite on purpose: an all-masked row then softmaxes to uniform instead of NaN
@@ -153,6 +153,7 @@ class AcousticEncoder(nn.Module):
         self.frame_token_dropout = cfg.frame_token_dropout
         self.speaker_warp, self.speaker_pitch = cfg.speaker_warp, cfg.speaker_pitch
         self.sample_rate = cfg.sample_rate
+        self.freq_masks = cfg.freq_masks
 
     @torch.no_grad()
     def fit_normalisation(self, frames: list[torch.Tensor]) -> None:
@@ -169,6 +170,8 @@ class AcousticEncoder(nn.Module):
         """frames [B, T, F] of FrameFeatures (zero past each length), mask [B, T]."""
         if self.training and (self.speaker_warp or self.speaker_pitch):
             frames = perturb_speaker(frames, mask, self.frontend.dct, self.sample_rate, self.speaker_warp, self.speaker_pitch)
+        if self.training and self.freq_masks:
+            frames = mask_bands(frames, mask, self.frontend.dct, self.freq_masks)
         frames = gate_unvoiced_f0(frames)
         # Clamped: a degraded channel (a telephone band leaves the top mel bands near log(eps)) lies tens of
         # standard deviations from the training mean, and unclamped such inputs made gradients 1,000x too large.

@@ -232,3 +232,22 @@ def warp_voice(frames: torch.Tensor, mask: torch.Tensor, dct: torch.Tensor, samp
     shift = semitones.reshape(-1, 1, 1).to(frames.dtype) * math.log(2.0) / 12.0
     out = torch.cat([warped, mfcc, energy, centroid, flatness, zcr, voicing, log_f0 + shift], dim=-1)
     return out * mask.unsqueeze(-1)
+
+
+def mask_bands(frames: torch.Tensor, mask: torch.Tensor, dct: torch.Tensor, count: int, max_width: int = 8) -> torch.Tensor:
+    """Training only, SpecAugment's frequency masks on FrameFeatures frames [B, T, dim]: `count` spans of up to
+    max_width log-mel bands per utterance are flattened to that band's mean over the utterance (what a zero is after
+    normalisation), and the MFCC are recomputed, so neither the frame path nor the functionals see those bands move."""
+    b, t, _ = frames.shape
+    n_mels = dct.size(0)
+    bands = torch.arange(n_mels).unsqueeze(0)
+    hidden = torch.zeros(b, n_mels, dtype=torch.bool)
+    for _ in range(count):
+        width = torch.randint(0, max_width + 1, (b, 1))
+        start = (torch.rand(b, 1) * (n_mels - width + 1)).floor()
+        hidden |= (bands >= start) & (bands < start + width)
+    m = mask.unsqueeze(-1)
+    logmel = frames[..., :n_mels]
+    mean = (logmel * m).sum(1, keepdim=True) / m.sum(1, keepdim=True).clamp(min=1.0)
+    logmel = torch.where(hidden.unsqueeze(1), mean.expand(-1, t, -1), logmel) * m
+    return torch.cat([logmel, torch.matmul(logmel, dct), frames[..., n_mels + N_MFCC:]], dim=-1)

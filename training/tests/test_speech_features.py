@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from emotionbatch_training import channels
-from emotionbatch_training.speech_features import N_MFCC, VOICED_THRESHOLD, FrameFeatures, Functionals, perturb_speaker, warp_voice
+from emotionbatch_training.speech_features import N_MFCC, VOICED_THRESHOLD, FrameFeatures, Functionals, mask_bands, perturb_speaker, warp_voice
 
 torch.set_num_threads(1)
 FE = FrameFeatures(16000, 400, 160, 64)
@@ -103,6 +103,22 @@ class VoicePerturbationTest(unittest.TestCase):
         self.assertGreater(shifts.std().item(), 1.0)  # drawn per utterance, not once per batch
         ratio = out[:, 20, 64 + N_MFCC + 1] / frames[:, 20, 64 + N_MFCC + 1]
         self.assertTrue(bool(((ratio > 0.9 - 1e-4) & (ratio < 1.1 + 1e-4)).all()))
+
+    def test_band_masks_flatten_whole_bands_and_keep_the_rest(self):
+        torch.manual_seed(2)
+        w = torch.cat([torch.randn(16000) * 0.1 + tone(180.0), torch.zeros(4000)])
+        frames, mask = FE(torch.stack([w, w]), torch.tensor([20000, 16000]))
+        out = mask_bands(frames, mask, FE.dct, count=2)
+        logmel, original = out[..., :64], frames[..., :64]
+        valid = mask[1] == 1
+        changed = (logmel[1, valid] != original[1, valid]).any(0)  # per band
+        self.assertGreater(int(changed.sum()), 0)
+        self.assertLessEqual(int(changed.sum()), 16)
+        self.assertLess(logmel[1, valid][:, changed].std(0).max().item(), 1e-5)  # flat over time
+        self.assertTrue(torch.allclose(logmel[1, valid][:, changed].mean(0), original[1, valid][:, changed].mean(0), atol=1e-4))
+        self.assertTrue(bool((out[1, ~valid] == 0).all()))
+        self.assertTrue(torch.allclose(out[..., 64:64 + N_MFCC], logmel @ FE.dct, atol=1e-4))
+        self.assertTrue(torch.equal(out[..., 64 + N_MFCC:], frames[..., 64 + N_MFCC:]))
 
 
 class FunctionalsTest(unittest.TestCase):
