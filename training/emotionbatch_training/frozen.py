@@ -341,8 +341,8 @@ def train_head(cfg: Config, data: HeadData, train_items: Sequence[Item], run_dir
     if cfg.data.extra_classes:
         raise SystemExit("data.extra_classes trains the scratch encoder's auxiliary classifier; the frozen head has "
                          "none: set it to false")
-    if cfg.model.speaker_warp or cfg.model.speaker_pitch:
-        raise SystemExit("model.speaker_warp/speaker_pitch perturb the scratch encoder's frame features; the frozen "
+    if cfg.model.speaker_warp or cfg.model.speaker_pitch or cfg.model.freq_masks:
+        raise SystemExit("model.speaker_warp/speaker_pitch/freq_masks perturb the scratch encoder's frame features; the frozen "
                          "head gets the pretrained encoder's cached outputs: set them to 0")
     seed_everything(tc.seed)
     rng = np.random.default_rng(tc.seed)
