@@ -118,6 +118,10 @@ class TrainConfig:
     # Speech clips are drawn with probability proportional to (clips of their corpus) ** -corpus_balance:
     # 0 = as they come (nEMO, the largest corpus, dominates), 1 = every corpus equally often.
     corpus_balance: float = 0.5
+    # ... times (clips of the corpus / (its classes * its clips of that class)) ** speech_class_balance: 1 = every class
+    # equally often within each corpus, so no corpus teaches its own class prior (RAVDESS has half as many neutral
+    # clips): a transcript or prompt that gives the corpus away then cannot shift the category by that prior.
+    speech_class_balance: float = 0.0
     folds: int = 5
     threads: int = 1  # under CPU contention one OpenMP thread is markedly faster than two
     # Limits for quick runs: items per corpus (0 = all).

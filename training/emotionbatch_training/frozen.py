@@ -363,7 +363,8 @@ def train_head(cfg: Config, data: HeadData, train_items: Sequence[Item], run_dir
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
     sources = []
     if audio_items:
-        sources.append(("speech", balanced(audio_items, min(tc.batch_speech, len(audio_items)), rng, tc.corpus_balance),
+        sources.append(("speech", balanced(audio_items, min(tc.batch_speech, len(audio_items)), rng, tc.corpus_balance,
+                                             tc.speech_class_balance),
                         speech_dimension_weight(tc), None))
     if category_texts:
         sources.append(("text", cycle(category_texts, min(tc.batch_text, len(category_texts)), rng), 1.0,

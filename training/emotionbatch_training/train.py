@@ -310,15 +310,28 @@ def cycle(items: Sequence[Item], batch_size: int, rng: np.random.Generator) -> I
             yield [items[i] for i in order]
 
 
-def balanced(items: Sequence[Item], batch_size: int, rng: np.random.Generator, power: float) -> Iterator[list[Item]]:
-    """Endless batches drawn with replacement, each item weighted by (items of its corpus) ** -power."""
-    counts: dict[str, int] = {}
-    for it in items:
-        counts[it.corpus] = counts.get(it.corpus, 0) + 1
-    weights = np.array([counts[it.corpus] ** -power for it in items])
+def balanced(items: Sequence[Item], batch_size: int, rng: np.random.Generator, power: float,
+             class_power: float = 0.0) -> Iterator[list[Item]]:
+    """Endless batches drawn with replacement, each item weighted by (items of its corpus) ** -power times
+    (items of its corpus / (classes of the corpus * items of its class there)) ** class_power."""
+    weights = np.array(sampling_weights(items, power, class_power))
     weights /= weights.sum()
     while True:
         yield [items[i] for i in rng.choice(len(items), size=batch_size, p=weights)]
+
+
+def sampling_weights(items: Sequence[Item], power: float, class_power: float) -> list[float]:
+    """balanced()'s unnormalised weights; an item outside the four classes counts under its own emotion."""
+    counts: dict[str, int] = {}
+    classes: dict[tuple[str, str], int] = {}
+    for it in items:
+        counts[it.corpus] = counts.get(it.corpus, 0) + 1
+        key = (it.corpus, it.category or it.extra_category or "")
+        classes[key] = classes.get(key, 0) + 1
+    per_corpus = {corpus: sum(1 for c, _ in classes if c == corpus) for corpus in counts}
+    return [counts[it.corpus] ** -power
+            * (counts[it.corpus] / (per_corpus[it.corpus] * classes[(it.corpus, it.category or it.extra_category or "")]))
+            ** class_power for it in items]
 
 
 def class_weights(items: Sequence[Item], power: float) -> Optional[torch.Tensor]:
@@ -359,7 +372,8 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     warmup = min(tc.warmup_steps, max(1, total // 10))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
-    audio_stream = balanced(audio_items, min(tc.batch_speech, len(audio_items)), rng, tc.corpus_balance) \
+    audio_stream = balanced(audio_items, min(tc.batch_speech, len(audio_items)), rng, tc.corpus_balance,
+                            tc.speech_class_balance) \
         if audio_items else None
     category_stream = cycle(category_texts, min(tc.batch_text, len(category_texts)), rng) if category_texts else None
     rated_stream = cycle(rated_texts, min(tc.batch_text, len(rated_texts)), rng) if rated_texts else None

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 from emotionbatch_training.losses import labelled
-from emotionbatch_training.train import WeightAverage, mix_speech_batch
+from emotionbatch_training.corpora import Item
+from emotionbatch_training.train import WeightAverage, balanced, mix_speech_batch, sampling_weights
 
 
 def speech_batch() -> dict:
@@ -18,6 +19,40 @@ def speech_batch() -> dict:
     return {"frames": frames, "frame_mask": frame_mask, "keep_audio": torch.tensor([1.0, 0.0]),
             "text": text, "text_mask": torch.zeros(2, 1), "category": torch.tensor([0, 2]),
             "valence": torch.tensor([0.2, -0.4]), "arousal": torch.tensor([0.1, 0.3])}
+
+
+def clips(corpus: str, per_class: dict[str, int]) -> list[Item]:
+    return [Item(id=f"{corpus}-{label}-{i}", corpus=corpus, speaker="s", audio="x.wav", text=None, text_id=None,
+                 category=label, valence=None, arousal=None) for label, n in per_class.items() for i in range(n)]
+
+
+class SpeechSamplingTest(unittest.TestCase):
+    ITEMS = clips("big", {"angry": 300, "happy": 100, "sad": 100, "neutral": 100}) + \
+        clips("small", {"angry": 40, "happy": 40, "sad": 40, "neutral": 20})
+
+    def shares(self, weights: list[float]) -> dict[tuple[str, str], float]:
+        total = sum(weights)
+        out: dict[tuple[str, str], float] = {}
+        for it, w in zip(self.ITEMS, weights):
+            out[(it.corpus, it.category)] = out.get((it.corpus, it.category), 0.0) + w / total
+        return out
+
+    def test_class_balance_evens_the_classes_within_each_corpus_and_keeps_the_corpus_shares(self):
+        plain = self.shares(sampling_weights(self.ITEMS, 0.5, 0.0))
+        even = self.shares(sampling_weights(self.ITEMS, 0.5, 1.0))
+        self.assertAlmostEqual(plain[("big", "angry")], 3 * plain[("big", "happy")])
+        self.assertAlmostEqual(plain[("small", "angry")], 2 * plain[("small", "neutral")])
+        for corpus in ("big", "small"):
+            mass = [even[(corpus, label)] for label in ("angry", "happy", "sad", "neutral")]
+            self.assertTrue(np.allclose(mass, mass[0]))
+            self.assertAlmostEqual(sum(mass), sum(v for (c, _), v in plain.items() if c == corpus))
+
+    def test_drawn_batches_follow_the_weights(self):
+        rng = np.random.default_rng(0)
+        stream = balanced(self.ITEMS, 64, rng, 1.0, 1.0)
+        drawn = [it for _ in range(200) for it in next(stream)]
+        neutral_small = sum(it.corpus == "small" and it.category == "neutral" for it in drawn) / len(drawn)
+        self.assertAlmostEqual(neutral_small, 1 / 8, delta=0.015)  # 2 corpora x 4 classes, all equal
 
 
 class MixupTest(unittest.TestCase):
