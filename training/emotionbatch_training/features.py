@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 import zlib
 from pathlib import Path
@@ -44,7 +45,9 @@ def cache_group(item: Item) -> str:
 class SpeechFeatureCache:
     """FrameFeatures of every audio item under each channel condition, float16, one file pair per (condition, corpus):
     cache_dir/speech-<front end>/<condition>/<corpus>.f16 ([sum T_i, dim]) and <corpus>.json (id -> offset, frames).
-    Built once; a cache is complete or absent (written to a temporary name, then renamed)."""
+    Built once per item set: each file is written under a temporary name of its own process and renamed, the index
+    last. A file lacking items (built by a run with train.limit_per_corpus) is rebuilt; a run that reads one while
+    another rebuilds it fails on the row count instead of reading frames at stale offsets."""
 
     def __init__(self, cache_dir: Path, cfg: ModelConfig):
         key = f"{cfg.sample_rate}-{cfg.n_fft}-{cfg.hop_length}-{cfg.n_mels}-v3"
@@ -90,7 +93,7 @@ class SpeechFeatureCache:
     def _write(self, condition: str, corpus: str, group: list[Item], wavs: list[np.ndarray], chunk: int) -> None:
         data_path, index_path = self._paths(condition, corpus)
         data_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = data_path.with_suffix(".tmp")
+        tmp = data_path.with_suffix(f".{os.getpid()}.tmp")
         index: dict[str, list[int]] = {}
         offset = 0
 
@@ -115,14 +118,21 @@ class SpeechFeatureCache:
                     index[it.id] = [offset, n]
                     offset += n
         tmp.replace(data_path)
-        index_path.write_text(json.dumps({"dim": self.dim, "items": index}))
+        tmp_index = index_path.with_suffix(f".{os.getpid()}.tmp")
+        tmp_index.write_text(json.dumps({"dim": self.dim, "items": index}))
+        tmp_index.replace(index_path)
 
     def _load(self, condition: str, corpus: str) -> tuple[np.ndarray, dict[str, list[int]]]:
         key = (condition, corpus)
         if key not in self._loaded:
             data_path, index_path = self._paths(condition, corpus)
             meta = json.loads(index_path.read_text())
-            self._loaded[key] = (np.fromfile(data_path, dtype="<f2").reshape(-1, meta["dim"]), meta["items"])
+            data = np.fromfile(data_path, dtype="<f2").reshape(-1, meta["dim"])
+            rows = max((offset + n for offset, n in meta["items"].values()), default=0)
+            if data.shape[0] != rows:
+                raise RuntimeError(f"{data_path} has {data.shape[0]} frames but its index covers {rows}: another run is "
+                                   "rebuilding it; run again when that one has started training")
+            self._loaded[key] = (data, meta["items"])
         return self._loaded[key]
 
     def get(self, item: Item, condition: str = "clean") -> np.ndarray:

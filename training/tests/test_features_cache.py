@@ -40,6 +40,17 @@ class SpeechFeatureCacheTest(unittest.TestCase):
             logged.clear()
             SpeechFeatureCache(folder / "cache", ModelConfig()).build(items, ["clean"], log=logged.append)
             self.assertEqual(logged, [])  # complete: nothing rebuilt
+            self.assertEqual(sorted(p.name for p in (folder / "cache").rglob("*.tmp")), [])
+
+    def test_a_data_file_that_does_not_match_its_index_is_refused(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            items = [clip(folder, f"c{i}", 150.0) for i in range(2)]
+            SpeechFeatureCache(folder / "cache", ModelConfig()).build(items, ["clean"], log=lambda _: None)
+            data = next((folder / "cache").rglob("toy.f16"))
+            data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])  # as if swapped mid-rebuild
+            with self.assertRaisesRegex(RuntimeError, "another run is rebuilding it"):
+                SpeechFeatureCache(folder / "cache", ModelConfig()).get(items[0])
 
 
 if __name__ == "__main__":

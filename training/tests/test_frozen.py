@@ -166,7 +166,8 @@ class HeadOnCachedFeaturesTest(unittest.TestCase):
         self.assertTrue(bool(torch.isfinite(logits).all() and torch.isfinite(valence).all()))
 
     def test_options_of_the_scratch_encoder_are_refused(self):
-        for setting in ("train.mixup=0.4", "train.ema_decay=0.99", "data.extra_classes=true", "model.speaker_warp=0.1", "model.freq_masks=2"):
+        for setting in ("train.mixup=0.4", "train.ema_decay=0.99", "data.extra_classes=true", "model.speaker_warp=0.1", "model.speaker_pitch=2",
+                        "model.freq_masks=2"):
             cfg = Config.from_dict(self.cfg.to_dict())
             cfg.set(setting)
             with self.assertRaises(SystemExit, msg=setting):

@@ -103,8 +103,13 @@ class EmotionModelTest(unittest.TestCase):
         _, mask = model.eval().acoustic.encode_frames(frames, torch.ones(2, 50))
         self.assertTrue(bool((mask == 1).all()))
 
-    def test_voice_perturbation_acts_in_training_only(self):
-        cfg = ModelConfig(speaker_warp=0.1, speaker_pitch=3.0, time_masks=0, dropout=0.0, stats_dropout=0.0)
+    def test_voice_perturbation_and_band_masks_act_in_training_only(self):
+        for cfg in (ModelConfig(speaker_warp=0.1, speaker_pitch=3.0, time_masks=0, dropout=0.0, stats_dropout=0.0),
+                    ModelConfig(freq_masks=2, time_masks=0, dropout=0.0, stats_dropout=0.0)):
+            with self.subTest(cfg=cfg):
+                self.check_training_only(cfg)
+
+    def check_training_only(self, cfg: ModelConfig):
         model = EmotionModel(cfg)
         plain = EmotionModel(ModelConfig(time_masks=0, dropout=0.0, stats_dropout=0.0))
         plain.load_state_dict(model.state_dict())

@@ -47,6 +47,10 @@ class SpeechSamplingTest(unittest.TestCase):
             self.assertTrue(np.allclose(mass, mass[0]))
             self.assertAlmostEqual(sum(mass), sum(v for (c, _), v in plain.items() if c == corpus))
 
+    def test_without_class_balance_the_weights_are_the_corpus_weights_exactly(self):
+        counts = {"big": 600, "small": 140}
+        self.assertEqual(sampling_weights(self.ITEMS, 0.5, 0.0), [counts[it.corpus] ** -0.5 for it in self.ITEMS])
+
     def test_drawn_batches_follow_the_weights(self):
         rng = np.random.default_rng(0)
         stream = balanced(self.ITEMS, 64, rng, 1.0, 1.0)
