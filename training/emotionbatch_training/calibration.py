@@ -35,15 +35,21 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(_GRID[int(np.argmin(nll))])
 
 
-def _probabilities(logits: np.ndarray, t: float) -> np.ndarray:
+def probabilities(logits: np.ndarray, t: float = 1.0) -> np.ndarray:
     return np.exp(_log_softmax(logits / t))
 
 
-def calibrate_cv(cv_dir: Path) -> dict:
+def load_fold_predictions(cv_dir: Path) -> list[dict[str, np.ndarray]]:
+    """The CV folds' test predictions (fold*/predictions.npz, written by train.run_fold), in fold order."""
     folds = [dict(np.load(p)) for p in sorted(cv_dir.glob("fold*/predictions.npz"),
                                                 key=lambda p: int(p.parent.name[4:]))]
     if not folds:
         raise SystemExit(f"no fold*/predictions.npz under {cv_dir}")
+    return folds
+
+
+def calibrate_cv(cv_dir: Path) -> dict:
+    folds = load_fold_predictions(cv_dir)
 
     def stack(fold_ids):
         z = np.concatenate([folds[j][k] for j in fold_ids for k in FIT_KEYS])
@@ -59,8 +65,8 @@ def calibrate_cv(cv_dir: Path) -> dict:
         row = {"fold": k, "temperature": t}
         for key in report_keys:
             z, y = folds[k][key], folds[k]["labels"]
-            row[key] = {"ece_before": expected_calibration_error(_probabilities(z, 1.0), y),
-                        "ece_after": expected_calibration_error(_probabilities(z, t), y)}
+            row[key] = {"ece_before": expected_calibration_error(probabilities(z, 1.0), y),
+                        "ece_after": expected_calibration_error(probabilities(z, t), y)}
         per_fold.append(row)
     summary = {
         "temperature": fit_temperature(*stack(range(len(folds)))),

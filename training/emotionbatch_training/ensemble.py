@@ -14,21 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import load_fold_predictions, probabilities
 from .metrics import uar
 
 KEYS = ("speech_clean_none", "speech_clean_prompt", "speech_telephone_none")
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
-
-
-def load_folds(run: Path) -> list[dict[str, np.ndarray]]:
-    paths = sorted(run.glob("fold*/predictions.npz"), key=lambda p: int(p.parent.name[4:]))
-    if not paths:
-        raise SystemExit(f"no fold*/predictions.npz under {run}")
-    return [dict(np.load(p)) for p in paths]
 
 
 def ensemble_scores(runs: list[list[dict[str, np.ndarray]]]) -> dict[str, dict[str, list[float]]]:
@@ -41,7 +30,7 @@ def ensemble_scores(runs: list[list[dict[str, np.ndarray]]]) -> dict[str, dict[s
         if any(not np.array_equal(f["labels"], labels) or not np.array_equal(f["corpus"], corpus) for f in fold):
             raise SystemExit("the runs' test folds differ (other folds or other data): they cannot be averaged")
         for key in KEYS:
-            p = np.mean([_softmax(f[key]) for f in fold], axis=0)
+            p = np.mean([probabilities(f[key]) for f in fold], axis=0)
             for name in ["all", *sorted(set(corpus.tolist()))]:
                 sel = np.ones(len(labels), bool) if name == "all" else corpus == name
                 out.setdefault(key, {}).setdefault(name, []).append(uar(labels[sel], p[sel].argmax(1)))
@@ -53,7 +42,7 @@ def main(argv=None) -> None:
     p.add_argument("runs", nargs="+", help="CV run folders (fold*/predictions.npz)")
     p.add_argument("--combinations", action="store_true", help="also every subset of two or more runs")
     args = p.parse_args(argv)
-    folds = {r: load_folds(Path(r)) for r in args.runs}
+    folds = {r: load_fold_predictions(Path(r)) for r in args.runs}
     sizes = range(1, len(args.runs) + 1) if args.combinations else [len(args.runs)]
     for size in sizes:
         for members in itertools.combinations(args.runs, size):

@@ -236,8 +236,9 @@ def warp_voice(frames: torch.Tensor, mask: torch.Tensor, dct: torch.Tensor, samp
 
 def mask_bands(frames: torch.Tensor, mask: torch.Tensor, dct: torch.Tensor, count: int, max_width: int = 8) -> torch.Tensor:
     """Training only, SpecAugment's frequency masks on FrameFeatures frames [B, T, dim]: `count` spans of up to
-    max_width log-mel bands per utterance are flattened to that band's mean over the utterance (what a zero is after
-    normalisation), and the MFCC are recomputed, so neither the frame path nor the functionals see those bands move."""
+    max_width log-mel bands per utterance are flattened to that band's mean over the utterance (a zero after the frame
+    path's cepstral mean normalisation), and the MFCC are recomputed. The functionals then see those bands with zero
+    spread, a value inference never gives."""
     b, t, _ = frames.shape
     n_mels = dct.size(0)
     bands = torch.arange(n_mels).unsqueeze(0)

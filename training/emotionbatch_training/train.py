@@ -13,6 +13,7 @@ import math
 import random
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
@@ -322,16 +323,14 @@ def balanced(items: Sequence[Item], batch_size: int, rng: np.random.Generator, p
 
 def sampling_weights(items: Sequence[Item], power: float, class_power: float) -> list[float]:
     """balanced()'s unnormalised weights; an item outside the four classes counts under its own emotion."""
-    counts: dict[str, int] = {}
-    classes: dict[tuple[str, str], int] = {}
-    for it in items:
-        counts[it.corpus] = counts.get(it.corpus, 0) + 1
-        key = (it.corpus, it.category or it.extra_category or "")
-        classes[key] = classes.get(key, 0) + 1
-    per_corpus = {corpus: sum(1 for c, _ in classes if c == corpus) for corpus in counts}
+    def class_of(it: Item) -> tuple[str, str]:
+        return it.corpus, it.category or it.extra_category or ""
+
+    counts = Counter(it.corpus for it in items)
+    classes = Counter(class_of(it) for it in items)
+    per_corpus = Counter(corpus for corpus, _ in classes)
     return [counts[it.corpus] ** -power
-            * (counts[it.corpus] / (per_corpus[it.corpus] * classes[(it.corpus, it.category or it.extra_category or "")]))
-            ** class_power for it in items]
+            * (counts[it.corpus] / (per_corpus[it.corpus] * classes[class_of(it)])) ** class_power for it in items]
 
 
 def class_weights(items: Sequence[Item], power: float) -> Optional[torch.Tensor]:
