@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CI smoke run: a few clips per corpus, one epoch, 2-fold CV, calibration, yardstick, report, fit, export, unit tests;
+# CI smoke run: a few clips per corpus, one epoch, 2-fold CV, calibration, yardstick, ensemble, report, fit, export,
+# unit tests;
 # all output in a temp folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,8 @@ $PY -m emotionbatch_training.calibration --cv "$OUT/cv"
 $PY -m emotionbatch_training.yardstick --smoke --out "$OUT/yardstick" --set data.cache_dir="$OUT/cache"
 $PY -m emotionbatch_training.report --cv "$OUT/cv" --yardstick "$OUT/yardstick" > "$OUT/report.md"
 grep -q "yardstick UAR" "$OUT/report.md"
+# The yardstick's fold predictions line up with the deep model's, so the two can be averaged (audio-only keys).
+$PY -m emotionbatch_training.ensemble "$OUT/cv" "$OUT/yardstick" | grep -q '"speech_telephone_none"'
 $PY -m emotionbatch_training.train fit --smoke --out "$OUT/fit" --set data.cache_dir="$OUT/cache"
 $PY -m emotionbatch_training.export --checkpoint "$OUT/fit/model.pt" --cv "$OUT/cv" --yardstick "$OUT/yardstick" --out "$OUT/bundle"
 $PY - "$OUT/bundle" <<'PYEOF'

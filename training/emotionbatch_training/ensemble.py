@@ -1,6 +1,7 @@
 """What averaging several models would give, from CV runs already made: for every fold, the mean of the runs'
 test-fold probabilities (predictions.npz), scored as one model. The runs must share folds and item order (same
-config except the settings under study, same data); nothing is retrained.
+config except the settings under study, same data); nothing is retrained. A yardstick run folder (yardstick.py)
+counts as a run too; it has no text, so only the audio-only keys are scored when one takes part.
 
   python -m emotionbatch_training.ensemble training/runs/cv-a training/runs/cv-b [...]
 """
@@ -21,7 +22,7 @@ KEYS = ("speech_clean_none", "speech_clean_prompt", "speech_telephone_none")
 
 
 def ensemble_scores(runs: list[list[dict[str, np.ndarray]]]) -> dict[str, dict[str, list[float]]]:
-    """key -> ("all" or corpus) -> UAR per fold of the runs' averaged probabilities."""
+    """key -> ("all" or corpus) -> UAR per fold of the runs' averaged probabilities, for the KEYS every run holds."""
     if len({len(r) for r in runs}) != 1:
         raise SystemExit("the runs have different numbers of folds")
     out: dict[str, dict[str, list[float]]] = {}
@@ -29,7 +30,7 @@ def ensemble_scores(runs: list[list[dict[str, np.ndarray]]]) -> dict[str, dict[s
         labels, corpus = fold[0]["labels"], fold[0]["corpus"]
         if any(not np.array_equal(f["labels"], labels) or not np.array_equal(f["corpus"], corpus) for f in fold):
             raise SystemExit("the runs' test folds differ (other folds or other data): they cannot be averaged")
-        for key in KEYS:
+        for key in [k for k in KEYS if all(k in f for f in fold)]:
             p = np.mean([probabilities(f[key]) for f in fold], axis=0)
             for name in ["all", *sorted(set(corpus.tolist()))]:
                 sel = np.ones(len(labels), bool) if name == "all" else corpus == name

@@ -1,7 +1,9 @@
 """The classical yardstick: utterance functionals (speech_features.Functionals: mean, std, 10th and 90th percentile
 of MFCC, delta-MFCC, log-mel, energy, centroid, flatness and ZCR, f0 statistics, voiced fraction, duration),
 standardised with the training fold's mean and std (global only: the worker knows no speaker), RBF SVM with C = 3.
-Same speaker-independent folds, same test conditions and the same report as the deep model.
+Same speaker-independent folds, same test conditions and the same report as the deep model. Each fold's test
+probabilities go to fold<k>/predictions.npz (log-probabilities under the deep model's audio-only keys), so
+ensemble.py can weigh the yardstick beside the deep model's CV runs.
 
   python -m emotionbatch_training.yardstick --out training/runs/yardstick [--train-conditions clean,phone_a,room]
 """
@@ -61,9 +63,13 @@ def run(cfg: Config, out: Path, train_conditions: Sequence[str], c: float = 3.0)
         mean, std = x.mean(0), x.std(0) + 1e-6
         svm = SVC(C=c, kernel="rbf", gamma="scale", probability=True, random_state=0).fit((x - mean) / std, y)
         metrics = {}
+        predictions = {"labels": labels_of(test), "corpus": np.array([it.corpus for it in test])}
         for cond in channels.TEST_CONDITIONS:
             p = svm.predict_proba((feats[cond][te] - mean) / std)
             metrics[f"speech_{cond}"] = speech_report(test, p, *probability_axes(p))
+            predictions[f"speech_{cond}_none"] = np.log(np.clip(p, 1e-12, 1.0))
+        (out / f"fold{fold}").mkdir(exist_ok=True)
+        np.savez(out / f"fold{fold}" / "predictions.npz", **predictions)
         metrics["train_seconds"] = round(time.time() - started, 1)
         results.append(metrics)
         print(f"fold {fold}: UAR clean {metrics['speech_clean']['all']['uar']:.3f} "
