@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the training code's unit tests and a smoke training run (Python), the frozen-encoder smoke run
-# through the worker, then the .NET test suite (real FFmpeg, ONNX Runtime, Azurite and DuckDB). Installs
-# prerequisites first (idempotent).
+# and a CV fold measured through the worker, then the .NET test suite (real FFmpeg, ONNX Runtime, Azurite and
+# DuckDB). Installs prerequisites first (idempotent).
 #
 #   --fast   only the .NET tests marked [Trait("Category", "Fast")]: unit tests and orchestration tests with fakes,
 #            no processes, no Azurite, no models (about half a minute after an incremental build). Skips the setup
@@ -28,6 +28,10 @@ if [ ${#filter[@]} -eq 0 ] && [ -f training/pretrained-smoke.sh ]; then
   # The frozen-encoder path end to end through the worker just built (stand-in encoders, about a minute); a failure
   # fails the run but does not skip the .NET suite.
   bash training/pretrained-smoke.sh || { status=$?; echo "FAILED training/pretrained-smoke.sh (exit $status)"; }
+fi
+if [ ${#filter[@]} -eq 0 ] && [ -f training/worker-check-smoke.sh ]; then
+  # A CV fold's model measured through the worker on its held-out clips (worker_check.py; about two minutes).
+  bash training/worker-check-smoke.sh || { status=$?; echo "FAILED training/worker-check-smoke.sh (exit $status)"; }
 fi
 dotnet test EmotionBatch.sln -c Release --no-build --verbosity quiet "${filter[@]}" \
   --logger "console;verbosity=normal" --logger "trx" --results-directory "$results" || status=$((status == 0 ? $? : status))

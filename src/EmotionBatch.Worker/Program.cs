@@ -9,6 +9,7 @@ root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ProcessCommand.Create());
 root.Subcommands.Add(ReportCommands.CreateReportCommand());
 root.Subcommands.Add(ReportCommands.CreateSummarizeCommand());
+root.Subcommands.Add(ReportCommands.CreateEvaluateCommand());
 root.Subcommands.Add(EncodeTextCommand.Create());
 root.Subcommands.Add(EncodeAudioCommand.Create());
 root.Subcommands.Add(VerifyBundleCommand.Create());

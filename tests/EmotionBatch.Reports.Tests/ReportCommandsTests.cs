@@ -102,6 +102,7 @@ public sealed class ReportCommandsTests
         var root = new RootCommand("test");
         root.Subcommands.Add(ReportCommands.CreateReportCommand());
         root.Subcommands.Add(ReportCommands.CreateSummarizeCommand());
+        root.Subcommands.Add(ReportCommands.CreateEvaluateCommand());
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var code = await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr });

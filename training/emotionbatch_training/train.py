@@ -8,6 +8,7 @@ Options: --set section.key=value (JSON value) overrides the config; --smoke shri
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import random
@@ -572,24 +573,50 @@ def data_summary(data: Optional[Data], items: Sequence[Item]) -> list[dict[str, 
 
 
 def run_fold(cfg: Config, data: Data, fold: int, out: Path, train_fn: Optional[Callable[..., Any]] = None,
-             evaluate_fn: Optional[Callable[..., Any]] = None) -> dict[str, Any]:
+             evaluate_fn: Optional[Callable[..., Any]] = None, save_model: bool = False) -> dict[str, Any]:
     """One fold: train on the other folds' speakers and the text train splits, evaluate on the held-out speakers and
-    the dev splits. train_fn/evaluate_fn default to the whole model's; frozen.py passes the head's."""
+    the dev splits. train_fn/evaluate_fn default to the whole model's; frozen.py passes the head's. The held-out
+    clips are listed in test_items.csv; save_model also writes the fold's model.pt (as fit does), so the fold model
+    can be exported and measured through the worker on exactly those clips (worker_check.py)."""
     train_fn, evaluate_fn = train_fn or train_model, evaluate_fn or evaluate
     run_dir = new_run_dir(out / f"fold{fold}", cfg)
     train_speech, test_speech = split_fold([it for it in data.items if it.speaker], cfg.train.folds, fold,
                                            cfg.data.fold_by)
     log(f"fold {fold}: train {len(train_speech)} audio items, test {len(test_speech)} "
         f"({len({it.speaker for it in test_speech})} held-out speakers)")
+    write_test_items(test_speech, run_dir / TEST_ITEMS)
     started = time.time()
-    model = train_fn(cfg, data, train_speech + text_train_items(data), run_dir)
+    train_items = train_speech + text_train_items(data)
+    model = train_fn(cfg, data, train_items, run_dir)
     train_seconds = round(time.time() - started, 1)
     metrics, raw = evaluate_fn(model, cfg, data, test_speech + dev_items(data))
     metrics["train_seconds"] = train_seconds
     metrics["test_speakers"] = sorted({it.speaker for it in test_speech})
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     np.savez(run_dir / "predictions.npz", **raw)
+    if save_model:
+        save_checkpoint(run_dir / "model.pt", cfg, model, metrics, data, train_items)
     return metrics
+
+
+TEST_ITEMS = "test_items.csv"
+
+
+def write_test_items(items: Sequence[Item], path: Path) -> None:
+    """The fold's held-out speech clips: id, corpus, speaker, category, audio path."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "corpus", "speaker", "category", "audio"])
+        for it in items:
+            writer.writerow([it.id, it.corpus, it.speaker, it.category or "", it.audio or ""])
+
+
+def save_checkpoint(path: Path, cfg: Config, model: EmotionModel, metrics: dict[str, Any], data: Data,
+                    train_items: Sequence[Item]) -> None:
+    """model.pt as export.py reads it: the weights with the configuration, metrics, data summary and proxy centroids."""
+    torch.save({"config": cfg.to_dict(), "model": model.state_dict(), "metrics": metrics,
+                "data": data_summary(data, train_items), "text_features": data.text_source,
+                "proxy_centroids": data.proxy_centroids}, path)
 
 
 def fit_everything(cfg: Config, data: Data, run_dir: Path, train_fn: Optional[Callable[..., Any]] = None,
@@ -622,13 +649,13 @@ def aggregate(folds: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_cv(cfg: Config, out: Path, folds: Optional[Sequence[int]] = None) -> dict[str, Any]:
+def run_cv(cfg: Config, out: Path, folds: Optional[Sequence[int]] = None, save_models: bool = False) -> dict[str, Any]:
     torch.set_num_threads(cfg.train.threads)
     new_run_dir(out, cfg)
     data = prepare_data(cfg)
     cfg.save(out / "config.json")  # with a frozen text encoder's width, which prepare_data reads from its cache
     folds = list(folds) if folds is not None else list(range(cfg.train.folds))
-    results = [run_fold(cfg, data, k, out) for k in folds]
+    results = [run_fold(cfg, data, k, out, save_model=save_models) for k in folds]
     summary = {"protocol": f"{fold_protocol(cfg.data.fold_by, cfg.train.folds)}, folds run: {folds}; "
                            "EmoBank: train split for training, dev split for reporting",
                "text_features": data.text_source, "folds": aggregate(results), "per_fold": results}
@@ -659,10 +686,7 @@ def run_fit(cfg: Config, out: Path) -> dict[str, Any]:
     cfg.save(run_dir / "config.json")  # with a frozen text encoder's width, which prepare_data reads from its cache
     model, metrics, train_items = fit_everything(cfg, data, run_dir)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    torch.save({"config": cfg.to_dict(), "model": model.state_dict(), "metrics": metrics,
-                "data": data_summary(data, train_items), "text_features": data.text_source,
-                "proxy_centroids": data.proxy_centroids},
-               run_dir / "model.pt")
+    save_checkpoint(run_dir / "model.pt", cfg, model, metrics, data, train_items)
     log(json.dumps(metrics))
     return metrics
 
@@ -694,6 +718,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     p.add_argument("--folds", help="comma-separated fold indices to run (default: all)")
     p.add_argument("--smoke", action="store_true")
+    p.add_argument("--save-models", action="store_true", help="cv: also write each fold's model.pt (for worker_check.py)")
     return p.parse_args(argv)
 
 
@@ -713,7 +738,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         run_fit(cfg, out)
     else:
         folds = [int(x) for x in args.folds.split(",")] if args.folds else None
-        summary = run_cv(cfg, out, folds)
+        summary = run_cv(cfg, out, folds, args.save_models)
         log(json.dumps(summary["folds"], indent=1))
 
 

@@ -1,13 +1,15 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using EmotionBatch.Core;
 using EmotionBatch.Datasets;
+using EmotionBatch.Reports.Evaluation;
 using EmotionBatch.Reports.Timeline;
 
 namespace EmotionBatch.Reports.Cli;
 
-/// <summary>The <c>report</c> and <c>summarize</c> commands, which read the Parquet output back.</summary>
+/// <summary>The <c>report</c>, <c>summarize</c> and <c>evaluate</c> commands, which read the Parquet output back.</summary>
 public static class ReportCommands
 {
     public const int ExitOk = 0;
@@ -69,6 +71,34 @@ public static class ReportCommands
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken));
         return command;
     }
+
+    /// <summary>
+    /// <c>evaluate --input out --labels labels.csv [--group-by corpus] [--json]</c>: how well the output matches known
+    /// emotions of whole recordings (duration-weighted mean of the utterance probabilities), overall and per group.
+    /// </summary>
+    public static Command CreateEvaluateCommand()
+    {
+        var input = InputOption();
+        var labels = new Option<string>("--labels", "-l")
+        {
+            Description = $"CSV with a header row: {LabelFile.RecordingIdColumn} (as in the output), {LabelFile.LabelColumn} (angry, happy, sad or neutral), optional group column.",
+            Required = true,
+        };
+        var groupBy = new Option<string?>("--group-by", "-g") { Description = "A column of the labels file to score separately (e.g. corpus)." };
+        var json = new Option<bool>("--json") { Description = "Print the scores as JSON instead of a table." };
+
+        var command = new Command("evaluate", "Score the output against known emotions of whole recordings: UAR, WAR, recall per emotion, confusion, arousal and valence AUC.");
+        command.Options.Add(input);
+        command.Options.Add(labels);
+        command.Options.Add(groupBy);
+        command.Options.Add(json);
+        command.SetAction((parse, cancellationToken) => EvaluateAsync(
+            parse.GetRequiredValue(input), parse.GetRequiredValue(labels), parse.GetValue(groupBy), parse.GetValue(json),
+            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken));
+        return command;
+    }
+
+    private static readonly JsonSerializerOptions EvaluationJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private static Option<string> InputOption() => new("--input", "-i")
     {
@@ -148,6 +178,56 @@ public static class ReportCommands
                 $"{s.RecordingId}: {s.Utterances} utterances, {s.SpeechShare:P0} speech, mostly {s.DominantEmotion ?? "-"} (valence {s.MeanValence:+0.00;-0.00}, arousal {s.MeanArousal:+0.00;-0.00})")).ConfigureAwait(false);
         }
         await stdout.WriteLineAsync($"{summaries.Count} summaries written to {Path.Combine(Path.GetFullPath(destination), DatasetLayout.Summaries)}").ConfigureAwait(false);
+        return ExitOk;
+    }
+
+    private static async Task<int> EvaluateAsync(
+        string input, string labelsPath, string? groupBy, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<LabelledRecording> labels;
+        IReadOnlyList<UtteranceRow> rows;
+        try
+        {
+            labels = await LabelFile.ReadAsync(labelsPath, groupBy, cancellationToken).ConfigureAwait(false);
+            rows = UtteranceDataset.LatestVersions(await new UtteranceDatasetReader(input).ReadAsync(null, cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or InvalidDataException)
+        {
+            await stderr.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return ExitNoData;
+        }
+        if (labels.Count == 0)
+        {
+            await stderr.WriteLineAsync($"{labelsPath}: no labelled recordings.").ConfigureAwait(false);
+            return ExitNoData;
+        }
+        var known = rows.Select(row => row.RecordingId).ToHashSet(StringComparer.Ordinal);
+        if (!labels.Any(label => known.Contains(label.RecordingId)))
+        {
+            // Every recording "without speech" is far likelier to be ids written another way than a silent archive.
+            var example = rows.Count > 0 ? $" (the output has e.g. '{rows[0].RecordingId}')" : "";
+            await stderr.WriteLineAsync($"None of the {labels.Count} labelled recording ids is in the output under {Path.GetFullPath(input)}{example}.").ConfigureAwait(false);
+            return ExitNoData;
+        }
+
+        var scores = RecordingEvaluation.Score(rows, labels);
+        var labelled = labels.Select(label => label.RecordingId).ToHashSet(StringComparer.Ordinal);
+        var models = rows.Where(row => labelled.Contains(row.RecordingId)).Select(row => $"{row.ModelName} {row.ModelVersion}").Distinct().Order().ToList();
+        if (json)
+        {
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(new { models, labels = EmotionLabels.All, groups = scores }, EvaluationJson)).ConfigureAwait(false);
+            return ExitOk;
+        }
+        await stdout.WriteLineAsync($"model: {string.Join("; ", models)}").ConfigureAwait(false);
+        var width = Math.Max(8, scores.Max(s => s.Group.Length));
+        await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"{"group".PadRight(width)} {"n",6} {"no speech",9} {"UAR",6} {"WAR",6} {string.Join(" ", EmotionLabels.All.Select(l => l.PadLeft(7)))} {"arousal AUC",11} {"valence AUC",11}")).ConfigureAwait(false);
+        foreach (var s in scores)
+        {
+            static string Cell(double? value, int pad) => (value is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "-").PadLeft(pad);
+            await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"{s.Group.PadRight(width)} {s.Recordings,6} {s.WithoutSpeech,9} {Cell(s.Uar, 6)} {Cell(s.War, 6)} {string.Join(" ", s.Recall.Select(r => Cell(r, 7)))} {Cell(s.ArousalAuc, 11)} {Cell(s.ValenceAuc, 11)}")).ConfigureAwait(false);
+        }
         return ExitOk;
     }
 

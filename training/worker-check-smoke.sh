@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# CI smoke run of worker_check.py, all output in a temp folder: a one-epoch smoke CV fold saved with --save-models,
+# exported as a bundle, its held-out clips processed by the worker (`emotionbatch process`) and scored per recording
+# (`emotionbatch evaluate`) beside the fold's CV figures, clean and as telephone copies. Needs the Release build of
+# the worker and the voice-activity model.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-/usr/bin/python3}
+OUT=$(mktemp -d)
+finish() {
+  local code=$?
+  if [ $code -ne 0 ]; then
+    for f in "$OUT"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; done
+  fi
+  rm -rf "$OUT"
+}
+trap finish EXIT
+export PYTHONPATH="$PWD/training${PYTHONPATH:+:$PYTHONPATH}"
+$PY -m emotionbatch_training.train cv --smoke --save-models --folds 0 --out "$OUT/cv" --set data.cache_dir="$OUT/cache" > "$OUT/cv.log" 2>&1
+$PY -m emotionbatch_training.worker_check --fold "$OUT/cv/fold0" --out "$OUT/check" > "$OUT/check.log" 2>&1
+$PY -m emotionbatch_training.worker_check --fold "$OUT/cv/fold0" --out "$OUT/check" --telephone > "$OUT/telephone.log" 2>&1
+$PY - "$OUT" <<'PYEOF'
+import csv, json, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+clips = sum(1 for row in csv.DictReader((out / "cv/fold0/test_items.csv").open()) if row["category"])
+for condition in ("clean", "telephone"):
+    rows = {r["group"]: r for r in json.loads((out / "check" / condition / "worker_check.json").read_text())["rows"]}
+    assert rows["all"]["n"] == clips, (condition, rows["all"]["n"], clips)
+    assert 0.0 <= rows["all"]["worker_uar"] <= 1.0 and 0.0 <= rows["all"]["cv_uar"] <= 1.0
+    assert {"ased", "emodb", "nemo", "ravdess"} <= set(rows), sorted(rows)
+    print(f"worker check ({condition}): {clips} clips, worker UAR {rows['all']['worker_uar']}, CV UAR {rows['all']['cv_uar']}")
+manifest = json.loads((out / "check/bundle/manifest.json").read_text())
+assert manifest["version"].endswith("+fold0") and manifest["trained"] is True
+PYEOF
