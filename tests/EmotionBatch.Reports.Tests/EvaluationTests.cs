@@ -143,10 +143,18 @@ public sealed class EvaluationTests
         Assert.Equal(["all", "calls", "podcast"], groups.EnumerateArray().Select(g => g.GetProperty("group").GetString()));
         Assert.Equal("emotionbatch-default 1.0.0", json.RootElement.GetProperty("models")[0].GetString());
 
-        (code, stdout, _) = await ReportCommandsTests.RunAsync("evaluate", "-i", temp.Path, "-l", labels);
+        (code, stdout, _) = await ReportCommandsTests.RunAsync("evaluate", "-i", temp.Path, "-l", labels, "--recordings", temp.File("verdicts.csv"));
         Assert.Equal(0, code);
         Assert.Contains("model: emotionbatch-default 1.0.0", stdout);
         Assert.Contains("arousal AUC", stdout);
+        // One line per labelled recording, read back by DuckDB; the one without speech has no prediction.
+        var lines = Duck.Query($"SELECT recording_id, label, predicted, utterances, p_angry + p_happy + p_sad + p_neutral AS total FROM read_csv('{temp.File("verdicts.csv").Replace("'", "''")}', header = true, all_varchar = false) ORDER BY recording_id").Rows;
+        Assert.Equal(6, lines.Count);
+        var call = lines.Single(r => (string)r["recording_id"]! == SampleDataset.LongCallId);
+        Assert.Equal((verdicts[SampleDataset.LongCallId], 28L), ((string)call["predicted"]!, Convert.ToInt64(call["utterances"], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal(1.0, Duck.Double(call["total"]), 4);
+        var silent = lines.Single(r => (string)r["recording_id"]! == "never-processed.wav");
+        Assert.Null(silent["predicted"]);
     }
 
     [Fact]

@@ -91,6 +91,9 @@ class TrainConfig:
     max_train_seconds: float = 3.0
     # Probability that a training clip loses its leading/trailing silence (as the worker's VAD would cut it).
     trim_p: float = 0.5
+    # Test clips lose their leading/trailing silence too, keeping this margin (ms; the worker's Vad:PaddingMs is
+    # 100), as the worker hands the model VAD-cut utterances; 0 = test clips whole (the protocol up to 2.2.0).
+    eval_trim_ms: int = 0
     # "multi": CE + (1-CCC_v) + (1-CCC_a); "categorical": CE only (speech and text categories);
     # "dimensional": CCC terms only (EmoBank ratings and the speech items' proxy targets).
     tasks: str = "multi"

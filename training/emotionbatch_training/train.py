@@ -149,15 +149,19 @@ def prepare_data(cfg: Config) -> Data:
     return Data(items, speech, text, source, conditions, centroids, extra)
 
 
-def trim_silence(frames: np.ndarray, energy_channel: int, rng: np.random.Generator) -> np.ndarray:
-    """Cut leading and trailing frames more than 30 dB below the clip's peak energy, keeping a random 0-200 ms
-    margin: the worker's voice activity detector hands the model trimmed utterances, the corpora ship padded clips."""
+def trim_silence(frames: np.ndarray, energy_channel: int, rng: Optional[np.random.Generator],
+                 margin: Optional[int] = None) -> np.ndarray:
+    """Cut leading and trailing frames more than 30 dB below the clip's peak energy, keeping a margin of `margin`
+    frames, or a random 0-200 ms one: the worker's voice activity detector hands the model trimmed utterances, the
+    corpora ship padded clips."""
     energy = frames[:, energy_channel].astype(np.float32)
     loud = np.flatnonzero(energy > energy.max() - math.log(1000.0))
     if len(loud) == 0:
         return frames
-    start = max(0, int(loud[0]) - int(rng.integers(0, 21)))
-    end = min(len(frames), int(loud[-1]) + 1 + int(rng.integers(0, 21)))
+    before = margin if margin is not None else int(rng.integers(0, 21))
+    after = margin if margin is not None else int(rng.integers(0, 21))
+    start = max(0, int(loud[0]) - before)
+    end = min(len(frames), int(loud[-1]) + 1 + after)
     return frames[start:end]
 
 
@@ -176,6 +180,8 @@ class Batcher:
         m = self.data.speech.get(item, condition)
         if train and rng.random() < self.cfg.train.trim_p:
             m = trim_silence(m, mc.n_mels + N_MFCC, rng)
+        elif not train and self.cfg.train.eval_trim_ms > 0:
+            m = trim_silence(m, mc.n_mels + N_MFCC, None, round(self.cfg.train.eval_trim_ms * mc.sample_rate / 1000 / mc.hop_length))
         seconds = self.cfg.train.max_train_seconds if train else EVAL_MAX_SECONDS
         max_frames = int(seconds * mc.sample_rate / mc.hop_length) + 1
         if len(m) > max_frames:

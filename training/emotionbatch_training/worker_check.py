@@ -54,13 +54,15 @@ def prepare_recordings(test_items: Path, folder: Path, telephone: bool) -> Path:
 
 
 def export_fold(fold: Path, bundle: Path) -> None:
-    """The fold's model as a bundle, with the temperature calibration.py fitted for this fold on the other folds."""
+    """The fold's model as a bundle, with the temperature calibration.py fitted for this fold on the other folds
+    (none, i.e. 1, when the CV ran one fold only)."""
     model, cfg, state = load_checkpoint(fold / "model.pt")
     calibration = fold.parent / "calibration.json"
     if calibration.exists():
         index = int(fold.name.removeprefix("fold"))
         per_fold = {row["fold"]: row["temperature"] for row in json.loads(calibration.read_text())["per_fold"]}
-        if index in per_fold:
+        # With one fold calibration.py fits the fold on itself; such a temperature would be tuned on the test clips.
+        if index in per_fold and len(per_fold) > 1:
             model.head.temperature.fill_(per_fold[index])
     export_bundle(model, cfg, bundle, trained=True, name="emotionbatch-cv-fold", version=f"{DEFAULT_VERSION}+{fold.name}",
                   description=f"CV {fold.name} model of {fold.parent} (held-out speakers in {TEST_ITEMS}); for worker_check only.",

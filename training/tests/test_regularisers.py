@@ -127,3 +127,19 @@ class WeightAverageTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TrimSilenceTest(unittest.TestCase):
+    def test_a_fixed_margin_keeps_that_many_quiet_frames_each_side_as_the_workers_vad_padding(self):
+        from emotionbatch_training.train import trim_silence
+        frames = np.zeros((50, 2), np.float32)
+        frames[:, 1] = -20.0           # energy channel: silence
+        frames[20:30, 1] = 0.0         # speech: 20 nepers (about 87 dB) above the floor
+        frames[25, 1] = -5.0           # a dip inside speech stays
+        np.testing.assert_array_equal(trim_silence(frames, 1, None, margin=3), frames[17:33])
+        np.testing.assert_array_equal(trim_silence(frames, 1, None, margin=0), frames[20:30])
+        # Random margins (training) stay within 0-20 frames each side.
+        rng = np.random.default_rng(0)
+        for _ in range(20):
+            n = len(trim_silence(frames, 1, rng))
+            self.assertTrue(10 <= n <= 50, n)

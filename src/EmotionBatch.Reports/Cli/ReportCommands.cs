@@ -86,16 +86,40 @@ public static class ReportCommands
         };
         var groupBy = new Option<string?>("--group-by", "-g") { Description = "A column of the labels file to score separately (e.g. corpus)." };
         var json = new Option<bool>("--json") { Description = "Print the scores as JSON instead of a table." };
+        var recordings = new Option<string?>("--recordings")
+        {
+            Description = "Also write a CSV of every labelled recording: label, group, predicted emotion, mean probabilities, valence, arousal, utterances, speech seconds.",
+        };
 
         var command = new Command("evaluate", "Score the output against known emotions of whole recordings: UAR, WAR, recall per emotion, confusion, arousal and valence AUC.");
         command.Options.Add(input);
         command.Options.Add(labels);
         command.Options.Add(groupBy);
         command.Options.Add(json);
+        command.Options.Add(recordings);
         command.SetAction((parse, cancellationToken) => EvaluateAsync(
             parse.GetRequiredValue(input), parse.GetRequiredValue(labels), parse.GetValue(groupBy), parse.GetValue(json),
-            parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken));
+            parse.GetValue(recordings), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken));
         return command;
+    }
+
+    private static async Task WriteVerdictsAsync(
+        IReadOnlyList<(LabelledRecording Label, RecordingVerdict? Verdict)> verdicts, Stream stream, CancellationToken cancellationToken)
+    {
+        await using var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
+        await writer.WriteLineAsync("recording_id,label,group,predicted,p_angry,p_happy,p_sad,p_neutral,valence,arousal,utterances,speech_seconds".AsMemory(), cancellationToken).ConfigureAwait(false);
+        foreach (var (label, verdict) in verdicts)
+        {
+            var fields = verdict is null
+                ? [Csv(label.RecordingId), label.Label, Csv(label.Group ?? ""), "", "", "", "", "", "", "", "0", "0"]
+                : new[] { Csv(label.RecordingId), label.Label, Csv(label.Group ?? ""), verdict.Predicted }
+                    .Concat(verdict.Probabilities.Select(F))
+                    .Concat([F(verdict.Valence), F(verdict.Arousal), verdict.Utterances.ToString(CultureInfo.InvariantCulture), F(verdict.SpeechSeconds)]);
+            await writer.WriteLineAsync(string.Join(',', fields).AsMemory(), cancellationToken).ConfigureAwait(false);
+        }
+
+        static string F(double value) => value.ToString("0.######", CultureInfo.InvariantCulture);
+        static string Csv(string value) => value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
     }
 
     private static readonly JsonSerializerOptions EvaluationJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
@@ -182,7 +206,8 @@ public static class ReportCommands
     }
 
     private static async Task<int> EvaluateAsync(
-        string input, string labelsPath, string? groupBy, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+        string input, string labelsPath, string? groupBy, bool json, string? recordingsPath, TextWriter stdout, TextWriter stderr,
+        CancellationToken cancellationToken)
     {
         IReadOnlyList<LabelledRecording> labels;
         IReadOnlyList<UtteranceRow> rows;
@@ -210,7 +235,12 @@ public static class ReportCommands
             return ExitNoData;
         }
 
-        var scores = RecordingEvaluation.Score(rows, labels);
+        var verdicts = RecordingEvaluation.Verdicts(rows, labels);
+        var scores = RecordingEvaluation.Score(verdicts);
+        if (recordingsPath is not null)
+        {
+            await AtomicFile.WriteAsync(recordingsPath, (stream, token) => WriteVerdictsAsync(verdicts, stream, token), cancellationToken).ConfigureAwait(false);
+        }
         var labelled = labels.Select(label => label.RecordingId).ToHashSet(StringComparer.Ordinal);
         var models = rows.Where(row => labelled.Contains(row.RecordingId)).Select(row => $"{row.ModelName} {row.ModelVersion}").Distinct().Order().ToList();
         if (json)

@@ -9,7 +9,8 @@ public sealed record LabelledRecording(string RecordingId, string Label, string?
 /// What the output says about one recording as a whole: the duration-weighted mean of its utterances' probabilities,
 /// valence and arousal (a long utterance counts more than a short one); the predicted emotion is the most probable.
 /// </summary>
-public sealed record RecordingVerdict(string RecordingId, string Predicted, IReadOnlyList<double> Probabilities, double Valence, double Arousal)
+public sealed record RecordingVerdict(
+    string RecordingId, string Predicted, IReadOnlyList<double> Probabilities, double Valence, double Arousal, int Utterances, double SpeechSeconds)
 {
     public static RecordingVerdict From(IReadOnlyList<UtteranceRow> rows)
     {
@@ -46,7 +47,8 @@ public sealed record RecordingVerdict(string RecordingId, string Predicted, IRea
                 best = k;
             }
         }
-        return new RecordingVerdict(rows[0].RecordingId, EmotionLabels.All[best], probabilities, valence, arousal);
+        return new RecordingVerdict(rows[0].RecordingId, EmotionLabels.All[best], probabilities, valence, arousal,
+            rows.Count, rows.Sum(row => Math.Max(0.0, row.EndSeconds - row.StartSeconds)));
     }
 }
 
@@ -69,15 +71,28 @@ public static class RecordingEvaluation
 {
     public const string AllGroups = "all";
 
+    /// <summary>Each labelled recording with the output's verdict on it; null where no speech was found in it.</summary>
     /// <param name="rows">The latest version of each recording's utterances.</param>
     /// <param name="labels">One entry per recording id.</param>
-    public static IReadOnlyList<GroupScore> Score(IReadOnlyList<UtteranceRow> rows, IReadOnlyList<LabelledRecording> labels)
+    public static IReadOnlyList<(LabelledRecording Label, RecordingVerdict? Verdict)> Verdicts(
+        IReadOnlyList<UtteranceRow> rows, IReadOnlyList<LabelledRecording> labels)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(labels);
         var verdicts = rows.GroupBy(row => row.RecordingId, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => RecordingVerdict.From(g.ToList()), StringComparer.Ordinal);
-        var scored = labels.Select(label => (Label: label, Verdict: verdicts.GetValueOrDefault(label.RecordingId))).ToList();
+        return labels.Select(label => (label, verdicts.GetValueOrDefault(label.RecordingId))).ToList();
+    }
+
+    /// <param name="rows">The latest version of each recording's utterances.</param>
+    /// <param name="labels">One entry per recording id.</param>
+    public static IReadOnlyList<GroupScore> Score(IReadOnlyList<UtteranceRow> rows, IReadOnlyList<LabelledRecording> labels) =>
+        Score(Verdicts(rows, labels));
+
+    public static IReadOnlyList<GroupScore> Score(IReadOnlyList<(LabelledRecording Label, RecordingVerdict? Verdict)> verdicts)
+    {
+        ArgumentNullException.ThrowIfNull(verdicts);
+        var scored = verdicts.ToList();
         var groups = new List<GroupScore> { ScoreGroup(AllGroups, scored) };
         foreach (var group in scored.Where(s => s.Label.Group is not null).GroupBy(s => s.Label.Group!, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
