@@ -10,17 +10,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 PY=${PYTHON:-/usr/bin/python3}
 WORKER="$ROOT/src/EmotionBatch.Worker/bin/Release/net10.0/emotionbatch.dll"
-OUT=$(mktemp -d)
-# On failure the step logs are printed before the temp folder goes, so CI shows why.
-finish() {
-  local code=$?
-  if [ $code -ne 0 ]; then
-    for f in "$OUT"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; done
-  fi
-  rm -rf "$OUT"
-  exit $code
-}
-trap finish EXIT
+source training/smoke-temp.sh
 export PYTHONPATH="$ROOT/training${PYTHONPATH:+:$PYTHONPATH}"
 started=$SECONDS
 step() { echo "== $1 ($((SECONDS - started)) s)"; }

@@ -6,15 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/usr/bin/python3}
-OUT=$(mktemp -d)
-finish() {
-  local code=$?
-  if [ $code -ne 0 ]; then
-    for f in "$OUT"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; done
-  fi
-  rm -rf "$OUT"
-}
-trap finish EXIT
+source training/smoke-temp.sh
 export PYTHONPATH="$PWD/training${PYTHONPATH:+:$PYTHONPATH}"
 $PY -m emotionbatch_training.train cv --smoke --save-models --folds 0 --out "$OUT/cv" --set data.cache_dir="$OUT/cache" > "$OUT/cv.log" 2>&1
 $PY -m emotionbatch_training.worker_check --fold "$OUT/cv/fold0" --out "$OUT/check" > "$OUT/check.log" 2>&1
