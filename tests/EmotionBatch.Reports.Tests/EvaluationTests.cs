@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EmotionBatch.Core;
+using EmotionBatch.Datasets;
 using EmotionBatch.Reports.Evaluation;
 using EmotionBatch.Testing;
 
@@ -33,7 +34,7 @@ public sealed class EvaluationTests
         LabelledRecording[] labels =
         [
             new("a1", "angry", "x"), new("a2", "angry", "y"), new("h1", "happy", "x"), new("s1", "sad", "x"),
-            new("n1", "neutral", "y"), new("n2", "neutral", "y"),
+            new("n1", "neutral", "y"), new("n2", "neutral", "y"), new("x9", "happy", "y"),
         ];
         UtteranceRow[] rows =
         [
@@ -42,10 +43,11 @@ public sealed class EvaluationTests
             Row("h1", 0, 1, 0.1f, 0.7f, 0.1f, 0.1f, valence: 0.6f, arousal: 0.5f),
             Row("s1", 0, 1, 0.1f, 0.1f, 0.7f, 0.1f, valence: -0.4f, arousal: 0.3f), // sad more aroused than a2
             Row("n1", 0, 1, 0.1f, 0.1f, 0.1f, 0.7f, valence: 0.0f, arousal: -0.2f),
-            // n2: no utterance at all (no speech found)
+            // n2: processed, no speech found; x9: not in the output at all (left out, not a miss)
         ];
 
-        var scores = RecordingEvaluation.Score(rows, labels);
+        var scores = RecordingEvaluation.Score(rows, labels, new HashSet<string> { "n2" });
+        Assert.Equal(["x9"], RecordingEvaluation.Verdicts(rows, labels, new HashSet<string> { "n2" }).NotInOutput.Select(l => l.RecordingId));
 
         Assert.Equal(["all", "x", "y"], scores.Select(s => s.Group));
         var all = scores[0];
@@ -77,9 +79,10 @@ public sealed class EvaluationTests
     [Fact]
     public void Label_files_take_quoted_ids_a_bom_and_any_column_order()
     {
-        var labels = LabelFile.Parse("\uFEFFcorpus,label,recording_id\r\nemodb,Angry,\"calls/a, b.wav\"\r\n\r\nravdess,sad,\"say \"\"hi\"\".wav\"\n", "corpus", "l.csv");
+        var labels = LabelFile.Parse("\uFEFFcorpus,label,recording_id\r\nemodb,Angry,\"calls/a, b.wav\"\r\n\r\n,,\nravdess,sad,\"say \"\"hi\"\".wav\"\n,neutral, c.wav \n", "corpus", "l.csv");
 
-        Assert.Equal([new LabelledRecording("calls/a, b.wav", "angry", "emodb"), new LabelledRecording("say \"hi\".wav", "sad", "ravdess")], labels);
+        Assert.Equal([new LabelledRecording("calls/a, b.wav", "angry", "emodb"), new LabelledRecording("say \"hi\".wav", "sad", "ravdess"),
+            new LabelledRecording("c.wav", "neutral", null)], labels);
     }
 
     [Theory]
@@ -98,7 +101,14 @@ public sealed class EvaluationTests
     public async Task Evaluate_scores_the_parquet_output_as_duckdb_reads_it()
     {
         using var temp = RepoPaths.NewTempFolder("cli-evaluate");
-        await TestDatasetWriter.WriteUtterancesAsync(temp.Path, SampleDataset.All());
+        const string oddId = "calls/a, \"b\".wav";
+        await TestDatasetWriter.WriteUtterancesAsync(temp.Path, [.. SampleDataset.All(), Row(oddId, 0, 2, 0.1f, 0.2f, 0.6f, 0.1f)]);
+        // Processed, no speech found: the worker writes a summary and no utterance rows.
+        var silence = RecordingSummary.ForNoSpeech("silence.wav", "file:///data/recordings/silence.wav", "e0", 12.0,
+            SampleDataset.ModelName, SampleDataset.ModelVersion, SampleDataset.ProcessedAt);
+        var summaryPath = Path.Combine(temp.Path, SummaryParquet.RelativePath(silence));
+        Directory.CreateDirectory(Path.GetDirectoryName(summaryPath)!);
+        await AtomicFile.WriteAsync(summaryPath, (stream, token) => SummaryParquet.WriteAsync([silence], stream, token), CancellationToken.None);
         var labels = temp.File("labels.csv");
         await File.WriteAllTextAsync(labels, string.Join('\n',
             "recording_id,label,source",
@@ -107,16 +117,20 @@ public sealed class EvaluationTests
             "bad-news.m4a,sad,podcast",
             "support-call.wav,sad,calls",
             $"{SampleDataset.LongCallId},neutral,calls",
+            "silence.wav,neutral,calls",
+            "\"calls/a, \"\"b\"\".wav\",sad,calls",
             "never-processed.wav,neutral,calls"));
 
         var (code, stdout, stderr) = await ReportCommandsTests.RunAsync("evaluate", "-i", temp.Path, "-l", labels, "--group-by", "source", "--json");
 
         Assert.True(code == 0, stderr);
+        Assert.Contains("1 of 8 labelled recordings are not in the output and are left out (e.g. 'never-processed.wav')", stderr);
         using var json = JsonDocument.Parse(stdout);
+        Assert.Equal(1, json.RootElement.GetProperty("not_in_output").GetInt32());
         var groups = json.RootElement.GetProperty("groups");
         var all = groups[0];
         Assert.Equal("all", all.GetProperty("group").GetString());
-        Assert.Equal(6, all.GetProperty("recordings").GetInt32());
+        Assert.Equal(7, all.GetProperty("recordings").GetInt32());
         Assert.Equal(1, all.GetProperty("without_speech").GetInt32());
         // The recording-level verdicts, computed independently by DuckDB from the Parquet files.
         var verdicts = Duck.Query($"""
@@ -130,7 +144,7 @@ public sealed class EvaluationTests
             """).Rows.ToDictionary(r => (string)r["recording_id"]!, r => (string)r["predicted"]!);
         var expectedConfusion = new int[4, 5];
         string[] order = ["angry", "happy", "sad", "neutral"];
-        foreach (var (id, label) in new[] { ("complaint.mp3", "angry"), ("good-news.ogg", "happy"), ("bad-news.m4a", "sad"), ("support-call.wav", "sad"), (SampleDataset.LongCallId, "neutral") })
+        foreach (var (id, label) in new[] { ("complaint.mp3", "angry"), ("good-news.ogg", "happy"), ("bad-news.m4a", "sad"), ("support-call.wav", "sad"), (SampleDataset.LongCallId, "neutral"), (oddId, "sad") })
         {
             expectedConfusion[Array.IndexOf(order, label), Array.IndexOf(order, verdicts[id])]++;
         }
@@ -149,11 +163,12 @@ public sealed class EvaluationTests
         Assert.Contains("arousal AUC", stdout);
         // One line per labelled recording, read back by DuckDB; the one without speech has no prediction.
         var lines = Duck.Query($"SELECT recording_id, label, predicted, utterances, p_angry + p_happy + p_sad + p_neutral AS total FROM read_csv('{temp.File("verdicts.csv").Replace("'", "''")}', header = true, all_varchar = false) ORDER BY recording_id").Rows;
-        Assert.Equal(6, lines.Count);
+        Assert.Equal(7, lines.Count);
+        Assert.Equal("sad", lines.Single(r => (string)r["recording_id"]! == oddId)["predicted"]);
         var call = lines.Single(r => (string)r["recording_id"]! == SampleDataset.LongCallId);
         Assert.Equal((verdicts[SampleDataset.LongCallId], 28L), ((string)call["predicted"]!, Convert.ToInt64(call["utterances"], System.Globalization.CultureInfo.InvariantCulture)));
         Assert.Equal(1.0, Duck.Double(call["total"]), 4);
-        var silent = lines.Single(r => (string)r["recording_id"]! == "never-processed.wav");
+        var silent = lines.Single(r => (string)r["recording_id"]! == "silence.wav");
         Assert.Null(silent["predicted"]);
     }
 

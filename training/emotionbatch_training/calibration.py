@@ -40,9 +40,10 @@ def probabilities(logits: np.ndarray, t: float = 1.0) -> np.ndarray:
 
 
 def load_fold_predictions(cv_dir: Path) -> list[dict[str, np.ndarray]]:
-    """The CV folds' test predictions (fold*/predictions.npz, written by train.run_fold), in fold order."""
-    folds = [dict(np.load(p)) for p in sorted(cv_dir.glob("fold*/predictions.npz"),
-                                                key=lambda p: int(p.parent.name[4:]))]
+    """The CV folds' test predictions (fold*/predictions.npz, written by train.run_fold), in fold order; each with
+    its fold number under "fold"."""
+    paths = sorted(cv_dir.glob("fold*/predictions.npz"), key=lambda p: int(p.parent.name[4:]))
+    folds = [{**dict(np.load(p)), "fold": int(p.parent.name[4:])} for p in paths]
     if not folds:
         raise SystemExit(f"no fold*/predictions.npz under {cv_dir}")
     return folds
@@ -62,7 +63,7 @@ def calibrate_cv(cv_dir: Path) -> dict:
     for k in range(len(folds)):
         others = [j for j in range(len(folds)) if j != k] or [k]
         t = fit_temperature(*stack(others))
-        row = {"fold": k, "temperature": t}
+        row = {"fold": folds[k]["fold"], "temperature": t, "fitted_on_other_folds": len(folds) > 1}
         for key in report_keys:
             z, y = folds[k][key], folds[k]["labels"]
             row[key] = {"ece_before": expected_calibration_error(probabilities(z, 1.0), y),

@@ -28,8 +28,10 @@ def ensemble_scores(runs: list[list[dict[str, np.ndarray]]]) -> dict[str, dict[s
     out: dict[str, dict[str, list[float]]] = {}
     for fold in zip(*runs):
         labels, corpus = fold[0]["labels"], fold[0]["corpus"]
-        if any(not np.array_equal(f["labels"], labels) or not np.array_equal(f["corpus"], corpus) for f in fold):
-            raise SystemExit("the runs' test folds differ (other folds or other data): they cannot be averaged")
+        # Item ids where every run wrote them (older runs did not); labels and corpora always.
+        same_ids = all("ids" in f for f in fold) and any(not np.array_equal(f["ids"], fold[0]["ids"]) for f in fold)
+        if same_ids or any(not np.array_equal(f["labels"], labels) or not np.array_equal(f["corpus"], corpus) for f in fold):
+            raise SystemExit("the runs' test folds differ (other folds, other data or another order): they cannot be averaged")
         for key in [k for k in KEYS if all(k in f for f in fold)]:
             p = np.mean([probabilities(f[key]) for f in fold], axis=0)
             for name in ["all", *sorted(set(corpus.tolist()))]:

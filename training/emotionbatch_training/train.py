@@ -502,6 +502,7 @@ def evaluate(model: EmotionModel, cfg: Config, data: Data, test_items: Sequence[
     raw: dict[str, np.ndarray] = {}
     audio = [it for it in test_items if it.audio and it.category]
     if audio:
+        raw["ids"] = np.array([it.id for it in audio])
         raw["labels"] = np.array([LABEL_INDEX[it.category] for it in audio])
         raw["corpus"] = np.array([it.corpus for it in audio])
         for condition in channels.TEST_CONDITIONS:

@@ -29,7 +29,7 @@ TELEPHONE_FILTER = "highpass=f=300,lowpass=f=3400"
 
 
 def prepare_recordings(test_items: Path, folder: Path, telephone: bool) -> Path:
-    """The held-out clips under folder/<corpus>/, and labels.csv with the recording ids the worker will give them."""
+    """The held-out clips under folder/<item id>, and labels.csv with the recording ids the worker will give them."""
     folder.mkdir(parents=True, exist_ok=True)
     labels = folder.parent / "labels.csv"
     with test_items.open(newline="", encoding="utf-8") as f, labels.open("w", newline="", encoding="utf-8") as out:
@@ -38,9 +38,9 @@ def prepare_recordings(test_items: Path, folder: Path, telephone: bool) -> Path:
         for row in csv.DictReader(f):
             if not row["category"] or not row["audio"]:
                 continue
-            audio = Path(row["audio"])
-            # Telephone copies are G.711 WAV files, as call recorders write them.
-            name = f"{row['corpus']}/{audio.stem}.wav" if telephone else f"{row['corpus']}/{audio.name}"
+            # Named after the item id, unique by construction; telephone copies are G.711 WAV files, as call
+            # recorders write them.
+            name = row["id"] + (".wav" if telephone else Path(row["audio"]).suffix)
             target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
             if telephone:
@@ -60,10 +60,10 @@ def export_fold(fold: Path, bundle: Path) -> None:
     calibration = fold.parent / "calibration.json"
     if calibration.exists():
         index = int(fold.name.removeprefix("fold"))
-        per_fold = {row["fold"]: row["temperature"] for row in json.loads(calibration.read_text())["per_fold"]}
+        rows = {row["fold"]: row for row in json.loads(calibration.read_text())["per_fold"]}
         # With one fold calibration.py fits the fold on itself; such a temperature would be tuned on the test clips.
-        if index in per_fold and len(per_fold) > 1:
-            model.head.temperature.fill_(per_fold[index])
+        if index in rows and rows[index].get("fitted_on_other_folds"):
+            model.head.temperature.fill_(rows[index]["temperature"])
     export_bundle(model, cfg, bundle, trained=True, name="emotionbatch-cv-fold", version=f"{DEFAULT_VERSION}+{fold.name}",
                   description=f"CV {fold.name} model of {fold.parent} (held-out speakers in {TEST_ITEMS}); for worker_check only.",
                   data=state.get("data", []))
@@ -112,8 +112,8 @@ def main(argv=None) -> None:
     shutil.rmtree(out / condition, ignore_errors=True)
     work = out / condition
     bundle = out / "bundle"
-    if not (bundle / "manifest.json").exists():
-        export_fold(fold, bundle)
+    shutil.rmtree(bundle, ignore_errors=True)  # always this fold's model, never a bundle left by another run
+    export_fold(fold, bundle)
     labels = prepare_recordings(fold / TEST_ITEMS, work / "recordings", args.telephone)
     run_worker(worker, bundle, work / "recordings", work / "output", work / "work")
     rows = compare(evaluate(worker, work / "output", labels), json.loads((fold / "metrics.json").read_text()), condition)

@@ -63,7 +63,8 @@ def run(cfg: Config, out: Path, train_conditions: Sequence[str], c: float = 3.0)
         mean, std = x.mean(0), x.std(0) + 1e-6
         svm = SVC(C=c, kernel="rbf", gamma="scale", probability=True, random_state=0).fit((x - mean) / std, y)
         metrics = {}
-        predictions = {"labels": labels_of(test), "corpus": np.array([it.corpus for it in test])}
+        predictions = {"ids": np.array([it.id for it in test]), "labels": labels_of(test),
+                       "corpus": np.array([it.corpus for it in test])}
         for cond in channels.TEST_CONDITIONS:
             p = svm.predict_proba((feats[cond][te] - mean) / std)
             metrics[f"speech_{cond}"] = speech_report(test, p, *probability_axes(p))

@@ -211,12 +211,17 @@ public static class ReportCommands
     {
         IReadOnlyList<LabelledRecording> labels;
         IReadOnlyList<UtteranceRow> rows;
+        HashSet<string> withoutSpeech;
         try
         {
             labels = await LabelFile.ReadAsync(labelsPath, groupBy, cancellationToken).ConfigureAwait(false);
             rows = UtteranceDataset.LatestVersions(await new UtteranceDatasetReader(input).ReadAsync(null, cancellationToken).ConfigureAwait(false));
+            // A recording processed without speech has a summary with no utterances and no rows.
+            var root = Directory.Exists(Path.Combine(input, DatasetLayout.Utterances)) ? input : Path.GetDirectoryName(Path.GetFullPath(input))!;
+            withoutSpeech = (await SummaryDatasetBuilder.ReadAllAsync(root, cancellationToken).ConfigureAwait(false))
+                .Where(summary => summary.Utterances == 0).Select(summary => summary.RecordingId).ToHashSet(StringComparer.Ordinal);
         }
-        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or InvalidDataException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             await stderr.WriteLineAsync(e.Message).ConfigureAwait(false);
             return ExitNoData;
@@ -226,26 +231,38 @@ public static class ReportCommands
             await stderr.WriteLineAsync($"{labelsPath}: no labelled recordings.").ConfigureAwait(false);
             return ExitNoData;
         }
-        var known = rows.Select(row => row.RecordingId).ToHashSet(StringComparer.Ordinal);
-        if (!labels.Any(label => known.Contains(label.RecordingId)))
+        var verdicts = RecordingEvaluation.Verdicts(rows, labels, withoutSpeech);
+        if (verdicts.Scored.Count == 0)
         {
-            // Every recording "without speech" is far likelier to be ids written another way than a silent archive.
             var example = rows.Count > 0 ? $" (the output has e.g. '{rows[0].RecordingId}')" : "";
             await stderr.WriteLineAsync($"None of the {labels.Count} labelled recording ids is in the output under {Path.GetFullPath(input)}{example}.").ConfigureAwait(false);
             return ExitNoData;
         }
+        if (verdicts.NotInOutput.Count > 0)
+        {
+            // Not processed (yet), failed, or ids written another way: left out of the scores, never counted as misses.
+            var examples = string.Join(", ", verdicts.NotInOutput.Take(3).Select(label => $"'{label.RecordingId}'"));
+            await stderr.WriteLineAsync($"{verdicts.NotInOutput.Count} of {labels.Count} labelled recordings are not in the output and are left out (e.g. {examples}); see the errors dataset for failures.").ConfigureAwait(false);
+        }
 
-        var verdicts = RecordingEvaluation.Verdicts(rows, labels);
-        var scores = RecordingEvaluation.Score(verdicts);
+        var scores = RecordingEvaluation.Score(verdicts.Scored);
         if (recordingsPath is not null)
         {
-            await AtomicFile.WriteAsync(recordingsPath, (stream, token) => WriteVerdictsAsync(verdicts, stream, token), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await AtomicFile.WriteAsync(recordingsPath, (stream, token) => WriteVerdictsAsync(verdicts.Scored, stream, token), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                await stderr.WriteLineAsync($"Could not write {recordingsPath}: {e.Message}").ConfigureAwait(false);
+                return ExitNoData;
+            }
         }
-        var labelled = labels.Select(label => label.RecordingId).ToHashSet(StringComparer.Ordinal);
+        var labelled = verdicts.Scored.Select(item => item.Label.RecordingId).ToHashSet(StringComparer.Ordinal);
         var models = rows.Where(row => labelled.Contains(row.RecordingId)).Select(row => $"{row.ModelName} {row.ModelVersion}").Distinct().Order().ToList();
         if (json)
         {
-            await stdout.WriteLineAsync(JsonSerializer.Serialize(new { models, labels = EmotionLabels.All, groups = scores }, EvaluationJson)).ConfigureAwait(false);
+            await stdout.WriteLineAsync(JsonSerializer.Serialize(new { models, labels = EmotionLabels.All, not_in_output = verdicts.NotInOutput.Count, groups = scores }, EvaluationJson)).ConfigureAwait(false);
             return ExitOk;
         }
         await stdout.WriteLineAsync($"model: {string.Join("; ", models)}").ConfigureAwait(false);

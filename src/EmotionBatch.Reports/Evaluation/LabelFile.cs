@@ -35,15 +35,15 @@ public static class LabelFile
         var result = new List<LabelledRecording>();
         foreach (var (line, fields) in records.Skip(1))
         {
-            if (fields.Count == 1 && fields[0].Length == 0)
+            if (fields.All(f => f.Trim().Length == 0))
             {
-                continue; // blank line
+                continue; // a blank line, or one of only commas as spreadsheets write them
             }
             if (fields.Count != header.Count)
             {
                 throw new InvalidDataException($"{source}:{line}: {fields.Count} fields, the header has {header.Count}.");
             }
-            var recording = fields[id];
+            var recording = fields[id].Trim();
             var emotion = fields[label].Trim().ToLowerInvariant();
             if (recording.Length == 0)
             {
@@ -58,7 +58,8 @@ public static class LabelFile
             {
                 throw new InvalidDataException($"{source}:{line}: recording '{recording}' is labelled twice.");
             }
-            result.Add(new LabelledRecording(recording, emotion, group < 0 ? null : fields[group]));
+            var groupValue = group < 0 ? null : fields[group].Trim();
+            result.Add(new LabelledRecording(recording, emotion, string.IsNullOrEmpty(groupValue) ? null : groupValue));
         }
         return result;
     }

@@ -2,7 +2,7 @@ using EmotionBatch.Core;
 
 namespace EmotionBatch.Reports.Evaluation;
 
-/// <summary>A recording with a known emotion: its id as in the <c>recording_id</c> column, and the group it is reported under (e.g. a corpus).</summary>
+/// <summary>A recording with a known emotion: its id as in the <c>recording_id</c> column, and the group it is reported under (e.g. a corpus; null for none).</summary>
 public sealed record LabelledRecording(string RecordingId, string Label, string? Group);
 
 /// <summary>
@@ -60,34 +60,63 @@ public sealed record RecordingVerdict(
 /// <param name="War">Accuracy (weighted average recall).</param>
 /// <param name="Recall">Per label; null where the group has no recording of it.</param>
 /// <param name="Confusion">Rows: true label (<see cref="EmotionLabels.All"/> order); columns: predicted label, then "no speech".</param>
-/// <param name="ArousalAuc">Mean arousal ranking angry+happy above sad+neutral; null without both sides.</param>
-/// <param name="ValenceAuc">Mean valence ranking happy above angry+sad; null without both sides.</param>
+/// <param name="ArousalAuc">Mean arousal ranking angry+happy above sad+neutral, over the recordings with speech (the others have no arousal); null without both sides.</param>
+/// <param name="ValenceAuc">Mean valence ranking happy above angry+sad, over the recordings with speech; null without both sides.</param>
 public sealed record GroupScore(
     string Group, int Recordings, int WithoutSpeech, double Uar, double War, IReadOnlyList<double?> Recall,
     IReadOnlyList<IReadOnlyList<int>> Confusion, double? ArousalAuc, double? ValenceAuc);
+
+/// <summary>The labelled recordings the output holds, with their verdicts, and those it does not hold.</summary>
+public sealed record LabelledVerdicts(
+    IReadOnlyList<(LabelledRecording Label, RecordingVerdict? Verdict)> Scored, IReadOnlyList<LabelledRecording> NotInOutput);
 
 /// <summary>Scores the output of a processing run against known emotions per recording, overall and per group.</summary>
 public static class RecordingEvaluation
 {
     public const string AllGroups = "all";
 
-    /// <summary>Each labelled recording with the output's verdict on it; null where no speech was found in it.</summary>
+    /// <summary>
+    /// Each labelled recording the output knows, with its verdict (null where the worker found no speech in it), and
+    /// the labelled recordings the output does not hold at all (not processed yet, failed, or an id written another
+    /// way), which are left out of the scores rather than counted as misses.
+    /// </summary>
     /// <param name="rows">The latest version of each recording's utterances.</param>
     /// <param name="labels">One entry per recording id.</param>
-    public static IReadOnlyList<(LabelledRecording Label, RecordingVerdict? Verdict)> Verdicts(
-        IReadOnlyList<UtteranceRow> rows, IReadOnlyList<LabelledRecording> labels)
+    /// <param name="withoutSpeech">Ids the output records as processed with no speech found (summaries with no utterances).</param>
+    public static LabelledVerdicts Verdicts(
+        IReadOnlyList<UtteranceRow> rows, IReadOnlyList<LabelledRecording> labels, IReadOnlySet<string> withoutSpeech)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(withoutSpeech);
         var verdicts = rows.GroupBy(row => row.RecordingId, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => RecordingVerdict.From(g.ToList()), StringComparer.Ordinal);
-        return labels.Select(label => (label, verdicts.GetValueOrDefault(label.RecordingId))).ToList();
+        var scored = new List<(LabelledRecording, RecordingVerdict?)>();
+        var missing = new List<LabelledRecording>();
+        foreach (var label in labels)
+        {
+            if (verdicts.TryGetValue(label.RecordingId, out var verdict))
+            {
+                scored.Add((label, verdict));
+            }
+            else if (withoutSpeech.Contains(label.RecordingId))
+            {
+                scored.Add((label, null));
+            }
+            else
+            {
+                missing.Add(label);
+            }
+        }
+        return new LabelledVerdicts(scored, missing);
     }
 
     /// <param name="rows">The latest version of each recording's utterances.</param>
     /// <param name="labels">One entry per recording id.</param>
-    public static IReadOnlyList<GroupScore> Score(IReadOnlyList<UtteranceRow> rows, IReadOnlyList<LabelledRecording> labels) =>
-        Score(Verdicts(rows, labels));
+    /// <param name="withoutSpeech">Ids processed with no speech found; they count as misses.</param>
+    public static IReadOnlyList<GroupScore> Score(IReadOnlyList<UtteranceRow> rows, IReadOnlyList<LabelledRecording> labels,
+        IReadOnlySet<string> withoutSpeech) =>
+        Score(Verdicts(rows, labels, withoutSpeech).Scored);
 
     public static IReadOnlyList<GroupScore> Score(IReadOnlyList<(LabelledRecording Label, RecordingVerdict? Verdict)> verdicts)
     {
