@@ -92,7 +92,8 @@ class TrainConfig:
     # Probability that a training clip loses its leading/trailing silence (as the worker's VAD would cut it).
     trim_p: float = 0.5
     # Test clips lose their leading/trailing silence too, keeping this margin (ms; the worker's Vad:PaddingMs is
-    # 100), as the worker hands the model VAD-cut utterances; 0 = test clips whole (the protocol up to 2.2.0).
+    # 100), as the worker hands the model VAD-cut utterances; 0 = test clips whole (the protocol up to 2.2.0). The deep
+    # model's CV only: the yardstick and frozen.py score whole clips.
     eval_trim_ms: int = 0
     # "multi": CE + (1-CCC_v) + (1-CCC_a); "categorical": CE only (speech and text categories);
     # "dimensional": CCC terms only (EmoBank ratings and the speech items' proxy targets).
