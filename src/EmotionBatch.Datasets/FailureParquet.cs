@@ -1,4 +1,5 @@
 using EmotionBatch.Core;
+using Parquet;
 using Parquet.Schema;
 using static EmotionBatch.Datasets.ParquetFields;
 
@@ -14,7 +15,7 @@ public static class FailureColumns
     public const string FailedAt = "failed_at";
 }
 
-/// <summary>The errors dataset's Parquet schema and writer (docs/schema.md).</summary>
+/// <summary>The errors dataset's Parquet schema, writer and reader (docs/schema.md).</summary>
 public static class FailureParquet
 {
     private static readonly DataField<string> Stage = new(FailureColumns.Stage, nullable: false);
@@ -40,5 +41,52 @@ public static class FailureParquet
             await WriteValuesAsync(group, WillRetry, rows, r => r.WillRetry, cancellationToken).ConfigureAwait(false);
             await WriteValuesAsync(group, FailedAt, rows, r => AsUtc(r.FailedAtUtc), cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
+    }
+
+    /// <summary>Reads an errors file back (e.g. to tell recordings without speech from ones never processed).</summary>
+    public static async Task<IReadOnlyList<FailureRow>> ReadAsync(Stream source, CancellationToken cancellationToken)
+    {
+        await using var reader = await ParquetReader.CreateAsync(source, null, leaveStreamOpen: true, cancellationToken).ConfigureAwait(false);
+        var columns = new ParquetColumns(reader.Schema, "an errors file");
+        var result = new List<FailureRow>();
+        for (var g = 0; g < reader.RowGroupCount; g++)
+        {
+            var group = reader.OpenRowGroupReader(g);
+            var ids = await columns.StringsAsync(group, UtteranceColumns.RecordingId, cancellationToken).ConfigureAwait(false);
+            var uris = await columns.StringsAsync(group, UtteranceColumns.RecordingUri, cancellationToken).ConfigureAwait(false);
+            var etags = await columns.StringsAsync(group, UtteranceColumns.ETag, cancellationToken).ConfigureAwait(false);
+            var stages = await columns.StringsAsync(group, FailureColumns.Stage, cancellationToken).ConfigureAwait(false);
+            var reasons = await columns.StringsAsync(group, FailureColumns.Reason, cancellationToken).ConfigureAwait(false);
+            var attempts = await columns.IntegersAsync(group, FailureColumns.Attempt, cancellationToken).ConfigureAwait(false);
+            var retry = await columns.BooleansAsync(group, FailureColumns.WillRetry, cancellationToken).ConfigureAwait(false);
+            var failedAt = await columns.TimestampsAsync(group, FailureColumns.FailedAt, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < ids.Length; i++)
+            {
+                result.Add(new FailureRow(ids[i] ?? "", uris[i] ?? "", etags[i] ?? "", stages[i] ?? "", reasons[i] ?? "",
+                    (int)(attempts[i] ?? 0), retry[i] ?? false, failedAt[i] ?? DateTime.MinValue));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Every row of the errors dataset under <paramref name="output"/>; none when it has no errors folder.</summary>
+    public static async Task<IReadOnlyList<FailureRow>> ReadAllAsync(string output, CancellationToken cancellationToken = default)
+    {
+        var folder = Path.Combine(Path.GetFullPath(output), DatasetLayout.Errors);
+        if (!Directory.Exists(folder))
+        {
+            return [];
+        }
+        var result = new List<FailureRow>();
+        foreach (var file in Directory.EnumerateFiles(folder, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            if (DatasetLayout.IsHidden(Path.GetFileName(file)))
+            {
+                continue;
+            }
+            await using var stream = File.OpenRead(file);
+            result.AddRange(await ReadAsync(stream, cancellationToken).ConfigureAwait(false));
+        }
+        return result;
     }
 }

@@ -103,12 +103,13 @@ public sealed class EvaluationTests
         using var temp = RepoPaths.NewTempFolder("cli-evaluate");
         const string oddId = "calls/a, \"b\".wav";
         await TestDatasetWriter.WriteUtterancesAsync(temp.Path, [.. SampleDataset.All(), Row(oddId, 0, 2, 0.1f, 0.2f, 0.6f, 0.1f)]);
-        // Processed, no speech found: the worker writes a summary and no utterance rows.
-        var silence = RecordingSummary.ForNoSpeech("silence.wav", "file:///data/recordings/silence.wav", "e0", 12.0,
-            SampleDataset.ModelName, SampleDataset.ModelVersion, SampleDataset.ProcessedAt);
-        var summaryPath = Path.Combine(temp.Path, SummaryParquet.RelativePath(silence));
-        Directory.CreateDirectory(Path.GetDirectoryName(summaryPath)!);
-        await AtomicFile.WriteAsync(summaryPath, (stream, token) => SummaryParquet.WriteAsync([silence], stream, token), CancellationToken.None);
+        // Processed, no speech found: the worker writes no utterance rows and a final segment-stage error row (as
+        // RecordingPipeline does); a decode failure that will be retried is not "no speech".
+        await TestDatasetWriter.WriteErrorsAsync(temp.Path, [
+            new FailureRow("silence.wav", "file:///data/recordings/silence.wav", "e0", PipelineStage.Segment,
+                "no speech detected in 12.0 s of audio", 1, false, SampleDataset.ProcessedAt),
+            new FailureRow("never-processed.wav", "file:///data/recordings/never-processed.wav", "e1", PipelineStage.Decode,
+                "ffmpeg: Invalid data found when processing input", 1, true, SampleDataset.ProcessedAt)]);
         var labels = temp.File("labels.csv");
         await File.WriteAllTextAsync(labels, string.Join('\n',
             "recording_id,label,source",

@@ -216,10 +216,12 @@ public static class ReportCommands
         {
             labels = await LabelFile.ReadAsync(labelsPath, groupBy, cancellationToken).ConfigureAwait(false);
             rows = UtteranceDataset.LatestVersions(await new UtteranceDatasetReader(input).ReadAsync(null, cancellationToken).ConfigureAwait(false));
-            // A recording processed without speech has a summary with no utterances and no rows.
+            // A recording processed without speech has no utterance rows and a final (not retried) segment-stage
+            // row in the errors dataset; its later versions may have speech, which the rows then show.
             var root = Directory.Exists(Path.Combine(input, DatasetLayout.Utterances)) ? input : Path.GetDirectoryName(Path.GetFullPath(input))!;
-            withoutSpeech = (await SummaryDatasetBuilder.ReadAllAsync(root, cancellationToken).ConfigureAwait(false))
-                .Where(summary => summary.Utterances == 0).Select(summary => summary.RecordingId).ToHashSet(StringComparer.Ordinal);
+            withoutSpeech = (await FailureParquet.ReadAllAsync(root, cancellationToken).ConfigureAwait(false))
+                .Where(failure => failure.Stage == PipelineStage.Segment && !failure.WillRetry)
+                .Select(failure => failure.RecordingId).ToHashSet(StringComparer.Ordinal);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
