@@ -68,6 +68,16 @@ public static partial class DatasetLayout
     /// <summary>Names starting with '.' or '_' are in-flight writes or markers; readers leave them out (as Spark and DuckDB do).</summary>
     public static bool IsHidden(string fileName) => fileName.StartsWith('.') || fileName.StartsWith('_');
 
+    /// <summary>The visible Parquet files of one dataset (e.g. <see cref="Errors"/>) under an output folder, in name order; none without that folder.</summary>
+    public static IEnumerable<string> ParquetFiles(string output, string dataset)
+    {
+        var folder = Path.Combine(Path.GetFullPath(output), dataset);
+        return Directory.Exists(folder)
+            ? Directory.EnumerateFiles(folder, "*.parquet", SearchOption.AllDirectories)
+                .Where(file => !IsHidden(Path.GetFileName(file))).Order(StringComparer.Ordinal)
+            : [];
+    }
+
     [GeneratedRegex("^(?<id>[0-9a-f]{32})-(?<version>[0-9a-f]{32})\\.parquet$")]
     private static partial Regex VersionFileName();
 }

@@ -72,18 +72,9 @@ public static class FailureParquet
     /// <summary>Every row of the errors dataset under <paramref name="output"/>; none when it has no errors folder.</summary>
     public static async Task<IReadOnlyList<FailureRow>> ReadAllAsync(string output, CancellationToken cancellationToken = default)
     {
-        var folder = Path.Combine(Path.GetFullPath(output), DatasetLayout.Errors);
-        if (!Directory.Exists(folder))
-        {
-            return [];
-        }
         var result = new List<FailureRow>();
-        foreach (var file in Directory.EnumerateFiles(folder, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var file in DatasetLayout.ParquetFiles(output, DatasetLayout.Errors))
         {
-            if (DatasetLayout.IsHidden(Path.GetFileName(file)))
-            {
-                continue;
-            }
             await using var stream = File.OpenRead(file);
             result.AddRange(await ReadAsync(stream, cancellationToken).ConfigureAwait(false));
         }

@@ -56,18 +56,9 @@ public static class SummaryDatasetBuilder
     /// <summary>Every summary under <paramref name="output"/>/summaries (empty when there is none yet).</summary>
     public static async Task<IReadOnlyList<RecordingSummary>> ReadAllAsync(string output, CancellationToken cancellationToken = default)
     {
-        var folder = Path.Combine(Path.GetFullPath(output), DatasetLayout.Summaries);
-        if (!Directory.Exists(folder))
-        {
-            return [];
-        }
         var result = new List<RecordingSummary>();
-        foreach (var file in Directory.EnumerateFiles(folder, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var file in DatasetLayout.ParquetFiles(output, DatasetLayout.Summaries))
         {
-            if (DatasetLayout.IsHidden(Path.GetFileName(file)))
-            {
-                continue;
-            }
             await using var stream = File.OpenRead(file);
             result.AddRange(await SummaryParquet.ReadAsync(stream, cancellationToken).ConfigureAwait(false));
         }
