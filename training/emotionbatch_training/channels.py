@@ -79,8 +79,12 @@ def through_ffmpeg_many(wavs: list[np.ndarray], filters: str, encode: list[str],
     return out
 
 
+# The telephone test condition's band (ffmpeg filters); worker_check.py makes its telephone recordings with it too.
+TELEPHONE_FILTER = "highpass=f=300,lowpass=f=3400"
+
+
 def telephone_many(wavs: list[np.ndarray]) -> list[np.ndarray]:
-    return through_ffmpeg_many(wavs, "highpass=f=300,lowpass=f=3400", ["-c:a", "pcm_mulaw", "-f", "wav"])
+    return through_ffmpeg_many(wavs, TELEPHONE_FILTER, ["-c:a", "pcm_mulaw", "-f", "wav"])
 
 
 def colored_noise(n: int, kind: str, rng: np.random.Generator) -> np.ndarray:

@@ -20,12 +20,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .channels import TELEPHONE_FILTER
 from .config import REPO_ROOT, resolve
 from .export import DEFAULT_VERSION, export_bundle, load_checkpoint
 from .train import TEST_ITEMS
 
 WORKER = REPO_ROOT / "src" / "EmotionBatch.Worker" / "bin" / "Release" / "net10.0" / "emotionbatch.dll"
-TELEPHONE_FILTER = "highpass=f=300,lowpass=f=3400"
 
 
 def prepare_recordings(test_items: Path, folder: Path, telephone: bool) -> Path:

@@ -124,6 +124,10 @@ public static class ReportCommands
 
     private static readonly JsonSerializerOptions EvaluationJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
+    /// <summary>The processing run's output folder, given it or its utterances folder (as --input accepts both).</summary>
+    private static string OutputRoot(string input) =>
+        Directory.Exists(Path.Combine(input, DatasetLayout.Utterances)) ? input : Path.GetDirectoryName(Path.GetFullPath(input))!;
+
     private static Option<string> InputOption() => new("--input", "-i")
     {
         Description = "Output folder of a processing run (holding utterances/), or the utterances folder itself.",
@@ -180,7 +184,7 @@ public static class ReportCommands
     private static async Task<int> SummarizeAsync(
         string input, string? output, string? recordingId, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        var destination = output ?? (Directory.Exists(Path.Combine(input, DatasetLayout.Utterances)) ? input : Path.GetDirectoryName(Path.GetFullPath(input))!);
+        var destination = output ?? OutputRoot(input);
         IReadOnlyList<RecordingSummary> summaries;
         try
         {
@@ -218,7 +222,7 @@ public static class ReportCommands
             rows = UtteranceDataset.LatestVersions(await new UtteranceDatasetReader(input).ReadAsync(null, cancellationToken).ConfigureAwait(false));
             // A recording processed without speech has no utterance rows and a final (not retried) segment-stage
             // row in the errors dataset; its later versions may have speech, which the rows then show.
-            var root = Directory.Exists(Path.Combine(input, DatasetLayout.Utterances)) ? input : Path.GetDirectoryName(Path.GetFullPath(input))!;
+            var root = OutputRoot(input);
             withoutSpeech = (await FailureParquet.ReadAllAsync(root, cancellationToken).ConfigureAwait(false))
                 .Where(failure => failure.Stage == PipelineStage.Segment && !failure.WillRetry)
                 .Select(failure => failure.RecordingId).ToHashSet(StringComparer.Ordinal);
@@ -283,7 +287,7 @@ public static class ReportCommands
     /// <summary>Durations measured at processing time, where summaries exist; otherwise the timeline ends with the last utterance.</summary>
     private static async Task<Dictionary<string, double>> KnownDurationsAsync(string input, CancellationToken cancellationToken)
     {
-        var root = Directory.Exists(Path.Combine(input, DatasetLayout.Utterances)) ? input : Path.GetDirectoryName(Path.GetFullPath(input))!;
+        var root = OutputRoot(input);
         var durations = new Dictionary<string, double>(StringComparer.Ordinal);
         try
         {

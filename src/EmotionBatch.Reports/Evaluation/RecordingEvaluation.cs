@@ -20,7 +20,8 @@ public sealed record RecordingVerdict(
             throw new ArgumentException("A verdict needs at least one utterance.", nameof(rows));
         }
         var weights = rows.Select(row => Math.Max(0.0, row.EndSeconds - row.StartSeconds)).ToArray();
-        var total = weights.Sum();
+        var speechSeconds = weights.Sum();
+        var total = speechSeconds;
         if (total <= 0)
         {
             // Zero-length rows only: every utterance counts the same.
@@ -47,8 +48,7 @@ public sealed record RecordingVerdict(
                 best = k;
             }
         }
-        return new RecordingVerdict(rows[0].RecordingId, EmotionLabels.All[best], probabilities, valence, arousal,
-            rows.Count, rows.Sum(row => Math.Max(0.0, row.EndSeconds - row.StartSeconds)));
+        return new RecordingVerdict(rows[0].RecordingId, EmotionLabels.All[best], probabilities, valence, arousal, rows.Count, speechSeconds);
     }
 }
 
@@ -82,7 +82,7 @@ public static class RecordingEvaluation
     /// </summary>
     /// <param name="rows">The latest version of each recording's utterances.</param>
     /// <param name="labels">One entry per recording id.</param>
-    /// <param name="withoutSpeech">Ids the output records as processed with no speech found (summaries with no utterances).</param>
+    /// <param name="withoutSpeech">Ids the output records as processed with no speech found (a final segment-stage row in the errors dataset).</param>
     public static LabelledVerdicts Verdicts(
         IReadOnlyList<UtteranceRow> rows, IReadOnlyList<LabelledRecording> labels, IReadOnlySet<string> withoutSpeech)
     {
