@@ -12,6 +12,7 @@ root.Subcommands.Add(ReportCommands.CreateSummarizeCommand());
 root.Subcommands.Add(ReportCommands.CreateEvaluateCommand());
 root.Subcommands.Add(EncodeTextCommand.Create());
 root.Subcommands.Add(EncodeAudioCommand.Create());
+root.Subcommands.Add(SegmentCommand.Create());
 root.Subcommands.Add(VerifyBundleCommand.Create());
 
 // Start-up errors (invalid settings, an unusable output folder) are printed once, as a message that names the

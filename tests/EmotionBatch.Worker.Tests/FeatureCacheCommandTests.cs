@@ -68,6 +68,54 @@ public sealed class FeatureCacheCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Segment_writes_the_utterance_times_process_writes_and_a_row_for_a_clip_without_speech()
+    {
+        var folder = Directory.CreateDirectory(_temp.File("clips")).FullName;
+        foreach (var name in new[] { "support-call.wav", "complaint.mp3", "good-news.ogg" })
+        {
+            File.Copy(Path.Combine(RepoPaths.Root, "samples", "recordings", name), Path.Combine(folder, name));
+        }
+        await TestAudio.SilenceAsync(Path.Combine(folder, "quiet.wav"), 2.0);
+        var clips = _temp.File("clips.tsv");
+        await File.WriteAllTextAsync(clips, "id\tpath\n" + string.Concat(
+            new[] { "support-call.wav", "quiet.wav", "complaint.mp3", "good-news.ogg" }.Select(name => $"{name}\t{Path.Combine(folder, name)}\n")));
+        var segments = _temp.File("segments.tsv");
+        var settings = WorkerProcess.BaseSettings(_temp.File("work"));
+
+        using (var run = WorkerProcess.Start(settings, "segment", "--input", clips, "--output", segments))
+        {
+            Assert.True(await run.WaitForExitAsync(TimeSpan.FromMinutes(2)), run.Output);
+            Assert.True(run.ExitCode == 0, run.Output);
+        }
+        var lines = await File.ReadAllLinesAsync(segments);
+        Assert.Equal("id\tutterance_index\tstart_seconds\tend_seconds", lines[0]);
+        var rows = lines.Skip(1).Select(line => line.Split('\t')).ToList();
+        // Input order, and the silent clip present with no times rather than missing.
+        Assert.Equal(["support-call.wav", "quiet.wav", "complaint.mp3", "good-news.ogg"], rows.Select(r => r[0]).Distinct());
+        Assert.Equal(["quiet.wav", "", "", ""], rows.Single(r => r[0] == "quiet.wav"));
+
+        // The same clips through `process`: the utterances it scored are the ones segment lists, to the microsecond.
+        var output = _temp.File("out");
+        using (var run = WorkerProcess.Start(settings, "process", folder, "--output", output))
+        {
+            Assert.True(await run.WaitForExitAsync(TimeSpan.FromMinutes(3)), run.Output);
+            Assert.True(run.ExitCode == 0, run.Output);
+        }
+        var written = DuckDbParquet.Query(
+            $"SELECT recording_id, utterance_index, start_seconds, end_seconds FROM {DuckDbParquet.Source(Path.Combine(output, "utterances", "**", "*.parquet"))} ORDER BY 1, 2");
+        var listed = rows.Where(r => r[1] != "").OrderBy(r => r[0], StringComparer.Ordinal).ThenBy(r => int.Parse(r[1])).ToList();
+        Assert.True(written.Count >= 6, $"only {written.Count} utterances in three spoken samples");
+        Assert.Equal(written.Count, listed.Count);
+        for (var i = 0; i < listed.Count; i++)
+        {
+            Assert.Equal((string)written[i]["recording_id"]!, listed[i][0]);
+            Assert.Equal(Convert.ToInt32(written[i]["utterance_index"]), int.Parse(listed[i][1]));
+            Assert.Equal(Convert.ToDouble(written[i]["start_seconds"]), double.Parse(listed[i][2], System.Globalization.CultureInfo.InvariantCulture), 5);
+            Assert.Equal(Convert.ToDouble(written[i]["end_seconds"]), double.Parse(listed[i][3], System.Globalization.CultureInfo.InvariantCulture), 5);
+        }
+    }
+
+    [Fact]
     public async Task Verify_bundle_passes_a_bundle_that_reproduces_its_parity_cases_and_fails_a_tampered_one()
     {
         using (var good = WorkerProcess.Start(WorkerProcess.BaseSettings(_temp.File("work")), "verify-bundle", "--bundle", WorkerHarness.Bundle))

@@ -32,8 +32,10 @@ from .losses import labelled, multitask_loss
 from .metrics import ccc, classification_report
 from .model import EmotionModel
 from .proxy_targets import category_centroids, with_proxy_targets
+from .segments import Span, cut_frames, load_segments, missing_clips, write_clip_tsv
 from .speech_features import N_MFCC
 
+SEGMENT_JITTER_SECONDS = 0.1  # training crops at the worker's cut move each end by up to this much
 EVAL_MAX_SECONDS = 20.0  # the bundle's max_audio_seconds: evaluation sees what the worker would see
 TEXT_MODES = {"prompt": True, "none": False}  # speech items with their (emotion-free) prompt text, or without text
 
@@ -68,6 +70,8 @@ class Data:
     proxy_centroids: Optional[dict[str, tuple[float, float]]] = None
     # Speech items of emotions outside the four (data.extra_classes): auxiliary-classifier training only.
     extra_items: list[Item] = field(default_factory=list)
+    # The worker's cut of each speech clip (data.segments), None for a clip where it finds no speech.
+    segments: Optional[dict[str, Optional[Span]]] = None
 
 
 def text_feature_folder(cfg: Config, items: Sequence[Item]) -> tuple[Path, str]:
@@ -146,7 +150,16 @@ def prepare_data(cfg: Config) -> Data:
     conditions = tuple(cfg.data.train_conditions)
     speech = SpeechFeatureCache(resolve(cfg.data.cache_dir), cfg.model)
     speech.build([it for it in items + extra if it.audio], sorted(set(conditions) | set(channels.TEST_CONDITIONS)), log=log)
-    return Data(items, speech, text, source, conditions, centroids, extra)
+    segments = None
+    if cfg.data.segments:
+        segments = load_segments(resolve(cfg.data.segments))
+        missing = missing_clips(segments, items)
+        if missing:
+            raise SystemExit(f"{len(missing)} speech clips missing from {cfg.data.segments} (e.g. {missing[:3]}); re-run "
+                             f"`emotionbatch segment` on the list `train clips` writes")
+        log(f"the worker's cut of {len(segments)} clips from {cfg.data.segments}; "
+            f"{sum(s is None for s in segments.values())} without speech are scored whole")
+    return Data(items, speech, text, source, conditions, centroids, extra, segments)
 
 
 def trim_silence(frames: np.ndarray, energy_channel: int, rng: Optional[np.random.Generator],
@@ -178,8 +191,13 @@ class Batcher:
         if train:
             condition = self.data.conditions[int(rng.integers(len(self.data.conditions)))]
         m = self.data.speech.get(item, condition)
+        span = self.data.segments.get(item.id) if self.data.segments is not None else None
+        frames_per_second = mc.sample_rate / mc.hop_length
         if train and rng.random() < self.cfg.train.trim_p:
-            m = trim_silence(m, mc.n_mels + N_MFCC, rng)
+            m = (cut_frames(m, span, frames_per_second, rng, round(SEGMENT_JITTER_SECONDS * frames_per_second)) if span
+                 else trim_silence(m, mc.n_mels + N_MFCC, rng))
+        elif not train and span is not None:
+            m = cut_frames(m, span, frames_per_second)
         elif not train and self.cfg.train.eval_trim_ms > 0:
             m = trim_silence(m, mc.n_mels + N_MFCC, None, round(self.cfg.train.eval_trim_ms * mc.sample_rate / 1000 / mc.hop_length))
         seconds = self.cfg.train.max_train_seconds if train else EVAL_MAX_SECONDS
@@ -717,8 +735,9 @@ def smoke_overrides(cfg: Config) -> None:
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["fit", "cv", "texts", "merge"],
-                   help="texts: only write the text list for the worker's encode-text command; merge: combine fold folders of a CV run "
+    p.add_argument("command", choices=["fit", "cv", "texts", "clips", "merge"],
+                   help="texts: only write the text list for the worker's encode-text command; clips: only write the speech clip "
+                        "list for the worker's segment command (data.segments); merge: combine fold folders of a CV run "
                         "whose folds ran in separate processes")
     p.add_argument("--config", default=str(TRAINING_ROOT / "configs" / "default.json"))
     p.add_argument("--out", help="run folder (fit, cv)")
@@ -735,6 +754,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     if args.command == "texts":
         items = load_items(resolve(cfg.data.data_root), cfg.data.corpora, cfg.data.csv_corpora)
         log(str(write_text_tsv(items, resolve(cfg.data.cache_dir) / "text" / "input.tsv")))
+        return
+    if args.command == "clips":
+        items = load_items(resolve(cfg.data.data_root), cfg.data.corpora, cfg.data.csv_corpora)
+        log(str(write_clip_tsv(items, resolve(cfg.data.cache_dir) / "segments" / "input.tsv")))
         return
     if not args.out:
         raise SystemExit("--out is required")

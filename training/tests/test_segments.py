@@ -1,0 +1,83 @@
+import tempfile
+import unittest
+from pathlib import Path
+from types import SimpleNamespace
+
+import _path  # noqa: F401
+import numpy as np
+
+from emotionbatch_training.config import Config
+from emotionbatch_training.corpora import Item
+from emotionbatch_training.segments import Span, cut_frames, load_segments, missing_clips, write_clip_tsv
+from emotionbatch_training.train import Batcher
+
+
+def clip(clip_id: str) -> Item:
+    return Item(id=clip_id, corpus="c", speaker="s", audio=f"{clip_id}.wav", text=None, text_id=None,
+                category="sad", valence=None, arousal=None)
+
+
+class SegmentsFileTest(unittest.TestCase):
+    def test_a_clip_spans_its_utterances_and_one_without_speech_is_none(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "segments.tsv"
+            # As `emotionbatch segment` writes it: utterances in order, a clip without speech as one row without times.
+            path.write_text("id\tutterance_index\tstart_seconds\tend_seconds\n"
+                            "a\t0\t0.42\t1.5\n"
+                            "quiet\t\t\t\n"
+                            "b\t0\t0.1\t0.9\nb\t1\t1.6\t2.25\n", encoding="utf-8")
+            segments = load_segments(path)
+        self.assertEqual(segments, {"a": Span(0.42, 1.5, 1), "quiet": None, "b": Span(0.1, 2.25, 2)})
+        self.assertEqual(missing_clips(segments, [clip("a"), clip("quiet"), clip("new")]), ["new"])
+
+    def test_a_file_of_another_shape_is_refused(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "segments.tsv"
+            path.write_text("id\tpath\na\tx.wav\n", encoding="utf-8")
+            with self.assertRaises(SystemExit):
+                load_segments(path)
+
+    def test_the_clip_list_names_every_audio_item_by_absolute_path(self):
+        with tempfile.TemporaryDirectory() as folder:
+            text_only = Item(id="t", corpus="emobank", speaker=None, audio=None, text="hi", text_id="t",
+                             category=None, valence=0.1, arousal=0.2)
+            lines = write_clip_tsv([clip("a"), text_only], Path(folder) / "in.tsv").read_text().splitlines()
+        self.assertEqual(lines[0], "id\tpath")
+        self.assertEqual(len(lines), 2)
+        self.assertTrue(Path(lines[1].split("\t")[1]).is_absolute())
+
+
+class CutFramesTest(unittest.TestCase):
+    FRAMES = np.arange(300, dtype=np.float32).reshape(300, 1)  # 3 s at 100 frames per second
+
+    def test_test_clips_are_cut_exactly_where_the_worker_cuts(self):
+        cut = cut_frames(self.FRAMES, Span(0.425, 1.501, 1), 100.0)
+        self.assertEqual((cut[0, 0], cut[-1, 0]), (42.0, 150.0))  # frames 42 to 150: floor of the start, ceil of the end (exclusive)
+
+    def test_training_cuts_move_each_end_within_the_jitter_and_stay_inside_the_clip(self):
+        rng = np.random.default_rng(0)
+        cuts = [cut_frames(self.FRAMES, Span(0.05, 2.98, 1), 100.0, rng, 10) for _ in range(200)]
+        starts = {int(c[0, 0]) for c in cuts}
+        ends = {int(c[-1, 0]) + 1 for c in cuts}
+        self.assertEqual(min(starts), 0)                       # clamped at the clip's start
+        self.assertTrue(max(starts) <= 15 and max(ends) == 300 and min(ends) >= 288, (starts, ends))
+        self.assertGreater(len(starts), 5)
+
+    def test_a_cut_past_the_end_keeps_one_frame(self):
+        self.assertEqual(len(cut_frames(self.FRAMES, Span(3.5, 3.6, 1), 100.0)), 1)
+
+
+class BatcherCutTest(unittest.TestCase):
+    def test_evaluation_uses_the_workers_cut_where_there_is_one_and_the_whole_clip_where_it_found_no_speech(self):
+        cfg = Config()
+        frames = np.zeros((300, 2), np.float32)
+        speech = SimpleNamespace(get=lambda item, condition="clean": frames)
+        data = SimpleNamespace(speech=speech, segments={"a": Span(1.0, 2.0, 1), "quiet": None}, conditions=("clean",))
+        batcher = Batcher(cfg, data)
+        per_second = cfg.model.sample_rate / cfg.model.hop_length
+        self.assertEqual(len(batcher.frames(clip("a"), train=False, rng=None, condition="clean")), round(per_second))
+        self.assertEqual(len(batcher.frames(clip("quiet"), train=False, rng=None, condition="clean")), 300)
+
+
+if __name__ == "__main__":
+    unittest.main()
