@@ -10,6 +10,15 @@ source training/smoke-temp.sh
 export PYTHONPATH="$PWD/training${PYTHONPATH:+:$PYTHONPATH}"
 $PY -m emotionbatch_training.train cv --smoke --save-models --folds 0 --out "$OUT/cv" --set data.cache_dir="$OUT/cache" > "$OUT/cv.log" 2>&1
 $PY -m emotionbatch_training.worker_check --fold "$OUT/cv/fold0" --out "$OUT/check" > "$OUT/check.log" 2>&1
+# The worker's cut of the held-out clips (`emotionbatch segment`), and the fold model rescored on it.
+$PY - "$OUT/cv/fold0/test_items.csv" > "$OUT/clips.tsv" <<'PYEOF'
+import csv, sys
+print("id\tpath")
+for row in csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8")):
+    print(f"{row['id']}\t{row['audio']}")
+PYEOF
+dotnet src/EmotionBatch.Worker/bin/Release/net10.0/emotionbatch.dll segment --input "$OUT/clips.tsv" --output "$OUT/segments.tsv" > "$OUT/segment.log" 2>&1
+$PY -m emotionbatch_training.train rescore --from "$OUT/cv" --out "$OUT/rescored" --set data.segments="$OUT/segments.tsv" > "$OUT/rescore.log" 2>&1
 $PY -m emotionbatch_training.worker_check --fold "$OUT/cv/fold0" --out "$OUT/check" --telephone > "$OUT/telephone.log" 2>&1
 $PY - "$OUT" <<'PYEOF'
 import csv, json, sys
@@ -22,6 +31,11 @@ for condition in ("clean", "telephone"):
     assert 0.0 <= rows["all"]["worker_uar"] <= 1.0 and 0.0 <= rows["all"]["cv_uar"] <= 1.0
     assert {"ased", "emodb", "nemo", "ravdess"} <= set(rows), sorted(rows)
     print(f"worker check ({condition}): {clips} clips, worker UAR {rows['all']['worker_uar']}, CV UAR {rows['all']['cv_uar']}")
+# Rescored on the worker's cut: every held-out clip scored again, and a clip the worker finds no speech in is the
+# only kind scored as the CV scored it (whole); so the rescored figure can differ from the CV's and must exist.
+rescored = json.loads((out / "rescored/fold0/metrics.json").read_text())["speech_clean_none"]["all"]
+assert rescored["n"] == clips and 0.0 <= rescored["uar"] <= 1.0, rescored
+print(f"rescored on the worker's cut: {rescored['n']} clips, UAR {rescored['uar']:.3f}")
 manifest = json.loads((out / "check/bundle/manifest.json").read_text())
 assert manifest["version"].endswith("+fold0") and manifest["trained"] is True
 PYEOF

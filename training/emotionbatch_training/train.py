@@ -123,7 +123,7 @@ def limit_items(items: list[Item], per_corpus: int, seed: int) -> list[Item]:
     return out
 
 
-def prepare_data(cfg: Config) -> Data:
+def prepare_data(cfg: Config, require_segments: bool = True) -> Data:
     if cfg.features.acoustic != "builtin":
         raise SystemExit(f"features.acoustic = {cfg.features.acoustic!r}: with a frozen acoustic encoder only the "
                          "fusion head trains; run python -m emotionbatch_training.frozen (fit, cv) instead")
@@ -154,7 +154,7 @@ def prepare_data(cfg: Config) -> Data:
     if cfg.data.segments:
         segments = load_segments(resolve(cfg.data.segments))
         missing = missing_clips(segments, items)
-        if missing:
+        if missing and require_segments:
             raise SystemExit(f"{len(missing)} speech clips missing from {cfg.data.segments} (e.g. {missing[:3]}); re-run "
                              f"`emotionbatch segment` on the list `train clips` writes")
         log(f"the worker's cut of {len(segments)} clips from {cfg.data.segments}; "
@@ -531,6 +531,10 @@ def evaluate(model: EmotionModel, cfg: Config, data: Data, test_items: Sequence[
                 raw[key] = out["logits"]
         out = predict(model, cfg, data, audio, with_text=True, with_audio=False)
         metrics["speech_text_only"] = speech_report(audio, softmax(out["logits"]))
+        if data.segments is not None:
+            # Clips the worker finds no speech in are scored whole here; through the worker they get no rows.
+            silent = Counter(it.corpus for it in audio if data.segments.get(it.id) is None)
+            metrics["without_speech"] = {"all": sum(silent.values()), **{c: silent.get(c, 0) for c in sorted({it.corpus for it in audio})}}
     metrics.update(text_metrics(test_items, lambda group: predict(model, cfg, data, group, with_text=True, batch_size=256),
                                 corpus_order(cfg)))
     return metrics, raw
@@ -703,6 +707,45 @@ def merge_cv(out: Path, cfg: Config) -> dict[str, Any]:
     return summary
 
 
+def rescore_cv(source: Path, out: Path, overrides: Sequence[str]) -> dict[str, Any]:
+    """A CV run's saved fold models (cv --save-models) scored again on their own test clips with other evaluation
+    settings, nothing retrained (e.g. --set data.segments=...: the worker's cut): each fold's metrics.json and
+    predictions.npz under out, then merged. Settings that only change training have no effect here."""
+    from .export import load_checkpoint  # export imports this module's neighbours; loaded when used
+    fold_dirs = sorted((p.parent for p in source.glob("fold*/model.pt")), key=lambda p: int(p.name[4:]))
+    if not fold_dirs:
+        raise SystemExit(f"no fold*/model.pt under {source}: run `train cv --save-models` first")
+    data, cfg = None, None
+    for fold_dir in fold_dirs:
+        model, cfg, _ = load_checkpoint(fold_dir / "model.pt")
+        for o in overrides:
+            cfg.set(o)
+        if data is None:
+            torch.set_num_threads(cfg.train.threads)
+            data = prepare_data(cfg, require_segments=False)
+        by_id = {it.id: it for it in data.items}
+        with (fold_dir / TEST_ITEMS).open(newline="", encoding="utf-8") as f:
+            ids = [row["id"] for row in csv.DictReader(f)]
+        unknown = [i for i in ids if i not in by_id]
+        if unknown:
+            raise SystemExit(f"{fold_dir / TEST_ITEMS} names clips this data does not hold (e.g. {unknown[:3]})")
+        test = [by_id[i] for i in ids]
+        if data.segments is not None and missing_clips(data.segments, test):
+            raise SystemExit(f"{len(missing_clips(data.segments, test))} test clips of {fold_dir} are missing from "
+                             f"{cfg.data.segments}")
+        run_dir = new_run_dir(out / fold_dir.name, cfg)
+        metrics, raw = evaluate(model, cfg, data, test + dev_items(data))
+        original = json.loads((fold_dir / "metrics.json").read_text())
+        metrics.update(train_seconds=original.get("train_seconds"), test_speakers=original.get("test_speakers", []),
+                       rescored_from=str(fold_dir))
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        np.savez(run_dir / "predictions.npz", **raw)
+        write_test_items(test, run_dir / TEST_ITEMS)
+        log(f"{fold_dir.name}: rescored")
+    cfg.save(out / "config.json")
+    return merge_cv(out, cfg)
+
+
 def run_fit(cfg: Config, out: Path) -> dict[str, Any]:
     """Train on every speaker and EmoBank train; report EmoBank dev. Writes model.pt for export."""
     torch.set_num_threads(cfg.train.threads)
@@ -735,14 +778,16 @@ def smoke_overrides(cfg: Config) -> None:
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["fit", "cv", "texts", "clips", "merge"],
+    p.add_argument("command", choices=["fit", "cv", "texts", "clips", "merge", "rescore"],
                    help="texts: only write the text list for the worker's encode-text command; clips: only write the speech clip "
                         "list for the worker's segment command (data.segments); merge: combine fold folders of a CV run "
-                        "whose folds ran in separate processes")
+                        "whose folds ran in separate processes; rescore: score the saved fold models of --from again on "
+                        "their test clips with the --set evaluation settings, into --out")
     p.add_argument("--config", default=str(TRAINING_ROOT / "configs" / "default.json"))
     p.add_argument("--out", help="run folder (fit, cv)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     p.add_argument("--folds", help="comma-separated fold indices to run (default: all)")
+    p.add_argument("--from", dest="source", help="rescore: the CV run folder whose fold*/model.pt are scored")
     p.add_argument("--smoke", action="store_true")
     p.add_argument("--save-models", action="store_true", help="cv: also write each fold's model.pt (for worker_check.py)")
     return p.parse_args(argv)
@@ -762,7 +807,11 @@ def main(argv: Optional[list[str]] = None) -> None:
     if not args.out:
         raise SystemExit("--out is required")
     out = resolve(args.out)
-    if args.command == "merge":
+    if args.command == "rescore":
+        if not args.source:
+            raise SystemExit("rescore needs --from (a CV run folder with fold*/model.pt)")
+        rescore_cv(resolve(args.source), out, args.set)
+    elif args.command == "merge":
         merge_cv(out, cfg)
     elif args.command == "fit":
         run_fit(cfg, out)
