@@ -6,6 +6,7 @@ probabilities go to fold<k>/predictions.npz (log-probabilities under the deep mo
 ensemble.py can weigh the yardstick beside the deep model's CV runs.
 
   python -m emotionbatch_training.yardstick --out training/runs/yardstick [--train-conditions clean,phone_a,room]
+      [--set data.segments=training/cache/segments/segments.tsv]   # clips cut where the worker cuts
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -25,17 +26,23 @@ from .corpora import Item, load_items
 from .evaluation import labels_of, probability_axes, speech_report
 from .features import SpeechFeatureCache
 from .folds import split_fold
+from .segments import Span, cut_frames, load_segments, missing_clips
 from .speech_features import Functionals
 from .train import aggregate, cli_config, limit_items
 
 
 def functionals(cache: SpeechFeatureCache, items: Sequence[Item], condition: str, n_mels: int,
-                frames_per_second: float) -> np.ndarray:
+                frames_per_second: float, segments: Optional[dict[str, Optional[Span]]] = None) -> np.ndarray:
+    """Each clip's functionals: of the whole clip, or with segments of the worker's cut (where it finds speech)."""
     fn = Functionals(n_mels, frames_per_second)
     out = np.zeros((len(items), fn.dim), np.float32)
     with torch.no_grad():
         for i, it in enumerate(items):
-            frames = torch.from_numpy(cache.get(it, condition).astype(np.float32)).unsqueeze(0)
+            clip = cache.get(it, condition)
+            span = segments.get(it.id) if segments is not None else None
+            if span is not None:
+                clip = cut_frames(clip, span, frames_per_second)
+            frames = torch.from_numpy(clip.astype(np.float32)).unsqueeze(0)
             out[i] = fn(frames, torch.ones(1, frames.size(1)))[0].numpy()
     return out
 
@@ -49,7 +56,12 @@ def run(cfg: Config, out: Path, train_conditions: Sequence[str], c: float = 3.0)
     conditions = sorted(set(train_conditions) | set(channels.TEST_CONDITIONS))
     cache.build(items, conditions)
     fps = cfg.model.sample_rate / cfg.model.hop_length
-    feats = {cond: functionals(cache, items, cond, cfg.model.n_mels, fps) for cond in conditions}
+    segments = None
+    if cfg.data.segments:  # the worker's cut, for training and test clips alike, as the deep model's CV does
+        segments = load_segments(resolve(cfg.data.segments))
+        if missing_clips(segments, items):
+            raise SystemExit(f"{len(missing_clips(segments, items))} clips missing from {cfg.data.segments}")
+    feats = {cond: functionals(cache, items, cond, cfg.model.n_mels, fps, segments) for cond in conditions}
     index = {it.id: i for i, it in enumerate(items)}
     results = []
     out.mkdir(parents=True, exist_ok=True)
