@@ -31,10 +31,16 @@ for condition in ("clean", "telephone"):
     assert 0.0 <= rows["all"]["worker_uar"] <= 1.0 and 0.0 <= rows["all"]["cv_uar"] <= 1.0
     assert {"ased", "emodb", "nemo", "ravdess"} <= set(rows), sorted(rows)
     print(f"worker check ({condition}): {clips} clips, worker UAR {rows['all']['worker_uar']}, CV UAR {rows['all']['cv_uar']}")
-# Rescored on the worker's cut: every held-out clip scored again, and a clip the worker finds no speech in is the
-# only kind scored as the CV scored it (whole); so the rescored figure can differ from the CV's and must exist.
-rescored = json.loads((out / "rescored/fold0/metrics.json").read_text())["speech_clean_none"]["all"]
+# Rescored on the worker's cut: every held-out clip scored again, on the cut (clips the worker finds no speech in
+# whole, and counted), so its outputs differ from the CV's, which scored the clips whole.
+import numpy as np
+metrics = json.loads((out / "rescored/fold0/metrics.json").read_text())
+rescored = metrics["speech_clean_none"]["all"]
 assert rescored["n"] == clips and 0.0 <= rescored["uar"] <= 1.0, rescored
+assert metrics["without_speech"]["all"] >= 0, metrics.get("without_speech")
+assert json.loads((out / "rescored/fold0/config.json").read_text())["data"]["segments"].endswith("segments.tsv")
+whole, cut = np.load(out / "cv/fold0/predictions.npz"), np.load(out / "rescored/fold0/predictions.npz")
+assert list(whole["ids"]) == list(cut["ids"]) and not np.allclose(whole["speech_clean_none"], cut["speech_clean_none"])
 print(f"rescored on the worker's cut: {rescored['n']} clips, UAR {rescored['uar']:.3f}")
 manifest = json.loads((out / "check/bundle/manifest.json").read_text())
 assert manifest["version"].endswith("+fold0") and manifest["trained"] is True

@@ -113,6 +113,20 @@ public sealed class FeatureCacheCommandTests : IDisposable
             Assert.Equal(Convert.ToDouble(written[i]["start_seconds"]), double.Parse(listed[i][2], System.Globalization.CultureInfo.InvariantCulture), 5);
             Assert.Equal(Convert.ToDouble(written[i]["end_seconds"]), double.Parse(listed[i][3], System.Globalization.CultureInfo.InvariantCulture), 5);
         }
+
+        // A clip the decoder refuses fails the run, naming the clip, and leaves neither a partial list nor a temporary file.
+        var broken = Path.Combine(folder, "broken.mp3");
+        await File.WriteAllTextAsync(broken, "this is not an mp3");
+        var badList = _temp.File("bad.tsv");
+        await File.WriteAllTextAsync(badList, $"id\tpath\nfine\t{Path.Combine(folder, "support-call.wav")}\nbroken\t{broken}\n");
+        var badFolder = Directory.CreateDirectory(_temp.File("bad-out")).FullName;
+        using (var run = WorkerProcess.Start(settings, "segment", "--input", badList, "--output", Path.Combine(badFolder, "segments.tsv")))
+        {
+            Assert.True(await run.WaitForExitAsync(TimeSpan.FromMinutes(2)), run.Output);
+            Assert.True(run.ExitCode != 0, run.Output);
+            Assert.Contains("clip 'broken'", run.Output);
+        }
+        Assert.Empty(Directory.GetFiles(badFolder));
     }
 
     [Fact]

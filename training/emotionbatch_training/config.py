@@ -78,8 +78,8 @@ class DataConfig:
     # the training speakers, in the speech stream (train.train_model); test items and the exported graph are unchanged.
     extra_classes: bool = False
     # The worker's cut of every speech clip (`emotionbatch segment`; segments.py), or null. When set, test clips are
-    # scored on that cut (the worker's protocol; it replaces train.eval_trim_ms), and training's trims (train.trim_p)
-    # cut there too, each end moved by up to +-100 ms.
+    # scored on that cut (the worker's protocol; it replaces train.eval_trim_ms; a clip without speech found is
+    # scored whole), and training's trims (train.trim_p) cut there too, each end moved by up to +-100 ms.
     segments: str | None = None
 
 

@@ -26,8 +26,9 @@ HEADER = ["id", "utterance_index", "start_seconds", "end_seconds"]
 
 @dataclass(frozen=True)
 class Span:
-    """One clip's speech as the worker cuts it: from its first utterance's start to its last one's end (a clip of
-    several utterances keeps the pauses between them), in seconds."""
+    """One clip's speech as the worker cuts it: from its first utterance's start to its last one's end, in seconds.
+    A clip of several utterances (28 of the 4,367 shared clips with speech) keeps the pauses between them, where the
+    worker scores each utterance and weights them by duration."""
     start: float
     end: float
     utterances: int
@@ -40,6 +41,8 @@ def write_clip_tsv(items: Iterable[Item], path: Path) -> Path:
         fh.write("id\tpath\n")
         for it in items:
             if it.audio:
+                if any(c in it.id + it.audio for c in "\t\r\n"):
+                    raise SystemExit(f"clip {it.id!r} ({it.audio!r}): a tab or line break cannot go into the clip list")
                 fh.write(f"{it.id}\t{Path(it.audio).resolve()}\n")
     return path
 
@@ -47,7 +50,7 @@ def write_clip_tsv(items: Iterable[Item], path: Path) -> Path:
 def load_segments(path: Path) -> dict[str, Optional[Span]]:
     """id -> its Span, or None where the worker finds no speech in the clip."""
     with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh, delimiter="\t")
+        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
         if next(reader, None) != HEADER:
             raise SystemExit(f"{path} is not a `emotionbatch segment` file (header {HEADER})")
         spans: dict[str, list[tuple[float, float]]] = {}
@@ -68,8 +71,9 @@ def cut_frames(frames: np.ndarray, span: Span, frames_per_second: float,
                rng: Optional[np.random.Generator] = None, jitter_frames: int = 0) -> np.ndarray:
     """The frames of the worker's cut (at least one); in training each end moves by up to +-jitter_frames, so the
     model does not learn one VAD's exact edges."""
-    start = int(math.floor(span.start * frames_per_second))
-    end = int(math.ceil(span.end * frames_per_second))
+    # The small slack keeps float error (e.g. 2.0 x 110.00000000000001) from adding a frame at either end.
+    start = int(math.floor(span.start * frames_per_second + 1e-6))
+    end = int(math.ceil(span.end * frames_per_second - 1e-6))
     if rng is not None and jitter_frames > 0:
         start += int(rng.integers(-jitter_frames, jitter_frames + 1))
         end += int(rng.integers(-jitter_frames, jitter_frames + 1))

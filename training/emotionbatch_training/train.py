@@ -158,7 +158,7 @@ def prepare_data(cfg: Config, require_segments: bool = True) -> Data:
             raise SystemExit(f"{len(missing)} speech clips missing from {cfg.data.segments} (e.g. {missing[:3]}); re-run "
                              f"`emotionbatch segment` on the list `train clips` writes")
         log(f"the worker's cut of {len(segments)} clips from {cfg.data.segments}; "
-            f"{sum(s is None for s in segments.values())} without speech are scored whole")
+            f"{sum(s is None for s in segments.values())} without speech (scored whole in evaluation)")
     return Data(items, speech, text, source, conditions, centroids, extra, segments)
 
 
@@ -193,11 +193,15 @@ class Batcher:
         m = self.data.speech.get(item, condition)
         span = self.data.segments.get(item.id) if self.data.segments is not None else None
         frames_per_second = mc.sample_rate / mc.hop_length
+        if span is not None and condition != "clean":
+            # The cut was found on the clean clip; a speed-perturbed copy (room) is that much longer or shorter.
+            frames_per_second *= len(m) / max(1, len(self.data.speech.get(item, "clean")))
         if train and rng.random() < self.cfg.train.trim_p:
             m = (cut_frames(m, span, frames_per_second, rng, round(SEGMENT_JITTER_SECONDS * frames_per_second)) if span
                  else trim_silence(m, mc.n_mels + N_MFCC, rng))
-        elif not train and span is not None:
-            m = cut_frames(m, span, frames_per_second)
+        elif not train and self.data.segments is not None:
+            # The worker's cut; a clip it finds no speech in is scored whole (through the worker it gets no rows).
+            m = cut_frames(m, span, frames_per_second) if span is not None else m
         elif not train and self.cfg.train.eval_trim_ms > 0:
             m = trim_silence(m, mc.n_mels + N_MFCC, None, round(self.cfg.train.eval_trim_ms * mc.sample_rate / 1000 / mc.hop_length))
         seconds = self.cfg.train.max_train_seconds if train else EVAL_MAX_SECONDS
@@ -715,11 +719,23 @@ def rescore_cv(source: Path, out: Path, overrides: Sequence[str]) -> dict[str, A
     fold_dirs = sorted((p.parent for p in source.glob("fold*/model.pt")), key=lambda p: int(p.name[4:]))
     if not fold_dirs:
         raise SystemExit(f"no fold*/model.pt under {source}: run `train cv --save-models` first")
-    data, cfg = None, None
+    if out.resolve() == source.resolve() or source.resolve() in out.resolve().parents:
+        raise SystemExit(f"--out {out} would overwrite the run it rescores ({source}): name another folder")
+    stale = [p.name for p in out.glob("fold*") if p.name not in {d.name for d in fold_dirs}]
+    if stale:
+        raise SystemExit(f"{out} holds folds this rescore does not write ({', '.join(sorted(stale))}), which the merge "
+                         "would average in: name an empty folder")
+    data, cfg, first = None, None, None
     for fold_dir in fold_dirs:
         model, cfg, _ = load_checkpoint(fold_dir / "model.pt")
         for o in overrides:
             cfg.set(o)
+        # One data set serves every fold, so every fold must have trained on the same configuration (bar the seed).
+        comparable = {**cfg.to_dict(), "train": {**cfg.to_dict()["train"], "seed": None}}
+        if first is None:
+            first = comparable
+        elif comparable != first:
+            raise SystemExit(f"{fold_dir} was trained with another configuration than the first fold; rescore them apart")
         if data is None:
             torch.set_num_threads(cfg.train.threads)
             data = prepare_data(cfg, require_segments=False)

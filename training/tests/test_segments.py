@@ -68,15 +68,30 @@ class CutFramesTest(unittest.TestCase):
 
 
 class BatcherCutTest(unittest.TestCase):
-    def test_evaluation_uses_the_workers_cut_where_there_is_one_and_the_whole_clip_where_it_found_no_speech(self):
-        cfg = Config()
-        frames = np.zeros((300, 2), np.float32)
-        speech = SimpleNamespace(get=lambda item, condition="clean": frames)
-        data = SimpleNamespace(speech=speech, segments={"a": Span(1.0, 2.0, 1), "quiet": None}, conditions=("clean",))
-        batcher = Batcher(cfg, data)
-        per_second = cfg.model.sample_rate / cfg.model.hop_length
-        self.assertEqual(len(batcher.frames(clip("a"), train=False, rng=None, condition="clean")), round(per_second))
-        self.assertEqual(len(batcher.frames(clip("quiet"), train=False, rng=None, condition="clean")), 300)
+    def setUp(self):
+        self.cfg = Config()
+        self.cfg.train.eval_trim_ms = 100  # ignored for every clip once the worker's cut is known
+        self.per_second = self.cfg.model.sample_rate / self.cfg.model.hop_length
+        clean = np.zeros((300, 96), np.float32)
+        clean[:, 64 + 20] = -20.0        # energy channel: silence...
+        clean[120:180, 64 + 20] = 0.0    # ...and 0.6 s of speech, which an energy cut would keep alone
+        room = np.zeros((330, 96), np.float32)  # the room copy is speed-perturbed: 10 % longer
+        copies = {"clean": clean, "room": room}
+        speech = SimpleNamespace(get=lambda item, condition="clean": copies[condition])
+        data = SimpleNamespace(speech=speech, segments={"a": Span(1.0, 2.0, 1), "quiet": None}, conditions=("room",))
+        self.batcher = Batcher(self.cfg, data)
+
+    def test_evaluation_uses_the_workers_cut_and_scores_a_clip_without_speech_whole(self):
+        self.assertEqual(len(self.batcher.frames(clip("a"), train=False, rng=None, condition="clean")), round(self.per_second))
+        self.assertEqual(len(self.batcher.frames(clip("quiet"), train=False, rng=None, condition="clean")), 300)
+
+    def test_a_speed_perturbed_copy_is_cut_at_the_same_moment_of_speech(self):
+        self.cfg.train.trim_p = 1.0
+        rng = np.random.default_rng(1)
+        lengths = [len(self.batcher.frames(clip("a"), train=True, rng=rng, condition="clean")) for _ in range(100)]
+        # 1 s of speech at 110 % length: 110 frames, each end moved by up to 11 frames.
+        self.assertTrue(all(88 <= n <= 132 for n in lengths), (min(lengths), max(lengths)))
+        self.assertGreater(np.mean(lengths), 104)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using EmotionBatch.Audio;
 using EmotionBatch.Core;
+using EmotionBatch.Datasets;
 using EmotionBatch.Inference;
 using EmotionBatch.Worker.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,7 +15,8 @@ namespace EmotionBatch.Worker.Cli;
 /// <c>segment</c>: the utterances the worker's voice activity detection cuts from each audio file, as a TSV, so that
 /// training can test (and train) its model on exactly the stretches of speech <c>process</c> hands the model, instead
 /// of whole corpus clips with their silence. The same decoder, VAD settings (<c>EmotionBatch:Vad</c>) and segmenter
-/// as <c>process</c>; one stream per clip (training clips are single-speaker).
+/// as <c>process</c>, with every clip mixed to one stream (training clips are single-speaker): for a stereo file that
+/// <c>process</c> would split by channel (<c>Decoder:Channels</c> Auto), the cut differs.
 /// </summary>
 public static class SegmentCommand
 {
@@ -47,36 +49,37 @@ public static class SegmentCommand
         var segmenter = host.Services.GetRequiredService<ChannelSegmenter>();
 
         int clips = 0, utterances = 0, withoutSpeech = 0;
-        var temporary = output + ".tmp";
-        await using (var writer = new StreamWriter(temporary, append: false, new UTF8Encoding(false)))
+        // Whole or not at all: a run stopped part-way leaves no file that looks complete, and no temporary file.
+        await AtomicFile.WriteAsync(output, async (stream, token) =>
         {
-            await writer.WriteLineAsync(Header.AsMemory(), cancellationToken).ConfigureAwait(false);
+            await using var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
+            await writer.WriteLineAsync(Header.AsMemory(), token).ConfigureAwait(false);
             var window = new List<(string Id, string Path)>(WindowClips);
             async Task FlushAsync()
             {
                 var found = new IReadOnlyList<Utterance>[window.Count];
                 await Parallel.ForEachAsync(Enumerable.Range(0, window.Count),
-                    new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-                    async (i, token) => found[i] = await SegmentAsync(decoder, segmenter, window[i], token).ConfigureAwait(false)).ConfigureAwait(false);
+                    new ParallelOptions { CancellationToken = token, MaxDegreeOfParallelism = Environment.ProcessorCount },
+                    async (i, ct) => found[i] = await SegmentAsync(decoder, segmenter, window[i], ct).ConfigureAwait(false)).ConfigureAwait(false);
                 for (var i = 0; i < window.Count; i++)
                 {
                     clips++;
                     if (found[i].Count == 0)
                     {
                         withoutSpeech++;
-                        await writer.WriteLineAsync($"{window[i].Id}\t\t\t".AsMemory(), cancellationToken).ConfigureAwait(false);
+                        await writer.WriteLineAsync($"{window[i].Id}\t\t\t".AsMemory(), token).ConfigureAwait(false);
                     }
                     foreach (var u in found[i])
                     {
                         utterances++;
                         await writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                            $"{window[i].Id}\t{u.Index}\t{u.StartSeconds:0.######}\t{u.EndSeconds:0.######}").AsMemory(), cancellationToken).ConfigureAwait(false);
+                            $"{window[i].Id}\t{u.Index}\t{u.StartSeconds:0.######}\t{u.EndSeconds:0.######}").AsMemory(), token).ConfigureAwait(false);
                     }
                 }
                 window.Clear();
             }
 
-            await foreach (var clip in TsvInput.ReadAsync(input, "path", cancellationToken).ConfigureAwait(false))
+            await foreach (var clip in TsvInput.ReadAsync(input, "path", token).ConfigureAwait(false))
             {
                 window.Add(clip);
                 if (window.Count == WindowClips)
@@ -85,9 +88,8 @@ public static class SegmentCommand
                 }
             }
             await FlushAsync().ConfigureAwait(false);
-        }
-        // Whole or not at all: a run stopped part-way leaves no file that looks complete.
-        File.Move(temporary, output, overwrite: true);
+            await writer.FlushAsync(token).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
         Console.WriteLine($"segment: {clips} clips, {utterances} utterances, {withoutSpeech} without speech, written to {Path.GetFullPath(output)}");
         return 0;
     }
