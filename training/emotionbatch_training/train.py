@@ -731,7 +731,8 @@ def rescore_cv(source: Path, out: Path, overrides: Sequence[str]) -> dict[str, A
         for o in overrides:
             cfg.set(o)
         # One data set serves every fold, so every fold must have trained on the same configuration (bar the seed).
-        comparable = {**cfg.to_dict(), "train": {**cfg.to_dict()["train"], "seed": None}}
+        settings = cfg.to_dict()
+        comparable = {**settings, "train": {**settings["train"], "seed": None}}
         if first is None:
             first = comparable
         elif comparable != first:
@@ -746,9 +747,9 @@ def rescore_cv(source: Path, out: Path, overrides: Sequence[str]) -> dict[str, A
         if unknown:
             raise SystemExit(f"{fold_dir / TEST_ITEMS} names clips this data does not hold (e.g. {unknown[:3]})")
         test = [by_id[i] for i in ids]
-        if data.segments is not None and missing_clips(data.segments, test):
-            raise SystemExit(f"{len(missing_clips(data.segments, test))} test clips of {fold_dir} are missing from "
-                             f"{cfg.data.segments}")
+        missing = missing_clips(data.segments, test) if data.segments is not None else []
+        if missing:
+            raise SystemExit(f"{len(missing)} test clips of {fold_dir} are missing from {cfg.data.segments}")
         run_dir = new_run_dir(out / fold_dir.name, cfg)
         metrics, raw = evaluate(model, cfg, data, test + dev_items(data))
         original = json.loads((fold_dir / "metrics.json").read_text())

@@ -59,8 +59,9 @@ def run(cfg: Config, out: Path, train_conditions: Sequence[str], c: float = 3.0)
     segments = None
     if cfg.data.segments:  # the worker's cut, for training and test clips alike, as the deep model's CV does
         segments = load_segments(resolve(cfg.data.segments))
-        if missing_clips(segments, items):
-            raise SystemExit(f"{len(missing_clips(segments, items))} clips missing from {cfg.data.segments}")
+        missing = missing_clips(segments, items)
+        if missing:
+            raise SystemExit(f"{len(missing)} clips missing from {cfg.data.segments}")
     feats = {cond: functionals(cache, items, cond, cfg.model.n_mels, fps, segments) for cond in conditions}
     index = {it.id: i for i, it in enumerate(items)}
     results = []
