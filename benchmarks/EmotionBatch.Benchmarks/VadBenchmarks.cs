@@ -41,7 +41,7 @@ public class VadBenchmarks
     public async Task<int> Segment()
     {
         var count = 0;
-        await foreach (var _ in _segmenter.SegmentAsync(Replay(), CancellationToken.None))
+        await foreach (var _ in _segmenter.SegmentAsync(Replay(), VadPass.Primary, CancellationToken.None))
         {
             count++;
         }

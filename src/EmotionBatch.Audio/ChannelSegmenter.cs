@@ -33,7 +33,7 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
     public string? RoleOf(int? channel) =>
         channel is { } c && c >= 0 && c < _options.ChannelRoles.Count ? _options.ChannelRoles[c] : null;
 
-    public async IAsyncEnumerable<Utterance> SegmentAsync(IAsyncEnumerable<PcmChunk> pcm, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<Utterance> SegmentAsync(IAsyncEnumerable<PcmChunk> pcm, VadPass pass, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var chunks = pcm.GetAsyncEnumerator(cancellationToken);
         await using (chunks.ConfigureAwait(false))
@@ -44,8 +44,8 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
             }
             var first = chunks.Current;
             var stream = first.Channel is null
-                ? segmenter.SegmentAsync(FromFirst(first, chunks), cancellationToken)
-                : SegmentChannelsAsync(FromFirst(first, chunks), cancellationToken);
+                ? segmenter.SegmentAsync(FromFirst(first, chunks), pass, cancellationToken)
+                : SegmentChannelsAsync(FromFirst(first, chunks), pass, cancellationToken);
             await foreach (var utterance in stream.ConfigureAwait(false))
             {
                 yield return utterance;
@@ -62,11 +62,11 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
         }
     }
 
-    private async IAsyncEnumerable<Utterance> SegmentChannelsAsync(IAsyncEnumerable<PcmChunk> pcm, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<Utterance> SegmentChannelsAsync(IAsyncEnumerable<PcmChunk> pcm, VadPass pass, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var found = Channel.CreateBounded<Utterance>(new BoundedChannelOptions(LaneChunks * 4) { SingleReader = true });
-        var routing = RouteAsync(pcm, found.Writer, linked);
+        var routing = RouteAsync(pcm, pass, found.Writer, linked);
         try
         {
             // Read with the caller's token, not the linked one: the router and every lane complete the channel, with
@@ -90,7 +90,7 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
     /// channel's energy of that stretch is recorded, so a lane judging an utterance always finds the other channels'
     /// energy for the same time. A lane that fails ends the whole recording with its error.
     /// </summary>
-    private async Task RouteAsync(IAsyncEnumerable<PcmChunk> pcm, ChannelWriter<Utterance> found, CancellationTokenSource linked)
+    private async Task RouteAsync(IAsyncEnumerable<PcmChunk> pcm, VadPass pass, ChannelWriter<Utterance> found, CancellationTokenSource linked)
     {
         await Task.Yield();
         var cancellationToken = linked.Token;
@@ -111,7 +111,7 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
                 {
                     var lane = new Lane(lanes.Count, lanes, _historySamples);
                     lanes.Add(lane);
-                    laneTasks.Add(SegmentLaneAsync(lane, found, linked));
+                    laneTasks.Add(SegmentLaneAsync(lane, pass, found, linked));
                 }
                 stretch.Add(chunk);
             }
@@ -152,12 +152,12 @@ public sealed class ChannelSegmenter(ISpeechSegmenter segmenter, IOptions<Decode
         }
     }
 
-    private async Task SegmentLaneAsync(Lane lane, ChannelWriter<Utterance> found, CancellationTokenSource linked)
+    private async Task SegmentLaneAsync(Lane lane, VadPass pass, ChannelWriter<Utterance> found, CancellationTokenSource linked)
     {
         await Task.Yield();
         try
         {
-            await foreach (var utterance in segmenter.SegmentAsync(lane.Chunks.Reader.ReadAllAsync(linked.Token), linked.Token).ConfigureAwait(false))
+            await foreach (var utterance in segmenter.SegmentAsync(lane.Chunks.Reader.ReadAllAsync(linked.Token), pass, linked.Token).ConfigureAwait(false))
             {
                 if (lane.IsEcho(utterance.StartSeconds, utterance.EndSeconds, _options.CrosstalkDecibels))
                 {

@@ -48,9 +48,9 @@ public sealed partial class SileroSpeechSegmenter : ISpeechSegmenter, IDisposabl
     }
 
     public async IAsyncEnumerable<Utterance> SegmentAsync(
-        IAsyncEnumerable<PcmChunk> pcm, [EnumeratorCancellation] CancellationToken cancellationToken)
+        IAsyncEnumerable<PcmChunk> pcm, VadPass pass, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var stream = new SileroStream(_session, _options);
+        using var stream = new SileroStream(_session, _options, _options.ThresholdOf(pass));
         await foreach (var chunk in pcm.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             var samples = chunk.Samples;
@@ -79,7 +79,7 @@ public sealed partial class SileroSpeechSegmenter : ISpeechSegmenter, IDisposabl
     /// <summary>Speech probability of each whole 512-sample window, for parity checks against the reference.</summary>
     internal float[] ScoreWindows(ReadOnlySpan<float> samples)
     {
-        using var stream = new SileroStream(_session, _options, sequential: true);
+        using var stream = new SileroStream(_session, _options, _options.Threshold, sequential: true);
         return stream.ScoreSequentially(samples);
     }
 
@@ -121,11 +121,13 @@ public sealed partial class SileroSpeechSegmenter : ISpeechSegmenter, IDisposabl
         private bool _finalBlockDone;
         private bool _finished;
         private int _index;
+        private readonly float _threshold;
 
-        public SileroStream(InferenceSession session, VadOptions options, bool sequential = false)
+        public SileroStream(InferenceSession session, VadOptions options, float threshold, bool sequential = false)
         {
             _session = session;
-            _tracker = new SpeechTracker(options, SampleRate);
+            _threshold = threshold;
+            _tracker = new SpeechTracker(options, threshold, SampleRate);
             _lanes = sequential ? 1 : options.Lanes;
             // One lane scores each window as soon as it arrives, so utterances come out with no block delay.
             _laneWindows = _lanes == 1 ? 1 : Math.Max(1, (int)(options.LaneSeconds * SampleRate / Window));
@@ -278,7 +280,7 @@ public sealed partial class SileroSpeechSegmenter : ISpeechSegmenter, IDisposabl
             var end = Math.Min(span.End, _buffer.End);
             var samples = new float[end - span.Start];
             _buffer.CopyTo(span.Start, samples);
-            return new Utterance(_index++, span.Start / (double)SampleRate, end / (double)SampleRate, samples);
+            return new Utterance(_index++, span.Start / (double)SampleRate, end / (double)SampleRate, samples) { VadThreshold = _threshold };
         }
 
         public void Dispose()

@@ -31,10 +31,10 @@ internal sealed class SpeechTracker
     private long _silenceStart = -1;
     private long _lastEnd;
 
-    public SpeechTracker(VadOptions options, int sampleRate)
+    public SpeechTracker(VadOptions options, float threshold, int sampleRate)
     {
-        _threshold = options.Threshold;
-        _negativeThreshold = Math.Max(options.Threshold - 0.15f, 0.01f);
+        _threshold = threshold;
+        _negativeThreshold = Math.Max(threshold - 0.15f, 0.01f);
         _minSpeech = (long)options.MinSpeechMs * sampleRate / 1000;
         _minSilence = (long)options.MinSilenceMs * sampleRate / 1000;
         _padding = (long)options.PaddingMs * sampleRate / 1000;

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using EmotionBatch.Core;
 
 namespace EmotionBatch.Audio;
 
@@ -14,6 +15,26 @@ public sealed class VadOptions : IValidatableObject
     /// <summary>Speech probability that starts an utterance; it ends only below <c>Threshold - 0.15</c> (hysteresis).</summary>
     [Range(0.05, 0.95)]
     public float Threshold { get; set; } = 0.5f;
+
+    /// <summary>
+    /// A recording in which <see cref="Threshold"/> finds no speech at all is heard once more at this threshold (0 = off).
+    /// Silero misses some soft or shouted emotional speech at 0.5; the rows say which threshold found them
+    /// (<c>vad_threshold</c>). The second pass decodes the recording again, so it costs only recordings without speech.
+    /// </summary>
+    [Range(0.0, 0.95)]
+    public float FallbackThreshold { get; set; } = 0.2f;
+
+    /// <summary>Whether a recording without speech at <see cref="Threshold"/> gets a <see cref="VadPass.Fallback"/> pass.</summary>
+    public bool HasFallback => FallbackThreshold > 0;
+
+    /// <summary>The threshold of a pass.</summary>
+    public float ThresholdOf(VadPass pass) => pass switch
+    {
+        VadPass.Primary => Threshold,
+        VadPass.Fallback when HasFallback => FallbackThreshold,
+        VadPass.Fallback => throw new InvalidOperationException("A fallback VAD pass was asked for, but EmotionBatch:Vad:FallbackThreshold is 0 (off)."),
+        _ => throw new ArgumentOutOfRangeException(nameof(pass), pass, null),
+    };
 
     /// <summary>Shorter detections are dropped as clicks and breaths.</summary>
     [Range(0, 10_000)]
@@ -48,6 +69,12 @@ public sealed class VadOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (HasFallback && FallbackThreshold >= Threshold)
+        {
+            yield return new ValidationResult(
+                $"FallbackThreshold ({FallbackThreshold}) must be below Threshold ({Threshold}), or 0 to turn the fallback pass off.",
+                [nameof(FallbackThreshold)]);
+        }
         if (MaxUtteranceSeconds * 1000 < 2 * PaddingMs + MinSpeechMs + 100)
         {
             yield return new ValidationResult(

@@ -81,7 +81,7 @@ public sealed class StageBench
             for (var r = 0; r < recordings.Count; r++)
             {
                 utterances[r] = [];
-                await foreach (var u in segmenter.SegmentAsync(Replay(pcm[r]), cancellationToken).ConfigureAwait(false))
+                await foreach (var u in segmenter.SegmentAsync(Replay(pcm[r]), VadPass.Primary, cancellationToken).ConfigureAwait(false))
                 {
                     utterances[r].Add(u);
                 }

@@ -50,6 +50,9 @@ public sealed record Utterance(int Index, double StartSeconds, double EndSeconds
 
     /// <summary>The channel the utterance was heard on; null when the recording was mixed to one stream.</summary>
     public int? Channel { get; init; }
+
+    /// <summary>The speech probability that started the utterance's detection; null when the segmenter has no threshold.</summary>
+    public float? VadThreshold { get; init; }
 }
 
 /// <summary>How a multichannel recording becomes streams (<c>EmotionBatch:Decoder:Channels</c>).</summary>
@@ -65,8 +68,21 @@ public enum ChannelMode
     Split,
 }
 
+/// <summary>Which voice activity threshold a pass over a recording uses.</summary>
+public enum VadPass
+{
+    /// <summary>The configured threshold: every recording is heard this way first.</summary>
+    Primary,
+
+    /// <summary>
+    /// The lower fallback threshold, for a recording in which the primary pass found no speech at all (soft or shouted
+    /// emotional speech that the VAD does not take for speech at the primary threshold).
+    /// </summary>
+    Fallback,
+}
+
 /// <summary>Cuts a PCM stream into utterances as the stream arrives, so memory stays bounded by the longest utterance.</summary>
 public interface ISpeechSegmenter
 {
-    IAsyncEnumerable<Utterance> SegmentAsync(IAsyncEnumerable<PcmChunk> pcm, CancellationToken cancellationToken);
+    IAsyncEnumerable<Utterance> SegmentAsync(IAsyncEnumerable<PcmChunk> pcm, VadPass pass, CancellationToken cancellationToken);
 }

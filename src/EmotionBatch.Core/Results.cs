@@ -33,6 +33,12 @@ public sealed record UtteranceRow(
     /// for recordings split by channel).
     /// </summary>
     public bool Overlap { get; init; }
+
+    /// <summary>
+    /// The VAD threshold the utterance was found at: <c>Vad:Threshold</c>, or the lower <c>Vad:FallbackThreshold</c> in
+    /// a recording where the first found no speech; null where unknown (files written before the column existed).
+    /// </summary>
+    public float? VadThreshold { get; init; }
 }
 
 /// <summary>A recording that could not be processed, with the reason an operator can act on.</summary>
@@ -115,6 +121,7 @@ public static class UtteranceRows
         {
             Channel = utterance.Channel ?? 0,
             SpeakerRole = speakerRole,
+            VadThreshold = utterance.VadThreshold,
         };
     }
 }

@@ -53,7 +53,7 @@ public sealed class ChannelSegmenterTests
         var b = Enumerable.Range(0, 2 * Rate).Select(i => i < Rate ? 0.02f : 0.5f).ToArray();
         var segmenter = new ChannelSegmenter(new WholeStream(), Options.Create(new DecoderOptions()), Options.Create(new VadOptions()));
 
-        var utterances = await Collect(segmenter.SegmentAsync(Stereo(a, b), CancellationToken.None));
+        var utterances = await Collect(segmenter.SegmentAsync(Stereo(a, b), VadPass.Primary, CancellationToken.None));
 
         var fromB = Assert.Single(utterances, u => u.Channel == 1);
         // The VAD heard B's first second silenced; the utterance still carries what B recorded.
@@ -68,7 +68,7 @@ public sealed class ChannelSegmenterTests
         var segmenter = new ChannelSegmenter(new FailsOnChannel(1), Options.Create(new DecoderOptions()), Options.Create(new VadOptions()));
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
 
-        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => Collect(segmenter.SegmentAsync(Stereo(a, a), timeout.Token)));
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => Collect(segmenter.SegmentAsync(Stereo(a, a), VadPass.Primary, timeout.Token)));
 
         Assert.Equal("VAD failed on channel 1", failure.Message);
         Assert.False(timeout.IsCancellationRequested, "the recording hung until the timeout");
@@ -103,7 +103,7 @@ public sealed class ChannelSegmenterTests
     /// <summary>One utterance per stream: everything it was fed, as heard.</summary>
     private sealed class WholeStream : ISpeechSegmenter
     {
-        public async IAsyncEnumerable<Utterance> SegmentAsync(IAsyncEnumerable<PcmChunk> pcm, [EnumeratorCancellation] CancellationToken cancellationToken)
+        public async IAsyncEnumerable<Utterance> SegmentAsync(IAsyncEnumerable<PcmChunk> pcm, VadPass pass, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
             var heard = new List<float>();
             await foreach (var chunk in pcm.WithCancellation(cancellationToken))
@@ -116,7 +116,7 @@ public sealed class ChannelSegmenterTests
 
     private sealed class FailsOnChannel(int channel) : ISpeechSegmenter
     {
-        public async IAsyncEnumerable<Utterance> SegmentAsync(IAsyncEnumerable<PcmChunk> pcm, [EnumeratorCancellation] CancellationToken cancellationToken)
+        public async IAsyncEnumerable<Utterance> SegmentAsync(IAsyncEnumerable<PcmChunk> pcm, VadPass pass, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
             var seen = 0;
             await foreach (var chunk in pcm.WithCancellation(cancellationToken))

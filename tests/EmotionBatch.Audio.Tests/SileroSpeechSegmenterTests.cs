@@ -48,10 +48,10 @@ public sealed class SileroSpeechSegmenterTests(Xunit.Abstractions.ITestOutputHel
         return new SileroSpeechSegmenter(Options.Create(options), NullLogger<SileroSpeechSegmenter>.Instance);
     }
 
-    private static async Task<List<Utterance>> SegmentAsync(SileroSpeechSegmenter segmenter, float[] samples, int chunkSize = Rate)
+    private static async Task<List<Utterance>> SegmentAsync(SileroSpeechSegmenter segmenter, float[] samples, int chunkSize = Rate, VadPass pass = VadPass.Primary)
     {
         var utterances = new List<Utterance>();
-        await foreach (var utterance in segmenter.SegmentAsync(Signal.Chunks(samples, chunkSize), CancellationToken.None))
+        await foreach (var utterance in segmenter.SegmentAsync(Signal.Chunks(samples, chunkSize), pass, CancellationToken.None))
         {
             utterances.Add(utterance);
         }
@@ -71,6 +71,31 @@ public sealed class SileroSpeechSegmenterTests(Xunit.Abstractions.ITestOutputHel
             Assert.InRange(utterances[i].StartSeconds, JfkExpected[i].Start - Tolerance, JfkExpected[i].Start + Tolerance);
             Assert.InRange(utterances[i].EndSeconds, JfkExpected[i].End - Tolerance, JfkExpected[i].End + Tolerance);
         }
+    }
+
+    [Fact]
+    public async Task Each_pass_marks_its_utterances_with_its_threshold_and_the_lower_one_hears_at_least_as_much_speech()
+    {
+        using var segmenter = Segmenter();
+        var primary = await SegmentAsync(segmenter, await Jfk.Value);
+        var fallback = await SegmentAsync(segmenter, await Jfk.Value, pass: VadPass.Fallback);
+
+        Assert.All(primary, u => Assert.Equal(0.5f, u.VadThreshold));
+        Assert.All(fallback, u => Assert.Equal(0.2f, u.VadThreshold));
+        // Every stretch the primary pass hears lies inside one of the fallback's (a lower threshold only widens).
+        Assert.All(primary, p => Assert.Contains(fallback, f => f.StartSeconds <= p.StartSeconds + 0.05 && f.EndSeconds >= p.EndSeconds - 0.05));
+    }
+
+    [Fact]
+    public void A_fallback_pass_needs_a_fallback_threshold_below_the_threshold()
+    {
+        using var segmenter = Segmenter(new VadOptions { FallbackThreshold = 0 });
+        Assert.Throws<InvalidOperationException>(() => segmenter.SegmentAsync(Signal.Chunks(new float[Rate], Rate), VadPass.Fallback, CancellationToken.None).GetAsyncEnumerator().MoveNextAsync().AsTask().GetAwaiter().GetResult());
+
+        var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        var options = new VadOptions { Threshold = 0.3f, FallbackThreshold = 0.3f };
+        Assert.False(System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), results, validateAllProperties: true));
+        Assert.Contains(results, r => r.MemberNames.Contains(nameof(VadOptions.FallbackThreshold)));
     }
 
     [Fact]
@@ -250,7 +275,7 @@ public sealed class SileroSpeechSegmenterTests(Xunit.Abstractions.ITestOutputHel
             }
         }
 
-        await foreach (var first in segmenter.SegmentAsync(Counting(), CancellationToken.None))
+        await foreach (var first in segmenter.SegmentAsync(Counting(), VadPass.Primary, CancellationToken.None))
         {
             return (first, consumed / (double)Rate);
         }

@@ -9,7 +9,7 @@ public sealed class SpeechTrackerTests
 
     private static List<SampleSpan> Run(VadOptions options, params (float P, int Windows)[] runs)
     {
-        var tracker = new SpeechTracker(options, Rate);
+        var tracker = new SpeechTracker(options, options.Threshold, Rate);
         var spans = new List<SampleSpan>();
         long at = 0;
         foreach (var (p, windows) in runs)

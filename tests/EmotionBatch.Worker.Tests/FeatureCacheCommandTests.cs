@@ -76,9 +76,11 @@ public sealed class FeatureCacheCommandTests : IDisposable
             File.Copy(Path.Combine(RepoPaths.Root, "samples", "recordings", name), Path.Combine(folder, name));
         }
         await TestAudio.SilenceAsync(Path.Combine(folder, "quiet.wav"), 2.0);
+        // Sad Amharic speech in which Silero finds nothing at Vad:Threshold 0.5, and speech at the fallback's 0.2.
+        File.Copy(RepoPaths.SharedFile("data", "ased", "flac", "s4-01-01-01-03.flac"), Path.Combine(folder, "soft.flac"));
         var clips = _temp.File("clips.tsv");
         await File.WriteAllTextAsync(clips, "id\tpath\n" + string.Concat(
-            new[] { "support-call.wav", "quiet.wav", "complaint.mp3", "good-news.ogg" }.Select(name => $"{name}\t{Path.Combine(folder, name)}\n")));
+            new[] { "support-call.wav", "quiet.wav", "complaint.mp3", "good-news.ogg", "soft.flac" }.Select(name => $"{name}\t{Path.Combine(folder, name)}\n")));
         var segments = _temp.File("segments.tsv");
         var settings = WorkerProcess.BaseSettings(_temp.File("work"));
 
@@ -88,11 +90,14 @@ public sealed class FeatureCacheCommandTests : IDisposable
             Assert.True(run.ExitCode == 0, run.Output);
         }
         var lines = await File.ReadAllLinesAsync(segments);
-        Assert.Equal("id\tutterance_index\tstart_seconds\tend_seconds", lines[0]);
+        Assert.Equal("id\tutterance_index\tstart_seconds\tend_seconds\tvad_threshold", lines[0]);
         var rows = lines.Skip(1).Select(line => line.Split('\t')).ToList();
         // Input order, and the silent clip present with no times rather than missing.
-        Assert.Equal(["support-call.wav", "quiet.wav", "complaint.mp3", "good-news.ogg"], rows.Select(r => r[0]).Distinct());
-        Assert.Equal(["quiet.wav", "", "", ""], rows.Single(r => r[0] == "quiet.wav"));
+        Assert.Equal(["support-call.wav", "quiet.wav", "complaint.mp3", "good-news.ogg", "soft.flac"], rows.Select(r => r[0]).Distinct());
+        Assert.Equal(["quiet.wav", "", "", "", ""], rows.Single(r => r[0] == "quiet.wav"));
+        // Each clip is heard at one threshold: the fallback's only where the first pass found nothing.
+        Assert.Equal(["0.2"], rows.Where(r => r[0] == "soft.flac").Select(r => r[4]).Distinct());
+        Assert.Equal(["0.5"], rows.Where(r => r[0] is not "soft.flac" and not "quiet.wav").Select(r => r[4]).Distinct());
 
         // The same clips through `process`: the utterances it scored are the ones segment lists, to the microsecond.
         var output = _temp.File("out");
@@ -102,9 +107,9 @@ public sealed class FeatureCacheCommandTests : IDisposable
             Assert.True(run.ExitCode == 0, run.Output);
         }
         var written = DuckDbParquet.Query(
-            $"SELECT recording_id, utterance_index, start_seconds, end_seconds FROM {DuckDbParquet.Source(Path.Combine(output, "utterances", "**", "*.parquet"))} ORDER BY 1, 2");
+            $"SELECT recording_id, utterance_index, start_seconds, end_seconds, vad_threshold FROM {DuckDbParquet.Source(Path.Combine(output, "utterances", "**", "*.parquet"))} ORDER BY 1, 2");
         var listed = rows.Where(r => r[1] != "").OrderBy(r => r[0], StringComparer.Ordinal).ThenBy(r => int.Parse(r[1])).ToList();
-        Assert.True(written.Count >= 6, $"only {written.Count} utterances in three spoken samples");
+        Assert.True(written.Count >= 7, $"only {written.Count} utterances in four spoken samples");
         Assert.Equal(written.Count, listed.Count);
         for (var i = 0; i < listed.Count; i++)
         {
@@ -112,6 +117,7 @@ public sealed class FeatureCacheCommandTests : IDisposable
             Assert.Equal(Convert.ToInt32(written[i]["utterance_index"]), int.Parse(listed[i][1]));
             Assert.Equal(Convert.ToDouble(written[i]["start_seconds"]), double.Parse(listed[i][2], System.Globalization.CultureInfo.InvariantCulture), 5);
             Assert.Equal(Convert.ToDouble(written[i]["end_seconds"]), double.Parse(listed[i][3], System.Globalization.CultureInfo.InvariantCulture), 5);
+            Assert.Equal(Convert.ToDouble(written[i]["vad_threshold"]), double.Parse(listed[i][4], System.Globalization.CultureInfo.InvariantCulture), 5);
         }
 
         // A clip the decoder refuses fails the run, naming the clip, and leaves neither a partial list nor a temporary file.

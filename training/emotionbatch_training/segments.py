@@ -21,7 +21,9 @@ import numpy as np
 
 from .corpora import Item
 
-HEADER = ["id", "utterance_index", "start_seconds", "end_seconds"]
+HEADER = ["id", "utterance_index", "start_seconds", "end_seconds", "vad_threshold"]
+# Files written before the worker's VAD had a fallback pass lack the threshold column; their times read the same.
+HEADER_WITHOUT_THRESHOLD = HEADER[:4]
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def load_segments(path: Path) -> dict[str, Optional[Span]]:
     """id -> its Span, or None where the worker finds no speech in the clip."""
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-        if next(reader, None) != HEADER:
+        if next(reader, None) not in (HEADER, HEADER_WITHOUT_THRESHOLD):
             raise SystemExit(f"{path} is not a `emotionbatch segment` file (header {HEADER})")
         spans: dict[str, list[tuple[float, float]]] = {}
         for row in reader:

@@ -22,13 +22,21 @@ class SegmentsFileTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "segments.tsv"
             # As `emotionbatch segment` writes it: utterances in order, a clip without speech as one row without times.
-            path.write_text("id\tutterance_index\tstart_seconds\tend_seconds\n"
-                            "a\t0\t0.42\t1.5\n"
-                            "quiet\t\t\t\n"
-                            "b\t0\t0.1\t0.9\nb\t1\t1.6\t2.25\n", encoding="utf-8")
+            path.write_text("id\tutterance_index\tstart_seconds\tend_seconds\tvad_threshold\n"
+                            "a\t0\t0.42\t1.5\t0.5\n"
+                            "quiet\t\t\t\t\n"
+                            "soft\t0\t0.3\t1.1\t0.2\n"
+                            "b\t0\t0.1\t0.9\t0.5\nb\t1\t1.6\t2.25\t0.5\n", encoding="utf-8")
             segments = load_segments(path)
-        self.assertEqual(segments, {"a": Span(0.42, 1.5, 1), "quiet": None, "b": Span(0.1, 2.25, 2)})
+        self.assertEqual(segments, {"a": Span(0.42, 1.5, 1), "quiet": None, "soft": Span(0.3, 1.1, 1), "b": Span(0.1, 2.25, 2)})
         self.assertEqual(missing_clips(segments, [clip("a"), clip("quiet"), clip("new")]), ["new"])
+
+    def test_a_file_written_before_the_threshold_column_reads_the_same(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "segments.tsv"
+            path.write_text("id\tutterance_index\tstart_seconds\tend_seconds\n"
+                            "a\t0\t0.42\t1.5\nquiet\t\t\t\n", encoding="utf-8")
+            self.assertEqual(load_segments(path), {"a": Span(0.42, 1.5, 1), "quiet": None})
 
     def test_a_file_of_another_shape_is_refused(self):
         with tempfile.TemporaryDirectory() as folder:

@@ -25,4 +25,5 @@ public static class UtteranceColumns
     public const string Channel = "channel";
     public const string SpeakerRole = "speaker_role";
     public const string Overlap = "overlap";
+    public const string VadThreshold = "vad_threshold";
 }

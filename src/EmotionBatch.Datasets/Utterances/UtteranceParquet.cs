@@ -26,15 +26,16 @@ public static class UtteranceParquet
     private static readonly DataField<float> Arousal = new(UtteranceColumns.Arousal, nullable: false);
     private static readonly DataField<bool> TextUsed = new(UtteranceColumns.TextUsed, nullable: false);
     private static readonly DataField<bool> Overlap = new(UtteranceColumns.Overlap, nullable: false);
+    private static readonly DataField<float?> VadThreshold = new(UtteranceColumns.VadThreshold, nullable: true);
 
     /// <summary>
-    /// The columns in file order. Columns added later (channel, speaker_role, overlap) come after every earlier one,
+    /// The columns in file order. Columns added later (channel, speaker_role, overlap; then vad_threshold) come after every earlier one,
     /// so readers of older files keep their column positions.
     /// </summary>
     public static ParquetSchema Schema { get; } = new(
         RecordingId, RecordingUri, ETag, UtteranceIndex, StartSeconds, EndSeconds, Transcript, Language, Emotion,
         ProbabilityAngry, ProbabilityHappy, ProbabilitySad, ProbabilityNeutral, Valence, Arousal, TextUsed,
-        ModelName, ModelVersion, ProcessedAt, Channel, SpeakerRole, Overlap);
+        ModelName, ModelVersion, ProcessedAt, Channel, SpeakerRole, Overlap, VadThreshold);
 
     /// <summary>One Parquet file holding <paramref name="rows"/> in one row group.</summary>
     public static Task WriteAsync(IReadOnlyList<UtteranceRow> rows, Stream destination, CancellationToken cancellationToken)
@@ -64,6 +65,7 @@ public static class UtteranceParquet
             await WriteValuesAsync(group, Channel, rows, r => r.Channel, cancellationToken).ConfigureAwait(false);
             await WriteStringsAsync(group, SpeakerRole, rows, r => r.SpeakerRole, cancellationToken).ConfigureAwait(false);
             await WriteValuesAsync(group, Overlap, rows, r => r.Overlap, cancellationToken).ConfigureAwait(false);
+            await WriteNullableAsync(group, VadThreshold, rows, r => r.VadThreshold, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
     }
 
@@ -105,6 +107,8 @@ public static class UtteranceParquet
             var channels = await columns.IntegersAsync(group, UtteranceColumns.Channel, cancellationToken, optional: true).ConfigureAwait(false);
             var roles = await columns.StringsAsync(group, UtteranceColumns.SpeakerRole, cancellationToken, optional: true).ConfigureAwait(false);
             var overlaps = await columns.BooleansAsync(group, UtteranceColumns.Overlap, cancellationToken, optional: true).ConfigureAwait(false);
+            // Files written before the VAD's fallback pass lack it: unknown, and every row was found at Vad:Threshold.
+            var vadThresholds = await columns.DoublesAsync(group, UtteranceColumns.VadThreshold, cancellationToken, optional: true).ConfigureAwait(false);
 
             for (var i = 0; i < ids.Length; i++)
             {
@@ -136,6 +140,7 @@ public static class UtteranceParquet
                     Channel = (int)(channels[i] ?? 0),
                     SpeakerRole = roles[i],
                     Overlap = overlaps[i] ?? false,
+                    VadThreshold = vadThresholds[i] is { } t ? (float)t : null,
                 });
             }
         }

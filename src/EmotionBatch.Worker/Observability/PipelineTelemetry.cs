@@ -16,6 +16,7 @@ public sealed class PipelineTelemetry : IDisposable
     private readonly Counter<long> _recordingsFailed;
     private readonly Counter<long> _utterances;
     private readonly Counter<double> _audioSeconds;
+    private readonly Counter<long> _vadFallbacks;
     private readonly Histogram<double> _stageSeconds;
     private readonly Histogram<double> _realTimeFactor;
     private long _queueDepth;
@@ -28,6 +29,8 @@ public sealed class PipelineTelemetry : IDisposable
         _recordingsFailed = _meter.CreateCounter<long>("emotionbatch.recordings.failed", "{recording}", "Recordings that failed, by stage.");
         _utterances = _meter.CreateCounter<long>("emotionbatch.utterances", "{utterance}", "Utterance rows committed.");
         _audioSeconds = _meter.CreateCounter<double>("emotionbatch.audio.duration", "s", "Seconds of audio processed.");
+        _vadFallbacks = _meter.CreateCounter<long>("emotionbatch.recordings.vad_fallback", "{recording}",
+            "Recordings heard again at Vad:FallbackThreshold because the first pass found no speech, by whether the second found any (found = true/false).");
         _stageSeconds = _meter.CreateHistogram<double>("emotionbatch.stage.duration", "s",
             "Time spent in each pipeline stage per call: fetch, probe, commit and decode_segment once per recording, transcribe per packed window, infer per window of utterances (up to four batches).");
         _realTimeFactor = _meter.CreateHistogram<double>("emotionbatch.recording.real_time_factor", "1", "Seconds of audio per second of processing, per recording.");
@@ -59,6 +62,8 @@ public sealed class PipelineTelemetry : IDisposable
             _realTimeFactor.Record(audioSeconds / elapsed.TotalSeconds);
         }
     }
+
+    public void VadFallback(bool found) => _vadFallbacks.Add(1, new KeyValuePair<string, object?>("found", found));
 
     public void RecordingFailed(string stage) => _recordingsFailed.Add(1, new KeyValuePair<string, object?>("stage", stage));
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EmotionBatch.Audio;
 using EmotionBatch.Core;
 using EmotionBatch.Worker.Hosting;
 using EmotionBatch.Worker.Observability;
@@ -17,11 +18,13 @@ public sealed partial class RecordingPipeline(
     IUtteranceAnalyser analyser,
     IResultStore store,
     IOptions<WorkerOptions> options,
+    IOptions<VadOptions> vadOptions,
     TimeProvider clock,
     PipelineTelemetry telemetry,
     ILogger<RecordingPipeline> logger) : IRecordingProcessor
 {
     private readonly WorkerOptions _options = options.Value;
+    private readonly VadOptions _vad = vadOptions.Value;
     private readonly ILogger<RecordingPipeline> _logger = logger;
 
     /// <summary>
@@ -58,10 +61,19 @@ public sealed partial class RecordingPipeline(
             var info = audio.Info;
             audioSeconds = info.DurationSeconds;
 
-            var rows = await analyser.AnalyseAsync(recording, audio, cancellationToken).ConfigureAwait(false);
+            var rows = await analyser.AnalyseAsync(recording, audio, VadPass.Primary, cancellationToken).ConfigureAwait(false);
+            if (rows.Count == 0 && _vad.HasFallback)
+            {
+                // The stream is spent; the second pass decodes the local copy again (only recordings without speech pay).
+                await using var again = await decoder.OpenAsync(local.Path, cancellationToken).ConfigureAwait(false);
+                rows = await analyser.AnalyseAsync(recording, again, VadPass.Fallback, cancellationToken).ConfigureAwait(false);
+                telemetry.VadFallback(rows.Count > 0);
+                LogVadFallback(recording.Id, _vad.Threshold, _vad.FallbackThreshold, rows.Count);
+            }
             if (rows.Count == 0)
             {
-                var silent = await RecordFailureAsync(recording, attempt, PipelineStage.Segment, $"no speech detected in {info.DurationSeconds:F1} s of audio",
+                var thresholds = _vad.HasFallback ? $"at VAD thresholds {_vad.Threshold} and {_vad.FallbackThreshold}" : $"at VAD threshold {_vad.Threshold}";
+                var silent = await RecordFailureAsync(recording, attempt, PipelineStage.Segment, $"no speech detected in {info.DurationSeconds:F1} s of audio {thresholds}",
                     retryable: false, audioSeconds, stopwatch, cancellationToken).ConfigureAwait(false);
                 return silent with { Kind = OutcomeKind.NoSpeech };
             }
@@ -133,6 +145,9 @@ public sealed partial class RecordingPipeline(
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "Unexpected error while processing {RecordingId}")]
     private partial void LogUnexpected(Exception exception, string recordingId);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "No speech in {RecordingId} at VAD threshold {Threshold}; heard again at {FallbackThreshold}: {Utterances} utterances")]
+    private partial void LogVadFallback(string recordingId, float threshold, float fallbackThreshold, int utterances);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Abandoned {RecordingId} on shutdown; nothing was committed and the next pass processes it again")]
     private partial void LogAbandoned(string recordingId);

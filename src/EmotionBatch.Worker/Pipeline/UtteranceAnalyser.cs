@@ -10,9 +10,9 @@ namespace EmotionBatch.Worker.Pipeline;
 /// <summary>The utterance work of one recording: from decoded audio to its rows, in time order.</summary>
 public interface IUtteranceAnalyser
 {
-    /// <summary>The rows of every utterance heard in <paramref name="audio"/>; empty when there is no speech.</summary>
+    /// <summary>The rows of every utterance heard in <paramref name="audio"/> by the VAD's <paramref name="pass"/>; empty when there is no speech.</summary>
     /// <exception cref="RecordingFailedException">A stage failed; the exception names it.</exception>
-    Task<IReadOnlyList<UtteranceRow>> AnalyseAsync(RecordingRef recording, DecodingAudio audio, CancellationToken cancellationToken);
+    Task<IReadOnlyList<UtteranceRow>> AnalyseAsync(RecordingRef recording, DecodingAudio audio, VadPass pass, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -23,7 +23,7 @@ public interface IUtteranceAnalyser
 public sealed class UtteranceAnalyser(
     ChannelSegmenter segmenter, ITranscriber transcriber, IEmotionModel model, TimeProvider clock, PipelineTelemetry telemetry) : IUtteranceAnalyser
 {
-    public async Task<IReadOnlyList<UtteranceRow>> AnalyseAsync(RecordingRef recording, DecodingAudio audio, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<UtteranceRow>> AnalyseAsync(RecordingRef recording, DecodingAudio audio, VadPass pass, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(recording);
         ArgumentNullException.ThrowIfNull(audio);
@@ -37,7 +37,7 @@ public sealed class UtteranceAnalyser(
         });
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = ProduceUtterancesAsync(audio, utterances.Writer, linked.Token);
+        var producer = ProduceUtterancesAsync(audio, pass, utterances.Writer, linked.Token);
 
         var rows = new List<UtteranceRow>();
         var window = new List<(Utterance Utterance, Transcript? Transcript)>(windowSize);
@@ -98,7 +98,7 @@ public sealed class UtteranceAnalyser(
         }
     }
 
-    private async Task ProduceUtterancesAsync(DecodingAudio audio, ChannelWriter<Utterance> writer, CancellationToken cancellationToken)
+    private async Task ProduceUtterancesAsync(DecodingAudio audio, VadPass pass, ChannelWriter<Utterance> writer, CancellationToken cancellationToken)
     {
         // Run on the thread pool so decoding overlaps with inference from the first chunk on.
         await Task.Yield();
@@ -106,7 +106,7 @@ public sealed class UtteranceAnalyser(
         try
         {
             var pcm = audio.ReadAsync(cancellationToken);
-            await foreach (var utterance in segmenter.SegmentAsync(pcm, cancellationToken).ConfigureAwait(false))
+            await foreach (var utterance in segmenter.SegmentAsync(pcm, pass, cancellationToken).ConfigureAwait(false))
             {
                 await writer.WriteAsync(utterance, cancellationToken).ConfigureAwait(false);
             }

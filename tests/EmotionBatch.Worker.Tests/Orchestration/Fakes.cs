@@ -275,17 +275,39 @@ internal sealed class SignallingTimeProvider(DateTimeOffset start) : FakeTimePro
     }
 }
 
-/// <summary>A real <see cref="PipelineTelemetry"/> over its own meter factory, released together.</summary>
+/// <summary>
+/// A real <see cref="PipelineTelemetry"/> over its own meter factory, released together; sums the long counters its
+/// meter reports (only its own: tests running side by side have meters of the same name).
+/// </summary>
 internal sealed class TestTelemetry : IDisposable
 {
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly MeterListener _listener = new();
+    private readonly ConcurrentDictionary<string, long> _sums = new(StringComparer.Ordinal);
 
-    public TestTelemetry() => Telemetry = new PipelineTelemetry(_services.GetRequiredService<IMeterFactory>());
+    public TestTelemetry()
+    {
+        var factory = _services.GetRequiredService<IMeterFactory>();
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (ReferenceEquals(instrument.Meter.Scope, factory))
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _sums.AddOrUpdate(instrument.Name, value, (_, sum) => sum + value));
+        _listener.Start();
+        Telemetry = new PipelineTelemetry(factory);
+    }
 
     public PipelineTelemetry Telemetry { get; }
 
+    /// <summary>What the counter <paramref name="instrument"/> has added up to.</summary>
+    public long Sum(string instrument) => _sums.GetValueOrDefault(instrument);
+
     public void Dispose()
     {
+        _listener.Dispose();
         Telemetry.Dispose();
         _services.Dispose();
     }

@@ -128,20 +128,25 @@ internal sealed class FakeAudio(AudioInfo info, IReadOnlyList<PcmChunk> chunks) 
     }
 }
 
-/// <summary>An analyser whose result is up to <see cref="Handler"/>; remembers what it was given.</summary>
+/// <summary>
+/// An analyser whose result is up to <see cref="Handler"/> (<see cref="FallbackHandler"/>, where set, for the VAD's
+/// fallback pass); remembers what it was given.
+/// </summary>
 internal sealed class FakeAnalyser : IUtteranceAnalyser
 {
-    private readonly ConcurrentQueue<(RecordingRef Recording, DecodingAudio Audio)> _calls = new();
+    private readonly ConcurrentQueue<(RecordingRef Recording, DecodingAudio Audio, VadPass Pass)> _calls = new();
 
     public Func<CancellationToken, Task<IReadOnlyList<UtteranceRow>>> Handler { get; set; } =
         _ => Task.FromResult<IReadOnlyList<UtteranceRow>>([]);
 
-    public IReadOnlyList<(RecordingRef Recording, DecodingAudio Audio)> Calls => [.. _calls];
+    public Func<CancellationToken, Task<IReadOnlyList<UtteranceRow>>>? FallbackHandler { get; set; }
 
-    public Task<IReadOnlyList<UtteranceRow>> AnalyseAsync(RecordingRef recording, DecodingAudio audio, CancellationToken cancellationToken)
+    public IReadOnlyList<(RecordingRef Recording, DecodingAudio Audio, VadPass Pass)> Calls => [.. _calls];
+
+    public Task<IReadOnlyList<UtteranceRow>> AnalyseAsync(RecordingRef recording, DecodingAudio audio, VadPass pass, CancellationToken cancellationToken)
     {
-        _calls.Enqueue((recording, audio));
-        return Handler(cancellationToken);
+        _calls.Enqueue((recording, audio, pass));
+        return (pass == VadPass.Fallback && FallbackHandler is not null ? FallbackHandler : Handler)(cancellationToken);
     }
 }
 
@@ -179,7 +184,7 @@ internal sealed class RecordingStore : IResultStore
 /// </summary>
 internal sealed class ChunkSegmenter : ISpeechSegmenter
 {
-    public async IAsyncEnumerable<Utterance> SegmentAsync(IAsyncEnumerable<PcmChunk> pcm, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<Utterance> SegmentAsync(IAsyncEnumerable<PcmChunk> pcm, VadPass pass, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var index = 0;
         await foreach (var chunk in pcm.WithCancellation(cancellationToken).ConfigureAwait(false))

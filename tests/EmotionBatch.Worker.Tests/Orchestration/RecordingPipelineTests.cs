@@ -1,3 +1,4 @@
+using EmotionBatch.Audio;
 using EmotionBatch.Testing;
 
 namespace EmotionBatch.Worker.Tests.Orchestration;
@@ -22,9 +23,14 @@ public sealed class RecordingPipelineTests : IDisposable
 
     public RecordingPipelineTests()
     {
+        _pipeline = Pipeline(new VadOptions());
+    }
+
+    private RecordingPipeline Pipeline(VadOptions vad)
+    {
         var options = new WorkerOptions { MaxFileSizeBytes = MaxFileSizeBytes, WorkFolder = _temp.File("work") };
-        _pipeline = new RecordingPipeline(_source, _decoder, _analyser, _store, Options.Create(options), new FakeTimeProvider(Now), _metrics.Telemetry,
-            NullLogger<RecordingPipeline>.Instance);
+        return new RecordingPipeline(_source, _decoder, _analyser, _store, Options.Create(options), Options.Create(vad), new FakeTimeProvider(Now),
+            _metrics.Telemetry, NullLogger<RecordingPipeline>.Instance);
     }
 
     public void Dispose()
@@ -85,7 +91,7 @@ public sealed class RecordingPipelineTests : IDisposable
     }
 
     [Fact]
-    public async Task A_recording_without_speech_is_recorded_as_a_permanent_segment_failure_and_commits_nothing()
+    public async Task A_recording_without_speech_in_either_VAD_pass_is_recorded_as_a_permanent_segment_failure_and_commits_nothing()
     {
         _analyser.Handler = _ => Task.FromResult<IReadOnlyList<UtteranceRow>>([]);
 
@@ -94,7 +100,44 @@ public sealed class RecordingPipelineTests : IDisposable
         Assert.Equal(OutcomeKind.NoSpeech, outcome.Kind);
         var failure = Assert.Single(_store.Failures);
         Assert.Equal((PipelineStage.Segment, false), (failure.Stage, failure.WillRetry));
+        Assert.Contains("at VAD thresholds 0.5 and 0.2", failure.Reason, StringComparison.Ordinal);
         Assert.Empty(_store.Commits);
+        // Heard twice, each pass from a fresh decode of the fetched file.
+        Assert.Equal([VadPass.Primary, VadPass.Fallback], _analyser.Calls.Select(call => call.Pass));
+        Assert.Equal(2, _decoder.Opens.Count);
+        Assert.Equal(2, _decoder.Audio.Disposals);
+    }
+
+    [Fact]
+    public async Task A_recording_without_speech_at_the_threshold_commits_what_the_fallback_pass_finds()
+    {
+        var recording = Recording("soft");
+        IReadOnlyList<UtteranceRow> found = [Row(recording, 0, 0.4) with { VadThreshold = 0.2f }];
+        _analyser.Handler = _ => Task.FromResult<IReadOnlyList<UtteranceRow>>([]);
+        _analyser.FallbackHandler = _ => Task.FromResult(found);
+
+        var outcome = await _pipeline.ProcessAsync(recording, attempt: 1, CancellationToken.None);
+
+        Assert.Equal((OutcomeKind.Completed, 1), (outcome.Kind, outcome.Utterances));
+        Assert.Equal(found, Assert.Single(_store.Commits).Rows);
+        Assert.Empty(_store.Failures);
+        Assert.Equal([VadPass.Primary, VadPass.Fallback], _analyser.Calls.Select(call => call.Pass));
+        Assert.Equal(2, _decoder.Audio.Disposals);
+        Assert.Equal(1, _metrics.Sum("emotionbatch.recordings.vad_fallback"));
+    }
+
+    [Fact]
+    public async Task With_the_fallback_off_a_recording_without_speech_is_heard_once()
+    {
+        var pipeline = Pipeline(new VadOptions { FallbackThreshold = 0 });
+        _analyser.FallbackHandler = _ => throw new InvalidOperationException("no fallback pass was configured");
+
+        var outcome = await pipeline.ProcessAsync(Recording("silence"), attempt: 1, CancellationToken.None);
+
+        Assert.Equal(OutcomeKind.NoSpeech, outcome.Kind);
+        Assert.Contains("at VAD threshold 0.5", Assert.Single(_store.Failures).Reason, StringComparison.Ordinal);
+        Assert.Equal(VadPass.Primary, Assert.Single(_analyser.Calls).Pass);
+        Assert.Equal(1, _decoder.Audio.Disposals);
     }
 
     [Fact]
@@ -175,7 +218,7 @@ public sealed class RecordingPipelineTests : IDisposable
     [InlineData("no speech")]
     [InlineData("stage failure")]
     [InlineData("unexpected")]
-    public async Task The_decoded_audio_and_the_fetched_file_are_disposed_once_whatever_the_outcome(string ending)
+    public async Task Every_decoded_audio_opened_and_the_fetched_file_are_disposed_whatever_the_outcome(string ending)
     {
         var recording = Recording("call");
         _analyser.Handler = ending switch
@@ -188,7 +231,9 @@ public sealed class RecordingPipelineTests : IDisposable
 
         await _pipeline.ProcessAsync(recording, attempt: 1, CancellationToken.None);
 
-        Assert.Equal(1, _decoder.Audio.Disposals);
+        // Without speech the fallback pass opens the recording a second time.
+        Assert.Equal(ending == "no speech" ? 2 : 1, _decoder.Opens.Count);
+        Assert.Equal(_decoder.Opens.Count, _decoder.Audio.Disposals);
         Assert.False(File.Exists(Assert.Single(_source.Paths)));
     }
 

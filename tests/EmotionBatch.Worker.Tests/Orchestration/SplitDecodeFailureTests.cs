@@ -28,7 +28,7 @@ public sealed class SplitDecodeFailureTests
         var analyser = new UtteranceAnalyser(segmenter, new FakeTranscriber(false, 0), model, new FakeTimeProvider(), telemetry);
         var store = new RecordingStore();
         var pipeline = new RecordingPipeline(new FetchingSource(), new FakeDecoder(audio), analyser, store,
-            Options.Create(new WorkerOptions { WorkFolder = temp.Path }), new FakeTimeProvider(), telemetry, NullLogger<RecordingPipeline>.Instance);
+            Options.Create(new WorkerOptions { WorkFolder = temp.Path }), Options.Create(new VadOptions()), new FakeTimeProvider(), telemetry, NullLogger<RecordingPipeline>.Instance);
 
         await pipeline.ProcessAsync(TestRecordings.Make("x"), 1, CancellationToken.None).WaitAsync(Signals.Guard);
 

@@ -33,7 +33,7 @@ public sealed class UtteranceAnalyserTests : IDisposable
         var transcriber = new FakeTranscriber(enabled: false, packSeconds: 0);
         var model = new FakeEmotionModel(preferredCallSize: 2);
 
-        var rows = await Analyser(transcriber, model, roles: ["agent", "customer"]).AnalyseAsync(_recording, Mono(MixedLevels), CancellationToken.None)
+        var rows = await Analyser(transcriber, model, roles: ["agent", "customer"]).AnalyseAsync(_recording, Mono(MixedLevels), VadPass.Primary, CancellationToken.None)
             .WaitAsync(Signals.Guard);
 
         Assert.Equal([0.0, 1.0, 2.0, 3.0, 4.0], rows.Select(r => r.StartSeconds));
@@ -60,7 +60,7 @@ public sealed class UtteranceAnalyserTests : IDisposable
         var transcriber = new FakeTranscriber(enabled: true, packSeconds: 1.5);
         var model = new FakeEmotionModel(preferredCallSize: 2);
 
-        var rows = await Analyser(transcriber, model).AnalyseAsync(_recording, Mono(MixedLevels), CancellationToken.None).WaitAsync(Signals.Guard);
+        var rows = await Analyser(transcriber, model).AnalyseAsync(_recording, Mono(MixedLevels), VadPass.Primary, CancellationToken.None).WaitAsync(Signals.Guard);
 
         Assert.Equal(
             [[0.0, 1.0], [2.0, 3.0], [4.0]],
@@ -93,7 +93,7 @@ public sealed class UtteranceAnalyserTests : IDisposable
         var transcriber = new FakeTranscriber(enabled: transcribe, packSeconds: 30);
         var model = new FakeEmotionModel(preferredCallSize: 8);
 
-        var rows = await Analyser(transcriber, model, roles: ["agent", "customer"]).AnalyseAsync(_recording, Stereo(left, right), CancellationToken.None)
+        var rows = await Analyser(transcriber, model, roles: ["agent", "customer"]).AnalyseAsync(_recording, Stereo(left, right), VadPass.Primary, CancellationToken.None)
             .WaitAsync(Signals.Guard);
 
         Assert.Equal(
@@ -123,7 +123,7 @@ public sealed class UtteranceAnalyserTests : IDisposable
         var audio = new FakeAudio(Chunk(0, 0.5f)) { Endless = true };
 
         var failure = await Assert.ThrowsAsync<RecordingFailedException>(() =>
-            Analyser(new FakeTranscriber(enabled: false, packSeconds: 0), model).AnalyseAsync(_recording, audio, CancellationToken.None).WaitAsync(Signals.Guard));
+            Analyser(new FakeTranscriber(enabled: false, packSeconds: 0), model).AnalyseAsync(_recording, audio, VadPass.Primary, CancellationToken.None).WaitAsync(Signals.Guard));
 
         Assert.Equal((PipelineStage.Infer, true), (failure.Stage, failure.Retryable));
         Assert.IsType<InvalidOperationException>(failure.InnerException);
@@ -136,7 +136,7 @@ public sealed class UtteranceAnalyserTests : IDisposable
         var transcriber = new FakeTranscriber(enabled: true, packSeconds: 1.5) { Failure = new InvalidOperationException("whisper crashed") };
 
         var failure = await Assert.ThrowsAsync<RecordingFailedException>(() =>
-            Analyser(transcriber, new FakeEmotionModel(preferredCallSize: 2)).AnalyseAsync(_recording, Mono(MixedLevels), CancellationToken.None)
+            Analyser(transcriber, new FakeEmotionModel(preferredCallSize: 2)).AnalyseAsync(_recording, Mono(MixedLevels), VadPass.Primary, CancellationToken.None)
                 .WaitAsync(Signals.Guard));
 
         Assert.Equal((PipelineStage.Transcribe, true), (failure.Stage, failure.Retryable));
@@ -148,14 +148,14 @@ public sealed class UtteranceAnalyserTests : IDisposable
     {
         var transcriber = new FakeTranscriber(enabled: true, packSeconds: 1.5) { LosesOne = true };
         var lostTranscript = await Assert.ThrowsAsync<RecordingFailedException>(() =>
-            Analyser(transcriber, new FakeEmotionModel(preferredCallSize: 2)).AnalyseAsync(_recording, Mono(MixedLevels), CancellationToken.None)
+            Analyser(transcriber, new FakeEmotionModel(preferredCallSize: 2)).AnalyseAsync(_recording, Mono(MixedLevels), VadPass.Primary, CancellationToken.None)
                 .WaitAsync(Signals.Guard));
         Assert.Equal(PipelineStage.Transcribe, lostTranscript.Stage);
         Assert.Contains("transcripts for", lostTranscript.Reason, StringComparison.Ordinal);
 
         var model = new FakeEmotionModel(preferredCallSize: 2) { LosesOne = true };
         var lostPrediction = await Assert.ThrowsAsync<RecordingFailedException>(() =>
-            Analyser(new FakeTranscriber(enabled: false, packSeconds: 0), model).AnalyseAsync(_recording, Mono(MixedLevels), CancellationToken.None)
+            Analyser(new FakeTranscriber(enabled: false, packSeconds: 0), model).AnalyseAsync(_recording, Mono(MixedLevels), VadPass.Primary, CancellationToken.None)
                 .WaitAsync(Signals.Guard));
         Assert.Equal(PipelineStage.Infer, lostPrediction.Stage);
         Assert.Contains("predictions for", lostPrediction.Reason, StringComparison.Ordinal);
@@ -175,7 +175,7 @@ public sealed class UtteranceAnalyserTests : IDisposable
         audio.FailureHeldUntil = model.SeenAsync(2);
 
         var failure = await Assert.ThrowsAsync<RecordingFailedException>(() =>
-            Analyser(new FakeTranscriber(enabled: false, packSeconds: 0), model).AnalyseAsync(_recording, audio, CancellationToken.None).WaitAsync(Signals.Guard));
+            Analyser(new FakeTranscriber(enabled: false, packSeconds: 0), model).AnalyseAsync(_recording, audio, VadPass.Primary, CancellationToken.None).WaitAsync(Signals.Guard));
 
         Assert.Equal((PipelineStage.Decode, "invalid data at 1.5 s"), (failure.Stage, failure.Reason));
     }
