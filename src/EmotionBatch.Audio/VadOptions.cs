@@ -8,16 +8,20 @@ public sealed class VadOptions : IValidatableObject
 {
     public const string SectionName = "EmotionBatch:Vad";
 
+    /// <summary>Lowest threshold a pass may use.</summary>
+    public const float MinThreshold = 0.05f;
+
     /// <summary>Silero VAD v5/v6 ONNX file; a relative path is resolved against the current directory.</summary>
     [Required]
     public string ModelPath { get; set; } = SileroVadModel.DefaultRelativePath;
 
     /// <summary>Speech probability that starts an utterance; it ends only below <c>Threshold - 0.15</c> (hysteresis).</summary>
-    [Range(0.05, 0.95)]
+    [Range(MinThreshold, 0.95)]
     public float Threshold { get; set; } = 0.5f;
 
     /// <summary>
-    /// A recording in which <see cref="Threshold"/> finds no speech at all is heard once more at this threshold (0 = off).
+    /// A recording in which <see cref="Threshold"/> finds no speech at all is heard once more at this threshold (0 = off;
+    /// ignored unless below <see cref="Threshold"/>, so a deployment that already runs at 0.2 or lower hears once).
     /// Silero misses some soft or shouted emotional speech at 0.5; the rows say which threshold found them
     /// (<c>vad_threshold</c>). The second pass decodes the recording again, so it costs only recordings without speech.
     /// </summary>
@@ -25,7 +29,7 @@ public sealed class VadOptions : IValidatableObject
     public float FallbackThreshold { get; set; } = 0.2f;
 
     /// <summary>Whether a recording without speech at <see cref="Threshold"/> gets a <see cref="VadPass.Fallback"/> pass.</summary>
-    public bool HasFallback => FallbackThreshold > 0;
+    public bool HasFallback => FallbackThreshold > 0 && FallbackThreshold < Threshold;
 
     /// <summary>The threshold of a pass.</summary>
     public float ThresholdOf(VadPass pass) => pass switch
@@ -69,11 +73,11 @@ public sealed class VadOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (HasFallback && FallbackThreshold >= Threshold)
+        if (FallbackThreshold is > 0 and < MinThreshold)
         {
+            // Below this the end-of-speech threshold (0.15 lower, floored at 0.01) would sit above the start.
             yield return new ValidationResult(
-                $"FallbackThreshold ({FallbackThreshold}) must be below Threshold ({Threshold}), or 0 to turn the fallback pass off.",
-                [nameof(FallbackThreshold)]);
+                $"FallbackThreshold ({FallbackThreshold}) must be 0 (off) or at least {MinThreshold}.", [nameof(FallbackThreshold)]);
         }
         if (MaxUtteranceSeconds * 1000 < 2 * PaddingMs + MinSpeechMs + 100)
         {

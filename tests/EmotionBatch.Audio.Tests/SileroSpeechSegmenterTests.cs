@@ -86,14 +86,25 @@ public sealed class SileroSpeechSegmenterTests(Xunit.Abstractions.ITestOutputHel
         Assert.All(primary, p => Assert.Contains(fallback, f => f.StartSeconds <= p.StartSeconds + 0.05 && f.EndSeconds >= p.EndSeconds - 0.05));
     }
 
-    [Fact]
-    public void A_fallback_pass_needs_a_fallback_threshold_below_the_threshold()
+    [Theory]
+    [InlineData(0.5f, 0f)]
+    [InlineData(0.3f, 0.3f)]
+    [InlineData(0.15f, 0.2f)]
+    public void There_is_no_fallback_pass_when_it_is_off_or_not_below_the_threshold(float threshold, float fallback)
     {
-        using var segmenter = Segmenter(new VadOptions { FallbackThreshold = 0 });
+        var options = new VadOptions { Threshold = threshold, FallbackThreshold = fallback };
+        Assert.False(options.HasFallback);
+        // Valid all the same: a deployment that already ran at a low threshold keeps starting.
+        Assert.True(System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), null, validateAllProperties: true));
+        using var segmenter = Segmenter(options);
         Assert.Throws<InvalidOperationException>(() => segmenter.SegmentAsync(Signal.Chunks(new float[Rate], Rate), VadPass.Fallback, CancellationToken.None).GetAsyncEnumerator().MoveNextAsync().AsTask().GetAwaiter().GetResult());
+    }
 
+    [Fact]
+    public void A_fallback_threshold_too_low_for_the_end_of_speech_hysteresis_is_refused()
+    {
         var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
-        var options = new VadOptions { Threshold = 0.3f, FallbackThreshold = 0.3f };
+        var options = new VadOptions { FallbackThreshold = 0.01f };
         Assert.False(System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), results, validateAllProperties: true));
         Assert.Contains(results, r => r.MemberNames.Contains(nameof(VadOptions.FallbackThreshold)));
     }

@@ -25,12 +25,20 @@ internal static class TestDatasetWriter
     public static Task WriteUtteranceFileAsync(string path, IReadOnlyList<UtteranceRow> list) =>
         AtomicFile.WriteAsync(path, (stream, token) => UtteranceParquet.WriteAsync(list, stream, token), CancellationToken.None);
 
-    /// <summary>Rewrites a file as files written before channel splitting were: without <c>channel</c>, <c>speaker_role</c>, <c>overlap</c>.</summary>
-    public static void DropChannelColumns(string path)
+    /// <summary>
+    /// Rewrites a file as files written before channel splitting were: without <c>channel</c>, <c>speaker_role</c>,
+    /// <c>overlap</c> and the later <c>vad_threshold</c>.
+    /// </summary>
+    public static void DropChannelColumns(string path) => DropColumns(path, "channel", "speaker_role", "overlap", "vad_threshold");
+
+    /// <summary>Rewrites a file as files written before the VAD's fallback pass were: without <c>vad_threshold</c>.</summary>
+    public static void DropVadThresholdColumn(string path) => DropColumns(path, "vad_threshold");
+
+    private static void DropColumns(string path, params string[] columns)
     {
         var legacy = path + ".legacy";
         var source = path.Replace("'", "''", StringComparison.Ordinal);
-        DuckDbParquet.Query($"COPY (SELECT * EXCLUDE (channel, speaker_role, overlap) FROM read_parquet('{source}')) TO '{legacy.Replace("'", "''", StringComparison.Ordinal)}' (FORMAT parquet)");
+        DuckDbParquet.Query($"COPY (SELECT * EXCLUDE ({string.Join(", ", columns)}) FROM read_parquet('{source}')) TO '{legacy.Replace("'", "''", StringComparison.Ordinal)}' (FORMAT parquet)");
         File.Move(legacy, path, overwrite: true);
     }
 

@@ -62,6 +62,27 @@ public sealed class UtteranceDatasetReaderTests
     }
 
     [Fact]
+    public async Task The_VAD_threshold_round_trips_and_files_written_before_it_read_as_unknown()
+    {
+        using var temp = RepoPaths.NewTempFolder("reader-vad");
+        var rows = SampleDataset.All().Where(r => r.RecordingId == "complaint.mp3").ToList();
+        var marked = rows.Select((r, i) => r with { VadThreshold = i == 0 ? 0.2f : 0.5f }).ToList();
+        var path = temp.File("current.parquet");
+        await TestDatasetWriter.WriteUtteranceFileAsync(path, marked);
+
+        Assert.Equal(marked.OrderBy(r => r.UtteranceIndex), (await new UtteranceDatasetReader(path).ReadAsync()).OrderBy(r => r.UtteranceIndex));
+        // An independent reader sees the column as written: fallback rows filter out by it.
+        Assert.Equal(marked.Count - 1, Convert.ToInt32(DuckDbParquet.Query(
+            $"SELECT count(*) AS n FROM {DuckDbParquet.Source(path)} WHERE coalesce(vad_threshold, 0.5) >= 0.5")[0]["n"]));
+
+        TestDatasetWriter.DropVadThresholdColumn(path);
+        var legacy = await new UtteranceDatasetReader(path).ReadAsync();
+        Assert.DoesNotContain(DuckDbParquet.Describe(path), column => column.Name == "vad_threshold");
+        Assert.All(legacy, row => Assert.Null(row.VadThreshold));
+        Assert.Equal(rows.OrderBy(r => r.UtteranceIndex), legacy.OrderBy(r => r.UtteranceIndex));
+    }
+
+    [Fact]
     public async Task Files_written_before_the_channel_columns_read_as_one_mixed_stream()
     {
         using var temp = RepoPaths.NewTempFolder("reader-legacy");

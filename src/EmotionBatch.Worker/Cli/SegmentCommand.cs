@@ -75,7 +75,7 @@ public static class SegmentCommand
                     {
                         utterances++;
                         await writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                            $"{window[i].Id}\t{u.Index}\t{u.StartSeconds:0.######}\t{u.EndSeconds:0.######}\t{u.VadThreshold:0.###}").AsMemory(), token).ConfigureAwait(false);
+                            $"{window[i].Id}\t{u.Index}\t{u.StartSeconds:0.######}\t{u.EndSeconds:0.######}\t{u.VadThreshold:0.######}").AsMemory(), token).ConfigureAwait(false);
                     }
                 }
                 window.Clear();

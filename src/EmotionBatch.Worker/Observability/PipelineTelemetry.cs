@@ -32,7 +32,7 @@ public sealed class PipelineTelemetry : IDisposable
         _vadFallbacks = _meter.CreateCounter<long>("emotionbatch.recordings.vad_fallback", "{recording}",
             "Recordings heard again at Vad:FallbackThreshold because the first pass found no speech, by whether the second found any (found = true/false).");
         _stageSeconds = _meter.CreateHistogram<double>("emotionbatch.stage.duration", "s",
-            "Time spent in each pipeline stage per call: fetch, probe, commit and decode_segment once per recording, transcribe per packed window, infer per window of utterances (up to four batches).");
+            "Time spent in each pipeline stage per call: fetch, probe, commit and decode_segment once per recording (decode_segment twice for one heard again by the VAD's fallback pass), transcribe per packed window, infer per window of utterances (up to four batches).");
         _realTimeFactor = _meter.CreateHistogram<double>("emotionbatch.recording.real_time_factor", "1", "Seconds of audio per second of processing, per recording.");
         _meter.CreateObservableGauge("emotionbatch.queue.depth", () => Interlocked.Read(ref _queueDepth), "{recording}", "Recordings listed in the current pass and not yet finished.");
     }

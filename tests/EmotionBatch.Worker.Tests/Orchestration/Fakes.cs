@@ -295,15 +295,22 @@ internal sealed class TestTelemetry : IDisposable
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _sums.AddOrUpdate(instrument.Name, value, (_, sum) => sum + value));
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            _sums.AddOrUpdate(instrument.Name, value, (_, sum) => sum + value);
+            foreach (var tag in tags)
+            {
+                _sums.AddOrUpdate($"{instrument.Name}{{{tag.Key}={tag.Value}}}", value, (_, sum) => sum + value);
+            }
+        });
         _listener.Start();
         Telemetry = new PipelineTelemetry(factory);
     }
 
     public PipelineTelemetry Telemetry { get; }
 
-    /// <summary>What the counter <paramref name="instrument"/> has added up to.</summary>
-    public long Sum(string instrument) => _sums.GetValueOrDefault(instrument);
+    /// <summary>What the counter <paramref name="instrument"/> has added up to, over all tags or for one (<c>found=True</c>).</summary>
+    public long Sum(string instrument, string? tag = null) => _sums.GetValueOrDefault(tag is null ? instrument : $"{instrument}{{{tag}}}");
 
     public void Dispose()
     {

@@ -48,10 +48,34 @@ internal sealed class FakeDecoder(FakeAudio audio) : IAudioDecoder
     /// <summary>Each path opened, and whether the fetched file was still there when the decoder opened it.</summary>
     public IReadOnlyList<(string Path, bool Existed)> Opens => [.. _opens];
 
+    /// <summary>Where set, every open gets a new audio from it (kept in <see cref="Opened"/>) instead of <see cref="Audio"/>.</summary>
+    public Func<FakeAudio>? NewAudio { get; set; }
+
+    private readonly ConcurrentQueue<FakeAudio> _opened = new();
+
+    public IReadOnlyList<FakeAudio> Opened => [.. _opened];
+
+    /// <summary>Refuse the open with this number (1-based), e.g. 2 for the VAD's fallback pass.</summary>
+    public (int Open, Exception Error)? RefuseOpen { get; set; }
+
     public Task<DecodingAudio> OpenAsync(string path, CancellationToken cancellationToken)
     {
         _opens.Enqueue((path, File.Exists(path)));
-        return Refusal is null ? Task.FromResult<DecodingAudio>(Audio) : Task.FromException<DecodingAudio>(Refusal);
+        if (RefuseOpen is { } refuse && refuse.Open == _opens.Count)
+        {
+            return Task.FromException<DecodingAudio>(refuse.Error);
+        }
+        if (Refusal is not null)
+        {
+            return Task.FromException<DecodingAudio>(Refusal);
+        }
+        if (NewAudio is null)
+        {
+            return Task.FromResult<DecodingAudio>(Audio);
+        }
+        var audio = NewAudio();
+        _opened.Enqueue(audio);
+        return Task.FromResult<DecodingAudio>(audio);
     }
 }
 

@@ -102,10 +102,37 @@ public sealed class RecordingPipelineTests : IDisposable
         Assert.Equal((PipelineStage.Segment, false), (failure.Stage, failure.WillRetry));
         Assert.Contains("at VAD thresholds 0.5 and 0.2", failure.Reason, StringComparison.Ordinal);
         Assert.Empty(_store.Commits);
-        // Heard twice, each pass from a fresh decode of the fetched file.
         Assert.Equal([VadPass.Primary, VadPass.Fallback], _analyser.Calls.Select(call => call.Pass));
-        Assert.Equal(2, _decoder.Opens.Count);
-        Assert.Equal(2, _decoder.Audio.Disposals);
+        Assert.Equal((1, 0), (_metrics.Sum("emotionbatch.recordings.vad_fallback", "found=False"), _metrics.Sum("emotionbatch.recordings.vad_fallback", "found=True")));
+    }
+
+    [Fact]
+    public async Task The_fallback_pass_hears_a_fresh_decode_of_the_fetched_file_and_both_decodes_are_disposed()
+    {
+        _decoder.NewAudio = () => new FakeAudio();
+
+        await _pipeline.ProcessAsync(Recording("silence"), attempt: 1, CancellationToken.None);
+
+        Assert.Equal(2, _decoder.Opened.Count);
+        Assert.Equal(_decoder.Opened, _analyser.Calls.Select(call => call.Audio));
+        Assert.All(_decoder.Opened, audio => Assert.Equal(1, audio.Disposals));
+        Assert.Equal(2, _decoder.Opens.Select(open => open.Path).Where(path => path == _source.Paths.Single()).Count());
+    }
+
+    [Fact]
+    public async Task A_failure_in_the_fallback_pass_is_recorded_with_its_stage_and_commits_nothing()
+    {
+        _decoder.NewAudio = () => new FakeAudio();
+        _analyser.FallbackHandler = _ => throw new RecordingFailedException(PipelineStage.Decode, "truncated stream") { Retryable = true };
+
+        var outcome = await _pipeline.ProcessAsync(Recording("soft"), attempt: 1, CancellationToken.None);
+
+        Assert.Equal(OutcomeKind.Failed, outcome.Kind);
+        var failure = Assert.Single(_store.Failures);
+        Assert.Equal((PipelineStage.Decode, "truncated stream", true), (failure.Stage, failure.Reason, failure.WillRetry));
+        Assert.Empty(_store.Commits);
+        Assert.All(_decoder.Opened, audio => Assert.Equal(1, audio.Disposals));
+        Assert.False(File.Exists(Assert.Single(_source.Paths)));
     }
 
     [Fact]
@@ -123,7 +150,7 @@ public sealed class RecordingPipelineTests : IDisposable
         Assert.Empty(_store.Failures);
         Assert.Equal([VadPass.Primary, VadPass.Fallback], _analyser.Calls.Select(call => call.Pass));
         Assert.Equal(2, _decoder.Audio.Disposals);
-        Assert.Equal(1, _metrics.Sum("emotionbatch.recordings.vad_fallback"));
+        Assert.Equal((1, 0), (_metrics.Sum("emotionbatch.recordings.vad_fallback", "found=True"), _metrics.Sum("emotionbatch.recordings.vad_fallback", "found=False")));
     }
 
     [Fact]
