@@ -54,6 +54,13 @@ class ModelConfig:
     speaker_pitch: float = 0.0
     # Training only: SpecAugment frequency masks, spans of up to 8 log-mel bands per clip (speech_features.mask_bands).
     freq_masks: int = 0
+    # The frame tokens: "logmel" = the trained conv front end over the log-mel/MFCC/prosody frames; "speech_embedding"
+    # = a pretrained encoder's frames (Google's speech_embedding, 96-d per 80 ms; speech_embedding.py), frozen, through
+    # a linear layer, as the paper's fusion reads frozen HuBERT frames. The functionals tokens come from the log-mel
+    # frames either way. Training reads the encoder's frames from a cache (features.SpeechEmbeddingCache).
+    frames: str = "logmel"
+    # Folder of melspectrogram.onnx + embedding_model.onnx (relative paths from the repository root).
+    speech_embedding_dir: str = "../shared/models/speech-embedding"
 
 
 @dataclass

@@ -57,6 +57,13 @@ class SpeechFeatureCache:
         self.dim = self.frontend.dim
         self._loaded: dict[tuple[str, str], tuple[np.ndarray, dict[str, list[int]]]] = {}
 
+    def features(self, wav: np.ndarray) -> np.ndarray:
+        """[T, dim] frames of one conditioned clip."""
+        with torch.no_grad():
+            frames, mask = self.frontend(torch.from_numpy(np.ascontiguousarray(wav, np.float32)).unsqueeze(0),
+                                         torch.tensor([len(wav)]))
+        return frames[0, : int(mask.sum())].numpy()
+
     def _paths(self, condition: str, corpus: str) -> tuple[Path, Path]:
         return self.dir / condition / f"{corpus}.f16", self.dir / condition / f"{corpus}.json"
 
@@ -110,11 +117,9 @@ class SpeechFeatureCache:
                 part = group[start: start + chunk]
                 coded = channels.apply_many(condition, wavs[start: start + chunk], [it.id for it in part], babble)
                 for it, wav in zip(part, coded):
-                    with torch.no_grad():
-                        frames, mask = self.frontend(torch.from_numpy(np.ascontiguousarray(wav, np.float32)).unsqueeze(0),
-                                                     torch.tensor([len(wav)]))
-                    n = int(mask.sum())
-                    fh.write(frames[0, :n].numpy().astype("<f2").tobytes())
+                    frames = self.features(wav)
+                    n = len(frames)
+                    fh.write(frames.astype("<f2").tobytes())
                     index[it.id] = [offset, n]
                     offset += n
         tmp.replace(data_path)
@@ -237,3 +242,22 @@ class FeatureCache:
 
 class TextFeatures(FeatureCache):
     """Reads an encode-text folder; get(text_id) -> float32 [L, dim]."""
+
+
+class SpeechEmbeddingCache(SpeechFeatureCache):
+    """The pretrained speech_embedding frames (speech_embedding.py: 96-d per 80 ms) of every audio item under each
+    channel condition, laid out as SpeechFeatureCache's files and computed from exactly the same conditioned waveforms
+    (same chunks, same per-clip random draws, same babble), so a clip's embeddings and its log-mel frames describe
+    the same audio: cache_dir/speech-embedding-v1/<condition>/<corpus>.f16 + .json."""
+
+    def __init__(self, cache_dir: Path, cfg: ModelConfig, model_dir: Path):
+        from .speech_embedding import DIM, SpeechEmbedding
+
+        self.dir = cache_dir / "speech-embedding-v1"
+        self.cfg = cfg
+        self.encoder = SpeechEmbedding(model_dir)
+        self.dim = DIM
+        self._loaded = {}
+
+    def features(self, wav: np.ndarray) -> np.ndarray:
+        return self.encoder(np.asarray(wav, np.float32))

@@ -13,12 +13,14 @@ evaluated with a finite fill value, so an all-zero modality mask still yields fi
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
+from .speech_embedding import DIM as EMBEDDING_DIM
 from .speech_features import (N_MFCC, VOICED_THRESHOLD, FrameFeatures, Functionals, LogMelFrontEnd,  # noqa: F401  (LogMelFrontEnd: re-exported)
                               mask_bands, perturb_speaker)
 
@@ -134,9 +136,17 @@ class AcousticEncoder(nn.Module):
         self.register_buffer("frame_std", torch.ones(f), persistent=True)
         self.register_buffer("stats_mean", torch.zeros(k), persistent=True)
         self.register_buffer("stats_std", torch.ones(k), persistent=True)
-        self.conv1 = nn.Conv1d(f, d, kernel_size=5, stride=2, padding=2)
-        self.stride2 = cfg.conv2_stride
-        self.conv2 = nn.Conv1d(d, d, kernel_size=2 * self.stride2 + 1, stride=self.stride2, padding=self.stride2)
+        if cfg.frames not in ("logmel", "speech_embedding"):
+            raise ValueError(f"unknown model.frames {cfg.frames!r}")
+        self.frames = cfg.frames
+        if cfg.frames == "logmel":
+            self.conv1 = nn.Conv1d(f, d, kernel_size=5, stride=2, padding=2)
+            self.stride2 = cfg.conv2_stride
+            self.conv2 = nn.Conv1d(d, d, kernel_size=2 * self.stride2 + 1, stride=self.stride2, padding=self.stride2)
+        else:
+            self.register_buffer("embedding_mean", torch.zeros(EMBEDDING_DIM), persistent=True)
+            self.register_buffer("embedding_std", torch.ones(EMBEDDING_DIM), persistent=True)
+            self.embedding_in = nn.Linear(EMBEDDING_DIM, d)
         self.conv_norm = nn.LayerNorm(d)
         self.stats_tokens = cfg.stats_tokens
         self.stats_in = nn.Sequential(nn.Dropout(cfg.stats_dropout), nn.Linear(k, cfg.stats_hidden), nn.GELU(),
@@ -156,8 +166,15 @@ class AcousticEncoder(nn.Module):
         self.freq_masks = cfg.freq_masks
 
     @torch.no_grad()
-    def fit_normalisation(self, frames: list[torch.Tensor]) -> None:
-        """Global mean/std of the fixed features over training clips (each [T, F]), per channel."""
+    def fit_normalisation(self, frames: list[torch.Tensor], embeddings: Optional[list[torch.Tensor]] = None) -> None:
+        """Global mean/std of the fixed features over training clips (each [T, F]), per channel; with
+        frames = speech_embedding also of the encoder's frames (each [E, 96])."""
+        if self.frames == "speech_embedding":
+            if not embeddings:
+                raise ValueError("model.frames = speech_embedding needs the training clips' embeddings")
+            stacked = torch.cat(embeddings)
+            self.embedding_mean.copy_(stacked.mean(0))
+            self.embedding_std.copy_(stacked.std(0).clamp(min=1e-2))
         frames = [gate_unvoiced_f0(f) for f in frames]
         stacked = torch.cat([utterance_cmn(f.unsqueeze(0), torch.ones(1, f.size(0)), self.cmn_channels)[0] for f in frames])
         self.frame_mean.copy_(stacked.mean(0))
@@ -166,8 +183,10 @@ class AcousticEncoder(nn.Module):
         self.stats_mean.copy_(stats.mean(0))
         self.stats_std.copy_(stats.std(0).clamp(min=1e-2))
 
-    def encode_frames(self, frames: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """frames [B, T, F] of FrameFeatures (zero past each length), mask [B, T]."""
+    def encode_frames(self, frames: torch.Tensor, mask: torch.Tensor, embeddings: Optional[torch.Tensor] = None,
+                      embedding_mask: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """frames [B, T, F] of FrameFeatures (zero past each length), mask [B, T]; with frames = speech_embedding
+        also the encoder's frames of the same audio, embeddings [B, E, 96] and embedding_mask [B, E]."""
         if self.training and (self.speaker_warp or self.speaker_pitch):
             frames = perturb_speaker(frames, mask, self.frontend.dct, self.sample_rate, self.speaker_warp, self.speaker_pitch)
         if self.training and self.freq_masks:
@@ -176,16 +195,25 @@ class AcousticEncoder(nn.Module):
         # Clamped: a degraded channel (a telephone band leaves the top mel bands near log(eps)) lies tens of
         # standard deviations from the training mean, and unclamped such inputs made gradients 1,000x too large.
         stats = ((self.functionals(frames, mask) - self.stats_mean) / self.stats_std).clamp(-INPUT_CLAMP, INPUT_CLAMP)
-        x = utterance_cmn(frames, mask, self.cmn_channels)
-        x = ((x - self.frame_mean) / self.frame_std).clamp(-INPUT_CLAMP, INPUT_CLAMP) * mask.unsqueeze(-1)
-        if self.training and self.time_masks:
-            x = x * _time_mask(mask, self.time_masks).unsqueeze(-1)
-        # Zero padding before every conv keeps valid outputs identical to an unpadded run (padding invariance).
-        h = F.gelu(self.conv1(x.transpose(1, 2)))
-        mask = mask[:, ::2]
-        h = F.gelu(self.conv2(h * mask.unsqueeze(1)))
-        mask = mask[:, :: self.stride2]
-        h = h.transpose(1, 2)
+        if self.frames == "speech_embedding":
+            if embeddings is None or embedding_mask is None:
+                raise ValueError("model.frames = speech_embedding: encode_frames needs the encoder's frames")
+            mask = embedding_mask
+            x = ((embeddings - self.embedding_mean) / self.embedding_std).clamp(-INPUT_CLAMP, INPUT_CLAMP) * mask.unsqueeze(-1)
+            if self.training and self.time_masks:
+                x = x * _time_mask(mask, self.time_masks, max_width=2).unsqueeze(-1)  # 80 ms frames: up to 160 ms
+            h = self.embedding_in(x)
+        else:
+            x = utterance_cmn(frames, mask, self.cmn_channels)
+            x = ((x - self.frame_mean) / self.frame_std).clamp(-INPUT_CLAMP, INPUT_CLAMP) * mask.unsqueeze(-1)
+            if self.training and self.time_masks:
+                x = x * _time_mask(mask, self.time_masks).unsqueeze(-1)
+            # Zero padding before every conv keeps valid outputs identical to an unpadded run (padding invariance).
+            h = F.gelu(self.conv1(x.transpose(1, 2)))
+            mask = mask[:, ::2]
+            h = F.gelu(self.conv2(h * mask.unsqueeze(1)))
+            mask = mask[:, :: self.stride2]
+            h = h.transpose(1, 2)
         h = self.conv_norm(h) + sinusoidal_positions(h.size(1), self.dim, h)
         present = mask[:, :1]  # an utterance with frames has its functionals tokens
         if self.training and self.frame_token_dropout > 0 and self.stats_tokens:
@@ -202,6 +230,11 @@ class AcousticEncoder(nn.Module):
         return self.norm(h) * mask.unsqueeze(-1), mask
 
     def forward(self, waveform: torch.Tensor, waveform_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.frames != "logmel":
+            # The graph would have to compute the encoder's frames from the waveform (not built yet): refuse rather
+            # than export a model that reads frames it was never given.
+            raise NotImplementedError("model.frames = speech_embedding is trained and cross-validated from cached "
+                                      "frames only; it cannot be run from a waveform or exported yet")
         frames, mask = self.frontend(waveform, waveform_lengths)
         return self.encode_frames(frames, mask)
 

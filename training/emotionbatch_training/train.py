@@ -26,13 +26,14 @@ from . import LABELS, channels
 from .config import Config, TRAINING_ROOT, resolve
 from .corpora import Item, auxiliary_labels, extra_class_items, load_items
 from .evaluation import LABEL_INDEX, speech_report
-from .features import SpeechFeatureCache, TextFeatures, write_standin_features, write_text_tsv
+from .features import SpeechEmbeddingCache, SpeechFeatureCache, TextFeatures, write_standin_features, write_text_tsv
 from .folds import protocol as fold_protocol, split_fold
 from .losses import labelled, multitask_loss
 from .metrics import ccc, classification_report
 from .model import EmotionModel
 from .proxy_targets import category_centroids, with_proxy_targets
 from .segments import Span, cut_frames, load_segments, missing_clips, write_clip_tsv
+from .speech_embedding import embedding_frames
 from .speech_features import N_MFCC
 
 SEGMENT_JITTER_SECONDS = 0.1  # training crops at the worker's cut move each end by up to this much
@@ -72,6 +73,8 @@ class Data:
     extra_items: list[Item] = field(default_factory=list)
     # The worker's cut of each speech clip (data.segments), None for a clip where it finds no speech.
     segments: Optional[dict[str, Optional[Span]]] = None
+    # The pretrained encoder's frames of every clip and condition (model.frames = speech_embedding).
+    embeddings: Optional[SpeechEmbeddingCache] = None
 
 
 def text_feature_folder(cfg: Config, items: Sequence[Item]) -> tuple[Path, str]:
@@ -159,7 +162,11 @@ def prepare_data(cfg: Config, require_segments: bool = True) -> Data:
                              f"`emotionbatch segment` on the list `train clips` writes")
         log(f"the worker's cut of {len(segments)} clips from {cfg.data.segments}; "
             f"{sum(s is None for s in segments.values())} without speech (scored whole in evaluation)")
-    return Data(items, speech, text, source, conditions, centroids, extra, segments)
+    embeddings = None
+    if cfg.model.frames == "speech_embedding":
+        embeddings = SpeechEmbeddingCache(resolve(cfg.data.cache_dir), cfg.model, resolve(cfg.model.speech_embedding_dir))
+        embeddings.build([it for it in items + extra if it.audio], sorted(set(conditions) | set(channels.TEST_CONDITIONS)), log=log)
+    return Data(items, speech, text, source, conditions, centroids, extra, segments, embeddings)
 
 
 def trim_silence(frames: np.ndarray, energy_channel: int, rng: Optional[np.random.Generator],
@@ -186,11 +193,17 @@ class Batcher:
         self.cfg = cfg
         self.data = data
 
-    def frames(self, item: Item, *, train: bool, rng: Optional[np.random.Generator], condition: str) -> np.ndarray:
+    def frames(self, item: Item, *, train: bool, rng: Optional[np.random.Generator], condition: str
+               ) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        """The clip's frames as the model sees them (condition, cut, crop), and with model.frames = speech_embedding
+        the encoder's frames of the same stretch of audio."""
         mc = self.cfg.model
         if train:
             condition = self.data.conditions[int(rng.integers(len(self.data.conditions)))]
         m = self.data.speech.get(item, condition)
+        tracked = self.data.embeddings is not None
+        if tracked:  # a last column of frame numbers rides through every cut and crop below (float32: exact)
+            m = np.concatenate([m.astype(np.float32), np.arange(len(m), dtype=np.float32)[:, None]], axis=1)
         span = self.data.segments.get(item.id) if self.data.segments is not None else None
         frames_per_second = mc.sample_rate / mc.hop_length
         if span is not None and condition != "clean":
@@ -209,7 +222,11 @@ class Batcher:
         if len(m) > max_frames:
             start = int(rng.integers(0, len(m) - max_frames + 1)) if train else (len(m) - max_frames) // 2
             m = m[start: start + max_frames]
-        return m
+        if not tracked:
+            return m, None
+        embeddings = self.data.embeddings.get(item, condition)
+        first, last = int(m[0, -1]), int(m[-1, -1])
+        return m[:, :-1], embeddings[embedding_frames(len(embeddings), first, last + 1)]
 
     def batch(self, items: Sequence[Item], *, train: bool, rng: Optional[np.random.Generator],
               with_text: bool = True, with_audio: bool = True, condition: str = "clean") -> dict[str, Any]:
@@ -232,14 +249,22 @@ class Batcher:
             texts.append(feats)
         if has_audio:
             clips = [self.frames(it, train=train, rng=rng, condition=condition) for it in items]
-            t = max(len(m) for m in clips)
+            t = max(len(m) for m, _ in clips)
             frames = np.zeros((b, t, self.data.speech.dim), np.float32)
             mask = np.zeros((b, t), np.float32)
-            for i, m in enumerate(clips):
+            for i, (m, _) in enumerate(clips):
                 frames[i, : len(m)] = m
                 mask[i, : len(m)] = 1.0
             out.update(frames=torch.from_numpy(frames), frame_mask=torch.from_numpy(mask),
                        keep_audio=torch.from_numpy(keep_audio))
+            if self.data.embeddings is not None:
+                e_len = max(len(e) for _, e in clips)
+                embeddings = np.zeros((b, e_len, self.data.embeddings.dim), np.float32)
+                e_mask = np.zeros((b, e_len), np.float32)
+                for i, (_, e) in enumerate(clips):
+                    embeddings[i, : len(e)] = e
+                    e_mask[i, : len(e)] = 1.0
+                out.update(embeddings=torch.from_numpy(embeddings), embedding_mask=torch.from_numpy(e_mask))
         length = max([len(f) for f in texts if f is not None] + [1])
         text = np.zeros((b, length, self.data.text.dim), np.float32)
         text_mask = np.zeros((b, length), np.float32)
@@ -318,7 +343,7 @@ class WeightAverage:
 def forward(model: EmotionModel, batch: dict[str, Any], with_aux: bool = False, detach_acoustic: bool = False):
     aux = None
     if "frames" in batch:
-        a, am = model.acoustic.encode_frames(batch["frames"], batch["frame_mask"])
+        a, am = model.acoustic.encode_frames(batch["frames"], batch["frame_mask"], batch.get("embeddings"), batch.get("embedding_mask"))
         if with_aux:
             aux = model.auxiliary_logits(a, am)
         if detach_acoustic:
@@ -391,7 +416,9 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
         audio_items = audio_items + extra_emotions_of(audio_items, data.extra_items)
     # The fixed features' global mean/std come from this run's training clips (clean copies), never from test folds.
     sample = [audio_items[i] for i in rng.permutation(len(audio_items))[:2000]]
-    model.acoustic.fit_normalisation([torch.from_numpy(data.speech.get(it).astype(np.float32)) for it in sample])
+    model.acoustic.fit_normalisation(
+        [torch.from_numpy(data.speech.get(it).astype(np.float32)) for it in sample],
+        [torch.from_numpy(data.embeddings.get(it).astype(np.float32)) for it in sample] if data.embeddings is not None else None)
     # Epoch = one pass over the audio items, so every task variant trains for the same number of steps.
     n_audio_for_steps = len([it for it in train_items if it.audio]) or len(category_texts) or len(rated_texts)
     steps_per_epoch = max(1, math.ceil(n_audio_for_steps / tc.batch_speech))
@@ -427,6 +454,8 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
                 batch = batcher.batch(next(stream), train=True, rng=rng)
                 speech = name == "speech"
                 if speech and tc.mixup > 0:
+                    if "embeddings" in batch:
+                        raise SystemExit("train.mixup does not mix the speech_embedding frames (model.frames); turn one off")
                     batch = mix_speech_batch(batch, tc.mixup, rng, model.aux_classifier.out_features)
                 smoothing = tc.label_smoothing if speech else 0.0
                 (logits, valence, arousal), aux = forward(model, batch, with_aux=True,

@@ -1,0 +1,150 @@
+"""Google's speech_embedding (the openWakeWord front end: a pretrained keyword-spotting encoder, 96-d per 80 ms over
+0.775 s of context) run in PyTorch from its two ONNX files, since Python has no ONNX Runtime here. Only the operators
+those two graphs use are implemented. The embedding network is convolutional along time (valid convolutions, pools of
+stride 2 x 2 x 2), so one pass over a whole clip equals openWakeWord's 76-frame windows every 8 frames; the graph's
+two Reshapes (NHWC window in, [N, 96] out) are skipped for that.
+
+Operators supply the files by path (`--model-dir`); the shared copy is ../shared/models/speech-embedding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from onnx import numpy_helper
+
+MEL_FILE = "melspectrogram.onnx"
+EMBEDDING_FILE = "embedding_model.onnx"
+DIM = 96
+WINDOW_FRAMES = 76  # mel frames (10 ms) one embedding sees
+STRIDE_FRAMES = 8  # one embedding per 80 ms
+FRAME_SECONDS = STRIDE_FRAMES * 0.01
+
+
+class OnnxGraph:
+    """An ONNX graph evaluated node by node with torch operators (those of the two speech_embedding graphs)."""
+
+    def __init__(self, path: Path, nodes: Optional[list] = None, input_name: Optional[str] = None,
+                 output_name: Optional[str] = None):
+        graph = onnx.load(str(path)).graph
+        self.nodes = list(graph.node) if nodes is None else nodes
+        self.input_name = input_name or graph.input[0].name
+        self.output_name = output_name or graph.output[0].name
+        self.weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        env = dict(self.weights)
+        env[self.input_name] = x
+        for node in self.nodes:
+            env[node.output[0]] = _run(node, [env[name] if name else None for name in node.input])
+        return env[self.output_name]
+
+
+def _run(node, inputs: list) -> torch.Tensor:
+    a = {at.name: onnx.helper.get_attribute_value(at) for at in node.attribute}
+    op, x = node.op_type, inputs[0] if inputs else None
+    if op == "Constant":
+        return torch.from_numpy(numpy_helper.to_array(a["value"]).copy())
+    if op == "Unsqueeze":
+        for axis in sorted(a["axes"] if "axes" in a else inputs[1].tolist()):
+            x = x.unsqueeze(axis)
+        return x
+    if op == "Conv":
+        kernel, bias = inputs[1], inputs[2] if len(inputs) > 2 else None
+        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            raise NotImplementedError(f"Conv auto_pad {a['auto_pad']!r}")
+        nd = kernel.dim() - 2
+        pads, strides = a.get("pads", [0] * 2 * nd), a.get("strides", [1] * nd)
+        dilations, group = a.get("dilations", [1] * nd), a.get("group", 1)
+        if nd == 1:
+            return F.conv1d(F.pad(x, (pads[0], pads[1])), kernel, bias, strides[0], 0, dilations[0], group)
+        return F.conv2d(F.pad(x, (pads[1], pads[3], pads[0], pads[2])), kernel, bias, tuple(strides), 0, tuple(dilations), group)
+    if op == "MaxPool":
+        kernel = a["kernel_shape"]
+        pads = a.get("pads", [0, 0, 0, 0])
+        x = F.pad(x, (pads[1], pads[3], pads[0], pads[2]), value=-float("inf"))
+        return F.max_pool2d(x, tuple(kernel), tuple(a.get("strides", kernel)))
+    if op == "Clip":
+        low = inputs[1] if len(inputs) > 1 else None
+        high = inputs[2] if len(inputs) > 2 else None
+        x = torch.maximum(x, low.to(x.dtype)) if low is not None else x
+        return torch.minimum(x, high.to(x.dtype)) if high is not None else x
+    if op == "ReduceMax":
+        keep = bool(a.get("keepdims", 1))
+        axes = tuple(a["axes"]) if "axes" in a else tuple(range(x.dim()))
+        return x.amax(dim=axes, keepdim=keep)
+    if op == "Reshape":
+        shape = [x.shape[d] if s == 0 else s for d, s in enumerate(inputs[1].tolist())]
+        return x.reshape(shape)
+    if op == "Cast":
+        return x.to({1: torch.float32, 6: torch.int32, 7: torch.int64, 11: torch.float64}[a["to"]])
+    if op == "Max":
+        for y in inputs[1:]:
+            x = torch.maximum(x, y)
+        return x
+    simple = {"Transpose": lambda: x.permute(*a["perm"]), "Pow": lambda: torch.pow(x, inputs[1]),
+              "Sub": lambda: x - inputs[1], "Add": lambda: x + inputs[1], "Mul": lambda: x * inputs[1],
+              "Div": lambda: x / inputs[1], "MatMul": lambda: torch.matmul(x, inputs[1]), "Log": lambda: torch.log(x),
+              "LeakyRelu": lambda: F.leaky_relu(x, a.get("alpha", 0.01))}
+    if op not in simple:
+        raise NotImplementedError(f"ONNX operator {op} (not in the speech_embedding graphs)")
+    return simple[op]()
+
+
+class SpeechEmbedding:
+    """16 kHz float waveform -> [T', 96] embeddings, one per 80 ms (at least one)."""
+
+    def __init__(self, model_dir: Path):
+        model_dir = Path(model_dir)
+        for name in (MEL_FILE, EMBEDDING_FILE):
+            if not (model_dir / name).is_file():
+                raise SystemExit(f"{model_dir / name} not found: the speech_embedding model is supplied by path")
+        self.mel = OnnxGraph(model_dir / MEL_FILE)
+        windowed = OnnxGraph(model_dir / EMBEDDING_FILE)
+        nodes = windowed.nodes
+        if nodes[0].op_type != "Reshape" or nodes[-1].op_type != "Reshape":
+            raise SystemExit(f"{model_dir / EMBEDDING_FILE} is not the speech_embedding graph this code knows")
+        self.windowed = windowed
+        self.sliding = OnnxGraph(model_dir / EMBEDDING_FILE, nodes[1:-1], nodes[0].output[0], nodes[-1].input[0])
+
+    @torch.no_grad()
+    def log_mel(self, wav: np.ndarray) -> torch.Tensor:
+        """[T, 32] mel frames (10 ms), scaled as openWakeWord feeds them to the embedding (x / 10 + 2)."""
+        x = torch.from_numpy((np.asarray(wav, np.float32) * 32767.0))[None]  # the graph expects int16-scaled samples
+        m = self.mel(x)[0, 0] / 10.0 + 2.0
+        if m.shape[0] < WINDOW_FRAMES:  # shorter than one window: padded with its own floor
+            m = torch.cat([m, m.new_full((WINDOW_FRAMES - m.shape[0], m.shape[1]), float(m.min()))])
+        return m
+
+    @torch.no_grad()
+    def __call__(self, wav: np.ndarray) -> np.ndarray:
+        out = self.sliding(self.log_mel(wav)[None, None])  # [1, 96, T', 1]
+        return out[0, :, :, 0].T.contiguous().numpy()
+
+    @torch.no_grad()
+    def windows(self, wav: np.ndarray) -> np.ndarray:
+        """The same embeddings the way openWakeWord computes them: one 76-frame window at a time (for checks)."""
+        m = self.log_mel(wav)
+        starts = range(0, m.shape[0] - WINDOW_FRAMES + 1, STRIDE_FRAMES)
+        batch = torch.stack([m[s:s + WINDOW_FRAMES] for s in starts])[..., None]
+        return self.windowed(batch).reshape(len(starts), DIM).numpy()
+
+
+def embedding_frames(n: int, first: int, end: int) -> slice:
+    """The embeddings (of n) whose 76-frame window is centred within the 10 ms frames [first, end); at least one."""
+    centre = WINDOW_FRAMES // 2
+    lo = -(-(first - centre) // STRIDE_FRAMES)  # ceil
+    hi = (end - 1 - centre) // STRIDE_FRAMES
+    lo = min(max(0, lo), n - 1)
+    return slice(lo, max(lo + 1, min(n, hi + 1)))
+
+
+def frame_span(n: int, start: float, end: float) -> slice:
+    """embedding_frames for a stretch in seconds, rounded outwards to 10 ms frames as segments.cut_frames does."""
+    return embedding_frames(n, int(np.floor(start * 100 + 1e-6)), int(np.ceil(end * 100 - 1e-6)))
