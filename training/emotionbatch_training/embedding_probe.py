@@ -4,64 +4,41 @@ the yardstick's functionals, through the yardstick's RBF SVM in the same speaker
 model: it decides whether the frames are worth feeding to the fusion model in place of the log-mel encoder.
 
   python -m emotionbatch_training.embedding_probe --out training/runs/embedding-probe
-      [--model-dir ../shared/models/speech-embedding] [--set data.segments=training/cache/segments/segments.tsv]
+      [--set data.segments=training/cache/segments/segments.tsv]
 
-Embedding sequences are cached per condition under <cache_dir>/speech-embedding/ (float16).
+The encoder's frames come from the cache training uses (features.SpeechEmbeddingCache), built on first use.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
-from . import channels
 from .config import TRAINING_ROOT, resolve
 from .corpora import Item, load_items
 from .evaluation import labels_of
-from .features import SpeechFeatureCache, load_waveform
+from .features import SpeechEmbeddingCache, SpeechFeatureCache
 from .folds import split_fold
 from .metrics import uar
 from .segments import Span, load_segments, missing_clips
-from .speech_embedding import SpeechEmbedding, frame_span
+from .speech_embedding import frame_span
 from .train import cli_config, limit_items
 from .yardstick import functionals
 
 TRAIN_CONDITIONS = {"clean": ("clean",), "clean+phone_a": ("clean", "phone_a")}
 
 
-def sequences(items: Sequence[Item], condition: str, encoder: SpeechEmbedding, cache_dir: Path,
-              chunk: int = 200) -> list[np.ndarray]:
-    """Each clip's [T', 96] embeddings under a channel condition, computed once and cached."""
-    path = cache_dir / f"{condition}.npz"
-    ids = np.array([it.id for it in items])
-    if path.exists():
-        z = np.load(path)
-        if np.array_equal(z["ids"], ids):
-            frames, offsets = z["frames"].astype(np.float32), z["offsets"]
-            return [frames[offsets[i]:offsets[i + 1]] for i in range(len(items))]
-    out, started = [], time.time()
-    for s in range(0, len(items), chunk):
-        part = items[s:s + chunk]
-        wavs = [load_waveform(it.audio, 16000).numpy() for it in part]
-        wavs = channels.apply_many(condition, wavs, [it.id for it in part])
-        out += [encoder(w) for w in wavs]
-        print(f"  {condition}: {s + len(part)}/{len(items)} clips, {time.time() - started:.0f} s", flush=True)
-    offsets = np.concatenate([[0], np.cumsum([len(e) for e in out])])
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    np.savez(path, ids=ids, frames=np.concatenate(out).astype(np.float16), offsets=offsets)
-    return out
-
-
-def statistics(seqs: Sequence[np.ndarray], items: Sequence[Item],
+def statistics(cache: SpeechEmbeddingCache, condition: str, items: Sequence[Item],
                segments: Optional[dict[str, Optional[Span]]]) -> np.ndarray:
-    out = np.zeros((len(seqs), 4 * seqs[0].shape[1]), np.float32)
-    for i, (e, it) in enumerate(zip(seqs, items)):
+    """Mean, std, 10th and 90th percentile of each clip's encoder frames (of the worker's cut, where given)."""
+    out = np.zeros((len(items), 4 * cache.dim), np.float32)
+    for i, it in enumerate(items):
+        e = cache.get(it, condition).astype(np.float32)
         span = segments.get(it.id) if segments is not None else None
         if span is not None:
             e = e[frame_span(len(e), span.start, span.end)]
@@ -84,12 +61,12 @@ def run(cfg, out: Path, model_dir: Path, c: float = 3.0) -> dict:
     cache = SpeechFeatureCache(resolve(cfg.data.cache_dir), cfg.model)
     cache.build(items, conditions)
     fps = cfg.model.sample_rate / cfg.model.hop_length
-    encoder = SpeechEmbedding(model_dir)
-    emb_dir = resolve(cfg.data.cache_dir) / "speech-embedding"
+    embeddings = SpeechEmbeddingCache(resolve(cfg.data.cache_dir), cfg.model, model_dir)
+    embeddings.build(items, conditions)
     feats = {}
     for cond in conditions:
         fn = functionals(cache, items, cond, cfg.model.n_mels, fps, segments)
-        em = statistics(sequences(items, cond, encoder, emb_dir), items, segments)
+        em = statistics(embeddings, cond, items, segments)
         feats[cond] = {"functionals": fn, "embedding": em, "both": np.concatenate([fn, em], 1)}
     runs = [("functionals", "clean"), ("embedding", "clean"), ("both", "clean"), ("both", "clean+phone_a")]
     index = {it.id: i for i, it in enumerate(items)}
@@ -125,11 +102,12 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default=str(TRAINING_ROOT / "configs" / "default.json"))
     p.add_argument("--out", required=True)
-    p.add_argument("--model-dir", default="../shared/models/speech-embedding")
+    p.add_argument("--model-dir", help="speech_embedding folder (default: the config's model.speech_embedding_dir)")
     p.add_argument("--set", action="append", default=[])
     p.add_argument("--smoke", action="store_true", help="a few clips per corpus, 2 folds")
     args = p.parse_args(argv)
-    summary = run(cli_config(args.config, args.smoke, args.set), resolve(args.out), resolve(args.model_dir))
+    cfg = cli_config(args.config, args.smoke, args.set)
+    summary = run(cfg, resolve(args.out), resolve(args.model_dir or cfg.model.speech_embedding_dir))
     for name, m in summary["mean"].items():
         print(name, {cond: {k: round(v, 3) for k, v in r.items()} for cond, r in m.items()})
 

@@ -344,6 +344,9 @@ def train_head(cfg: Config, data: HeadData, train_items: Sequence[Item], run_dir
     if cfg.data.segments:
         raise SystemExit("data.segments cuts the scratch encoder's cached frames; the frozen head's cache holds whole clips "
                          "as encode-audio encoded them: set it to null")
+    if cfg.model.frames != "logmel":
+        raise SystemExit("model.frames picks the scratch model's frame tokens; the frozen head reads the encoder it was "
+                         "given (encode-audio): set model.frames to logmel")
     if cfg.model.speaker_warp or cfg.model.speaker_pitch or cfg.model.freq_masks:
         raise SystemExit("model.speaker_warp/speaker_pitch/freq_masks perturb the scratch encoder's frame features; the frozen "
                          "head gets the pretrained encoder's cached outputs: set them to 0")

@@ -93,6 +93,28 @@ class EmotionModelTest(unittest.TestCase):
         self.assertTrue(torch.allclose(a * mask.unsqueeze(-1), b * mask.unsqueeze(-1), atol=1e-5))
         self.assertTrue(torch.equal(utterance_cmn(frames, mask, 0), frames))
 
+    def test_pretrained_encoder_frames_become_the_frame_tokens(self):
+        cfg = ModelConfig(frames="speech_embedding")
+        model = EmotionModel(cfg).eval()
+        self.assertFalse(hasattr(model.acoustic, "conv1"))  # no log-mel conv front end to train
+        frames, embeddings = torch.randn(2, 50, model.acoustic.frontend.dim), torch.randn(2, 6, 96)
+        e_mask = torch.ones(2, 6)
+        e_mask[1, 4:] = 0
+        with torch.no_grad():
+            a, mask = model.acoustic.encode_frames(frames, torch.ones(2, 50), embeddings, e_mask)
+            # One token per encoder frame after the functionals tokens; padding stays out of the result.
+            self.assertEqual(tuple(a.shape[:2]), (2, cfg.stats_tokens + 6))
+            self.assertTrue(torch.equal(mask[:, cfg.stats_tokens:], e_mask))
+            changed = embeddings.clone()
+            changed[1, 4:] = 100.0
+            b, _ = model.acoustic.encode_frames(frames, torch.ones(2, 50), changed, e_mask)
+            self.assertTrue(torch.allclose(a[1, : cfg.stats_tokens + 4], b[1, : cfg.stats_tokens + 4], atol=1e-5))
+            with self.assertRaises(ValueError):
+                model.acoustic.encode_frames(frames, torch.ones(2, 50))
+            # Not exportable yet: the graph cannot compute the encoder's frames from a waveform.
+            with self.assertRaises(NotImplementedError):
+                model.acoustic(torch.randn(1, 8000), torch.tensor([8000]))
+
     def test_frame_token_dropout_keeps_the_functionals_tokens(self):
         cfg = ModelConfig(frame_token_dropout=1.0)
         model = EmotionModel(cfg).train()

@@ -86,20 +86,59 @@ class BatcherCutTest(unittest.TestCase):
         room = np.zeros((330, 96), np.float32)  # the room copy is speed-perturbed: 10 % longer
         copies = {"clean": clean, "room": room}
         speech = SimpleNamespace(get=lambda item, condition="clean": copies[condition])
-        data = SimpleNamespace(speech=speech, segments={"a": Span(1.0, 2.0, 1), "quiet": None}, conditions=("room",))
+        data = SimpleNamespace(speech=speech, segments={"a": Span(1.0, 2.0, 1), "quiet": None}, conditions=("room",),
+                               embeddings=None)
         self.batcher = Batcher(self.cfg, data)
 
     def test_evaluation_uses_the_workers_cut_and_scores_a_clip_without_speech_whole(self):
-        self.assertEqual(len(self.batcher.frames(clip("a"), train=False, rng=None, condition="clean")), round(self.per_second))
-        self.assertEqual(len(self.batcher.frames(clip("quiet"), train=False, rng=None, condition="clean")), 300)
+        self.assertEqual(len(self.batcher.frames(clip("a"), train=False, rng=None, condition="clean")[0]), round(self.per_second))
+        self.assertEqual(len(self.batcher.frames(clip("quiet"), train=False, rng=None, condition="clean")[0]), 300)
 
     def test_a_speed_perturbed_copy_is_cut_at_the_same_moment_of_speech(self):
         self.cfg.train.trim_p = 1.0
         rng = np.random.default_rng(1)
-        lengths = [len(self.batcher.frames(clip("a"), train=True, rng=rng, condition="clean")) for _ in range(100)]
+        lengths = [len(self.batcher.frames(clip("a"), train=True, rng=rng, condition="clean")[0]) for _ in range(100)]
         # 1 s of speech at 110 % length: 110 frames, each end moved by up to 11 frames.
         self.assertTrue(all(88 <= n <= 132 for n in lengths), (min(lengths), max(lengths)))
         self.assertGreater(np.mean(lengths), 104)
+
+
+class EmbeddingAlignmentTest(unittest.TestCase):
+    """The pretrained encoder's frames (80 ms, each centred 0.38 s into its window) follow every cut and crop of the
+    log-mel frames (10 ms), so both describe the same stretch of audio."""
+
+    def setUp(self):
+        self.cfg = Config()
+        self.cfg.model.frames = "speech_embedding"
+        frames = np.zeros((500, 96), np.float32)
+        frames[:, 0] = np.arange(500)  # each log-mel frame knows its own number
+        embeddings = np.arange(54, dtype=np.float32)[:, None].repeat(96, 1)  # (500 - 76) // 8 + 1 windows
+        speech = SimpleNamespace(get=lambda item, condition="clean": frames)
+        cache = SimpleNamespace(get=lambda item, condition="clean": embeddings, dim=96)
+        data = SimpleNamespace(speech=speech, segments={"a": Span(1.0, 3.0, 1)}, conditions=("clean",), embeddings=cache)
+        self.batcher = Batcher(self.cfg, data)
+
+    def check(self, frames, embeddings):
+        first, last = int(frames[0, 0]), int(frames[-1, 0])
+        centres = embeddings[:, 0] * 8 + 38
+        self.assertTrue(np.all(np.diff(embeddings[:, 0]) == 1))
+        self.assertTrue(np.all((centres >= first) & (centres <= last)) or len(embeddings) == 1, (first, last, centres))
+        # None left out at either end: the next window out is centred outside the stretch.
+        self.assertTrue(embeddings[0, 0] == 0 or centres[0] - 8 < first)
+        self.assertTrue(embeddings[-1, 0] == 53 or centres[-1] + 8 > last)
+
+    def test_the_workers_cut_in_evaluation(self):
+        frames, embeddings = self.batcher.frames(clip("a"), train=False, rng=None, condition="clean")
+        self.assertEqual((int(frames[0, 0]), int(frames[-1, 0])), (100, 299))
+        self.assertEqual(frames.shape[1], 96)  # the frame-number column is gone again
+        self.check(frames, embeddings)
+
+    def test_random_cuts_and_crops_in_training(self):
+        self.cfg.train.trim_p = 0.5
+        self.cfg.train.max_train_seconds = 1.5
+        rng = np.random.default_rng(3)
+        for _ in range(50):
+            self.check(*self.batcher.frames(clip("a"), train=True, rng=rng, condition="clean"))
 
 
 if __name__ == "__main__":

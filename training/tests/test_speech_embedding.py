@@ -1,0 +1,57 @@
+import unittest
+
+import _path  # noqa: F401
+import numpy as np
+import torchaudio
+
+from emotionbatch_training.config import resolve
+from emotionbatch_training.speech_embedding import DIM, SpeechEmbedding, embedding_frames, frame_span
+
+MODEL_DIR = resolve("../shared/models/speech-embedding")
+JFK = resolve("../shared/audio/jfk.wav")
+
+
+@unittest.skipUnless((MODEL_DIR / "embedding_model.onnx").exists() and JFK.exists(), "shared speech_embedding model not present")
+class SpeechEmbeddingTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.encoder = SpeechEmbedding(MODEL_DIR)
+        wav, rate = torchaudio.load(str(JFK))
+        assert rate == 16000
+        cls.wav = wav.mean(0).numpy()
+
+    def test_one_pass_over_the_clip_equals_openwakewords_windows(self):
+        whole, windows = self.encoder(self.wav), self.encoder.windows(self.wav)
+        # 11 s: 1,097 mel frames, (1097 - 76) // 8 + 1 windows of 96 values.
+        self.assertEqual(whole.shape, (128, DIM))
+        self.assertEqual(windows.shape, whole.shape)
+        self.assertLess(np.abs(whole - windows).max(), 1e-3 * np.abs(windows).max())
+        # Speech and the pause before it do not embed alike (a graph run wrong gives constant or NaN output).
+        self.assertTrue(np.isfinite(whole).all())
+        self.assertGreater(float(whole.std(0).mean()), 1.0)
+
+    def test_a_clip_shorter_than_one_window_gets_one_embedding(self):
+        self.assertEqual(self.encoder(self.wav[:4000]).shape, (1, DIM))
+
+    def test_a_folder_without_the_model_is_refused(self):
+        with self.assertRaises(SystemExit):
+            SpeechEmbedding(MODEL_DIR / "missing")
+
+
+class FrameMappingTest(unittest.TestCase):
+    def test_embeddings_centred_within_the_frames(self):
+        self.assertEqual(embedding_frames(100, 0, 300), slice(0, 33))  # centres 38 + 8k < 300
+        self.assertEqual(embedding_frames(100, 40, 120), slice(1, 11))  # 46 .. 118
+        self.assertEqual(embedding_frames(100, 790, 5000), slice(94, 100))
+
+    def test_at_least_one_and_never_past_the_end(self):
+        self.assertEqual(embedding_frames(100, 0, 10), slice(0, 1))
+        self.assertEqual(embedding_frames(5, 900, 1000), slice(4, 5))
+
+    def test_seconds_round_outwards_to_frames(self):
+        self.assertEqual(frame_span(100, 0.4, 1.2), embedding_frames(100, 40, 120))
+        self.assertEqual(frame_span(100, 0.405, 1.195), embedding_frames(100, 40, 120))
+
+
+if __name__ == "__main__":
+    unittest.main()
