@@ -137,10 +137,14 @@ class SpeechEmbedding:
 
 
 def embedding_frames(n: int, first: int, end: int) -> slice:
-    """The embeddings (of n) whose 76-frame window is centred within the 10 ms frames [first, end); at least one."""
-    centre = WINDOW_FRAMES // 2
-    lo = -(-(first - centre) // STRIDE_FRAMES)  # ceil
-    hi = (end - 1 - centre) // STRIDE_FRAMES
+    """The embeddings (of n) whose whole 76-frame window lies within the 10 ms frames [first, end): what the encoder
+    gives when it is run on that stretch alone, as the exported graph runs on the worker's utterance. A stretch
+    shorter than one window gets the one embedding centred nearest its middle."""
+    lo = -(-first // STRIDE_FRAMES)  # ceil
+    hi = (end - WINDOW_FRAMES) // STRIDE_FRAMES
+    if hi < lo:
+        middle = ((first + end) / 2 - WINDOW_FRAMES / 2) / STRIDE_FRAMES
+        lo = hi = int(round(middle))
     lo = min(max(0, lo), n - 1)
     return slice(lo, max(lo + 1, min(n, hi + 1)))
 

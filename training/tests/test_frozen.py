@@ -167,7 +167,7 @@ class HeadOnCachedFeaturesTest(unittest.TestCase):
 
     def test_options_of_the_scratch_encoder_are_refused(self):
         for setting in ("train.mixup=0.4", "train.ema_decay=0.99", "data.extra_classes=true", "model.speaker_warp=0.1", "model.speaker_pitch=2",
-                        "model.freq_masks=2", "model.frames=\"speech_embedding\""):
+                        "model.freq_masks=2", "model.frames=speech_embedding"):
             cfg = Config.from_dict(self.cfg.to_dict())
             cfg.set(setting)
             with self.assertRaises(SystemExit, msg=setting):

@@ -104,8 +104,8 @@ class BatcherCutTest(unittest.TestCase):
 
 
 class EmbeddingAlignmentTest(unittest.TestCase):
-    """The pretrained encoder's frames (80 ms, each centred 0.38 s into its window) follow every cut and crop of the
-    log-mel frames (10 ms), so both describe the same stretch of audio."""
+    """The pretrained encoder's frames (one per 80 ms, each over a 0.76 s window) follow every cut and crop of the
+    log-mel frames (10 ms): those whose window lies within the stretch, as the encoder run on that stretch alone."""
 
     def setUp(self):
         self.cfg = Config()
@@ -119,13 +119,13 @@ class EmbeddingAlignmentTest(unittest.TestCase):
         self.batcher = Batcher(self.cfg, data)
 
     def check(self, frames, embeddings):
-        first, last = int(frames[0, 0]), int(frames[-1, 0])
-        centres = embeddings[:, 0] * 8 + 38
+        first, end = int(frames[0, 0]), int(frames[-1, 0]) + 1
+        starts = embeddings[:, 0] * 8
         self.assertTrue(np.all(np.diff(embeddings[:, 0]) == 1))
-        self.assertTrue(np.all((centres >= first) & (centres <= last)) or len(embeddings) == 1, (first, last, centres))
-        # None left out at either end: the next window out is centred outside the stretch.
-        self.assertTrue(embeddings[0, 0] == 0 or centres[0] - 8 < first)
-        self.assertTrue(embeddings[-1, 0] == 53 or centres[-1] + 8 > last)
+        self.assertTrue(np.all((starts >= first) & (starts + 76 <= end)) or len(embeddings) == 1, (first, end, starts))
+        # None left out at either end: the next window out would reach outside the stretch.
+        self.assertTrue(starts[0] - 8 < first)
+        self.assertTrue(embeddings[-1, 0] == 53 or starts[-1] + 8 + 76 > end)
 
     def test_the_workers_cut_in_evaluation(self):
         frames, embeddings = self.batcher.frames(clip("a"), train=False, rng=None, condition="clean")

@@ -39,18 +39,19 @@ class SpeechEmbeddingTest(unittest.TestCase):
 
 
 class FrameMappingTest(unittest.TestCase):
-    def test_embeddings_centred_within_the_frames(self):
-        self.assertEqual(embedding_frames(100, 0, 300), slice(0, 33))  # centres 38 + 8k < 300
-        self.assertEqual(embedding_frames(100, 40, 120), slice(1, 11))  # 46 .. 118
-        self.assertEqual(embedding_frames(100, 790, 5000), slice(94, 100))
+    def test_embeddings_whose_window_lies_within_the_frames(self):
+        self.assertEqual(embedding_frames(100, 0, 300), slice(0, 29))  # windows [8k, 8k + 76) within [0, 300)
+        self.assertEqual(embedding_frames(100, 40, 200), slice(5, 16))  # 40 <= 8k and 8k + 76 <= 200
+        self.assertEqual(embedding_frames(100, 790, 5000), slice(99, 100))
 
-    def test_at_least_one_and_never_past_the_end(self):
+    def test_a_stretch_shorter_than_a_window_gets_the_one_centred_nearest_its_middle(self):
+        self.assertEqual(embedding_frames(100, 100, 140), slice(10, 11))  # middle 120: window 10 is centred at 118
         self.assertEqual(embedding_frames(100, 0, 10), slice(0, 1))
         self.assertEqual(embedding_frames(5, 900, 1000), slice(4, 5))
 
     def test_seconds_round_outwards_to_frames(self):
-        self.assertEqual(frame_span(100, 0.4, 1.2), embedding_frames(100, 40, 120))
-        self.assertEqual(frame_span(100, 0.405, 1.195), embedding_frames(100, 40, 120))
+        self.assertEqual(frame_span(100, 0.4, 2.0), embedding_frames(100, 40, 200))
+        self.assertEqual(frame_span(100, 0.405, 1.995), embedding_frames(100, 40, 200))
 
 
 if __name__ == "__main__":
