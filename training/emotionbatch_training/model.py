@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ModelConfig
-from .speech_embedding import DIM as EMBEDDING_DIM
+from .config import ModelConfig, resolve
+from .speech_embedding import DIM as EMBEDDING_DIM, EmbeddingFrontEnd
 from .speech_features import (N_MFCC, VOICED_THRESHOLD, FrameFeatures, Functionals, LogMelFrontEnd,  # noqa: F401  (LogMelFrontEnd: re-exported)
                               mask_bands, perturb_speaker)
 
@@ -144,6 +144,8 @@ class AcousticEncoder(nn.Module):
             self.stride2 = cfg.conv2_stride
             self.conv2 = nn.Conv1d(d, d, kernel_size=2 * self.stride2 + 1, stride=self.stride2, padding=self.stride2)
         else:
+            # Frozen; its weights come from the operator's files (model.speech_embedding_dir), not the checkpoint.
+            self.embedding_frontend = EmbeddingFrontEnd(resolve(cfg.speech_embedding_dir))
             self.register_buffer("embedding_mean", torch.zeros(EMBEDDING_DIM), persistent=True)
             self.register_buffer("embedding_std", torch.ones(EMBEDDING_DIM), persistent=True)
             self.embedding_in = nn.Linear(EMBEDDING_DIM, d)
@@ -230,12 +232,10 @@ class AcousticEncoder(nn.Module):
         return self.norm(h) * mask.unsqueeze(-1), mask
 
     def forward(self, waveform: torch.Tensor, waveform_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.frames != "logmel":
-            # The graph would have to compute the encoder's frames from the waveform (not built yet): refuse rather
-            # than export a model that reads frames it was never given.
-            raise NotImplementedError("model.frames = speech_embedding is trained and cross-validated from cached "
-                                      "frames only; it cannot be run from a waveform or exported yet")
         frames, mask = self.frontend(waveform, waveform_lengths)
+        if self.frames == "speech_embedding":
+            embeddings, embedding_mask = self.embedding_frontend(waveform, waveform_lengths)
+            return self.encode_frames(frames, mask, embeddings, embedding_mask)
         return self.encode_frames(frames, mask)
 
 

@@ -9,6 +9,7 @@ Operators supply the files by path (`--model-dir`); the shared copy is ../shared
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -134,6 +135,54 @@ class SpeechEmbedding:
         starts = range(0, m.shape[0] - WINDOW_FRAMES + 1, STRIDE_FRAMES)
         batch = torch.stack([m[s:s + WINDOW_FRAMES] for s in starts])[..., None]
         return self.windowed(batch).reshape(len(starts), DIM).numpy()
+
+
+class EmbeddingFrontEnd(torch.nn.Module):
+    """The encoder as a batched, exportable module: waveform [B, N] (16 kHz, zero past each length) + lengths [B] ->
+    embeddings [B, E, 96] + mask [B, E]. Each clip's frames equal SpeechEmbedding run on that clip alone: the mel
+    graph's 80 dB floor below the loudest bin is taken per clip (the graph itself takes it over the whole batch), and
+    frames past a clip's end, or up to one window for a shorter clip, are its quietest frame (as log_mel pads).
+    The weights come from the ONNX files at construction and are not part of a checkpoint."""
+
+    def __init__(self, model_dir: Path):
+        super().__init__()
+        encoder = SpeechEmbedding(model_dir)
+        w = encoder.mel.weights
+        clips = [n for n in encoder.mel.nodes if n.op_type == "Clip"]
+        if len(clips) != 2:
+            raise SystemExit(f"{Path(model_dir) / MEL_FILE} is not the melspectrogram graph this code knows")
+        self.register_buffer("stft_real", w["0.stft.conv_real.weight"], persistent=False)
+        self.register_buffer("stft_imag", w["0.stft.conv_imag.weight"], persistent=False)
+        self.register_buffer("mel_basis", w["1.melW"], persistent=False)
+        self.mel_floor, self.mel_ceiling = float(w[clips[0].input[1]]), float(w[clips[0].input[2]])
+        self.db_ceiling = float(w[clips[1].input[2]])
+        self.window, self.hop = int(self.stft_real.shape[-1]), 160
+        self.sliding = encoder.sliding
+        for i, (name, tensor) in enumerate(self.sliding.weights.items()):
+            self.register_buffer(f"embedding_weight_{i}", tensor, persistent=False)
+
+    def forward(self, waveform: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if waveform.size(1) < self.window:
+            waveform = F.pad(waveform, (0, self.window - waveform.size(1)))
+        x = (waveform * 32767.0).unsqueeze(1)
+        power = F.conv1d(x, self.stft_real, stride=self.hop) ** 2 + F.conv1d(x, self.stft_imag, stride=self.hop) ** 2
+        mel = torch.matmul(power.transpose(1, 2), self.mel_basis).clamp(self.mel_floor, self.mel_ceiling)
+        db = 10.0 * torch.log(mel) / math.log(10.0)  # [B, T, 32]
+        t = db.size(1)
+        valid = torch.div(lengths - self.window, self.hop, rounding_mode="floor").clamp(min=0) + 1
+        inside = (torch.arange(t).unsqueeze(0) < valid.unsqueeze(1)).unsqueeze(-1)  # [B, T, 1]
+        peak = db.masked_fill(~inside, -1e30).amax(dim=(1, 2), keepdim=True)
+        db = torch.minimum(torch.maximum(db, peak - 80.0), torch.full_like(db, self.db_ceiling))
+        m = db / 10.0 + 2.0
+        floor = m.masked_fill(~inside, 1e30).amin(dim=(1, 2), keepdim=True)
+        m = torch.where(inside, m, floor.expand_as(m))
+        if t < WINDOW_FRAMES:
+            m = torch.cat([m, floor.expand(-1, WINDOW_FRAMES - t, m.size(2))], dim=1)
+        out = self.sliding(m.unsqueeze(1))  # [B, 96, E, 1]
+        embeddings = out[:, :, :, 0].transpose(1, 2)
+        count = torch.div(valid.clamp(min=WINDOW_FRAMES) - WINDOW_FRAMES, STRIDE_FRAMES, rounding_mode="floor") + 1
+        mask = (torch.arange(embeddings.size(1)).unsqueeze(0) < count.unsqueeze(1)).to(embeddings.dtype)
+        return embeddings * mask.unsqueeze(-1), mask
 
 
 def embedding_frames(n: int, first: int, end: int) -> slice:

@@ -3,8 +3,9 @@ import unittest
 import _path  # noqa: F401
 import torch
 
-from emotionbatch_training.config import ModelConfig
+from emotionbatch_training.config import ModelConfig, resolve
 from emotionbatch_training.model import EmotionModel, FusionHead, utterance_cmn
+from emotionbatch_training.speech_embedding import SpeechEmbedding
 
 torch.set_num_threads(1)
 
@@ -111,9 +112,13 @@ class EmotionModelTest(unittest.TestCase):
             self.assertTrue(torch.allclose(a[1, : cfg.stats_tokens + 4], b[1, : cfg.stats_tokens + 4], atol=1e-5))
             with self.assertRaises(ValueError):
                 model.acoustic.encode_frames(frames, torch.ones(2, 50))
-            # Not exportable yet: the graph cannot compute the encoder's frames from a waveform.
-            with self.assertRaises(NotImplementedError):
-                model.acoustic(torch.randn(1, 8000), torch.tensor([8000]))
+            # From a waveform, as the exported graph runs: the same as from the cached frames of that clip.
+            wave = torch.randn(1, 24000) * 0.1
+            log_mel, log_mel_mask = model.acoustic.frontend(wave, torch.tensor([24000]))
+            cached = torch.from_numpy(SpeechEmbedding(resolve(cfg.speech_embedding_dir))(wave[0].numpy())).unsqueeze(0)
+            direct, _ = model.acoustic(wave, torch.tensor([24000]))
+            via_cache, _ = model.acoustic.encode_frames(log_mel, log_mel_mask, cached, torch.ones(1, cached.size(1)))
+            self.assertTrue(torch.allclose(direct, via_cache, atol=1e-4))
 
     def test_frame_token_dropout_keeps_the_functionals_tokens(self):
         cfg = ModelConfig(frame_token_dropout=1.0)
