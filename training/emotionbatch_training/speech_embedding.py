@@ -162,26 +162,25 @@ class EmbeddingFrontEnd(torch.nn.Module):
             self.register_buffer(f"embedding_weight_{i}", tensor, persistent=False)
 
     def forward(self, waveform: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if waveform.size(1) < self.window:
-            waveform = F.pad(waveform, (0, self.window - waveform.size(1)))
-        x = (waveform * 32767.0).unsqueeze(1)
+        # No branches on shapes (the graph is exported with dynamic sizes): always one window of zeros more, so even
+        # a tiny input has a frame; frames past each clip's own end are replaced below.
+        x = (F.pad(waveform, (0, self.window)) * 32767.0).unsqueeze(1)
         power = F.conv1d(x, self.stft_real, stride=self.hop) ** 2 + F.conv1d(x, self.stft_imag, stride=self.hop) ** 2
         mel = torch.matmul(power.transpose(1, 2), self.mel_basis).clamp(self.mel_floor, self.mel_ceiling)
         db = 10.0 * torch.log(mel) / math.log(10.0)  # [B, T, 32]
-        t = db.size(1)
         valid = torch.div(lengths - self.window, self.hop, rounding_mode="floor").clamp(min=0) + 1
-        inside = (torch.arange(t).unsqueeze(0) < valid.unsqueeze(1)).unsqueeze(-1)  # [B, T, 1]
+        inside = (torch.arange(db.size(1), device=db.device).unsqueeze(0) < valid.unsqueeze(1)).unsqueeze(-1)  # [B, T, 1]
         peak = db.masked_fill(~inside, -1e30).amax(dim=(1, 2), keepdim=True)
         db = torch.minimum(torch.maximum(db, peak - 80.0), torch.full_like(db, self.db_ceiling))
         m = db / 10.0 + 2.0
         floor = m.masked_fill(~inside, 1e30).amin(dim=(1, 2), keepdim=True)
         m = torch.where(inside, m, floor.expand_as(m))
-        if t < WINDOW_FRAMES:
-            m = torch.cat([m, floor.expand(-1, WINDOW_FRAMES - t, m.size(2))], dim=1)
+        m = torch.cat([m, floor.expand(-1, WINDOW_FRAMES, m.size(2))], dim=1)  # at least one window for any clip
         out = self.sliding(m.unsqueeze(1))  # [B, 96, E, 1]
         embeddings = out[:, :, :, 0].transpose(1, 2)
         count = torch.div(valid.clamp(min=WINDOW_FRAMES) - WINDOW_FRAMES, STRIDE_FRAMES, rounding_mode="floor") + 1
-        mask = (torch.arange(embeddings.size(1)).unsqueeze(0) < count.unsqueeze(1)).to(embeddings.dtype)
+        steps = torch.arange(embeddings.size(1), device=embeddings.device)
+        mask = (steps.unsqueeze(0) < count.unsqueeze(1)).to(embeddings.dtype)
         return embeddings * mask.unsqueeze(-1), mask
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import torchaudio
 
 from emotionbatch_training.config import resolve
-from emotionbatch_training.speech_embedding import DIM, SpeechEmbedding, embedding_frames, frame_span
+from emotionbatch_training.speech_embedding import DIM, EmbeddingFrontEnd, SpeechEmbedding, embedding_frames, frame_span
 
 MODEL_DIR = resolve("../shared/models/speech-embedding")
 JFK = resolve("../shared/audio/jfk.wav")
@@ -32,6 +32,23 @@ class SpeechEmbeddingTest(unittest.TestCase):
 
     def test_a_clip_shorter_than_one_window_gets_one_embedding(self):
         self.assertEqual(self.encoder(self.wav[:4000]).shape, (1, DIM))
+
+    def test_the_batched_front_end_gives_each_clip_what_it_gets_alone(self):
+        import torch
+
+        front_end = EmbeddingFrontEnd(MODEL_DIR)
+        clips = [self.wav, self.wav[16000:56000] * 0.1, self.wav[50000:59000], self.wav[:3000]]
+        batch = np.zeros((len(clips), len(self.wav)), np.float32)
+        for i, c in enumerate(clips):
+            batch[i, : len(c)] = c
+        with torch.no_grad():
+            embeddings, mask = front_end(torch.from_numpy(batch), torch.tensor([len(c) for c in clips]))
+        for i, c in enumerate(clips):
+            alone = self.encoder(c)
+            n = int(mask[i].sum())
+            self.assertEqual(n, len(alone))
+            self.assertLess(float(np.abs(embeddings[i, :n].numpy() - alone).max()), 1e-3 * np.abs(alone).max())
+            self.assertEqual(float(embeddings[i, n:].abs().sum()), 0.0)
 
     def test_a_folder_without_the_model_is_refused(self):
         with self.assertRaises(SystemExit):
