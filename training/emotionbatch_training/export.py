@@ -33,6 +33,14 @@ VA_DEFINITION = (
     "see docs/model-card.md); the speech corpora carry no valence/arousal ratings.")
 
 
+# The pretrained weights inside acoustic_encoder.onnx when model.frames = speech_embedding.
+SPEECH_EMBEDDING_NOTICE = {
+    "component": "speech_embedding (the acoustic encoder's frame tokens, frozen weights inside acoustic_encoder.onnx)",
+    "origin": "Google speech_embedding TF-Hub module, as converted to ONNX by openWakeWord (github.com/dscripka/openWakeWord)",
+    "licence": "Apache-2.0",
+}
+
+
 def export_acoustic_encoder(encoder: torch.nn.Module, path: Path) -> None:
     waveform = torch.randn(2, 16000) * 0.1
     lengths = torch.tensor([16000, 12345], dtype=torch.int64)
@@ -128,6 +136,7 @@ def build_manifest(cfg: Config, trained: bool, name: str, version: str, descript
         },
         "training": {"data": data, "config": cfg.to_dict()},
         "metrics": metrics,
+        **({"third_party": [SPEECH_EMBEDDING_NOTICE]} if cfg.model.frames == "speech_embedding" else {}),
     }
 
 
@@ -244,8 +253,13 @@ def main(argv: list[str] | None = None) -> None:
         metrics = manifest_metrics(state, cv_dir, resolve(args.yardstick) if args.yardstick else None)
         if "calibration" in metrics:
             model.head.temperature.fill_(metrics["calibration"]["temperature"])
-        description = ("Acoustic encoder over fixed speech features (log-mel, MFCC, energy, spectral shape, voicing, "
-                       "f0) with an utterance-functionals token, trained from scratch with telephone/codec/noise "
+        acoustic = ("Acoustic encoder over fixed speech features (log-mel, MFCC, energy, spectral shape, voicing, "
+                    "f0) with an utterance-functionals token, trained from scratch"
+                    if cfg.model.frames == "logmel" else
+                    "Acoustic encoder over the frozen pretrained speech_embedding encoder's frames (Google, Apache-2.0; "
+                    "96-d per 80 ms) with utterance-functionals tokens (log-mel, MFCC, energy, spectral shape, voicing, "
+                    "f0), trained")
+        description = (acoustic + " with telephone/codec/noise "
                        "augmentation, + frozen all-MiniLM-L6-v2 token features, fused by learnable bridge tokens "
                        "(Ispas et al. 2023). Categories from Emo-DB, RAVDESS, ASED, nEMO (speech) and MELD, GoEmotions "
                        "(text); valence/arousal from EmoBank (text) and proxy targets (speech). Temperature-calibrated. "
