@@ -816,6 +816,9 @@ def cli_config(path: str, smoke: bool, overrides: Sequence[str]) -> Config:
 
 
 def smoke_overrides(cfg: Config) -> None:
+    # The worker's cut of every clip comes from `emotionbatch segment` over the whole corpus; a smoke run scores its
+    # few clips whole (worker-check-smoke.sh segments its own).
+    cfg.data.segments = None
     cfg.train.epochs = 1
     cfg.train.limit_per_corpus = 24
     cfg.train.folds = 2
