@@ -249,35 +249,30 @@ class Batcher:
             texts.append(feats)
         if has_audio:
             clips = [self.frames(it, train=train, rng=rng, condition=condition) for it in items]
-            t = max(len(m) for m, _ in clips)
-            frames = np.zeros((b, t, self.data.speech.dim), np.float32)
-            mask = np.zeros((b, t), np.float32)
-            for i, (m, _) in enumerate(clips):
-                frames[i, : len(m)] = m
-                mask[i, : len(m)] = 1.0
-            out.update(frames=torch.from_numpy(frames), frame_mask=torch.from_numpy(mask),
-                       keep_audio=torch.from_numpy(keep_audio))
+            frames, mask = padded([m for m, _ in clips], self.data.speech.dim)
+            out.update(frames=frames, frame_mask=mask, keep_audio=torch.from_numpy(keep_audio))
             if self.data.embeddings is not None:
-                e_len = max(len(e) for _, e in clips)
-                embeddings = np.zeros((b, e_len, self.data.embeddings.dim), np.float32)
-                e_mask = np.zeros((b, e_len), np.float32)
-                for i, (_, e) in enumerate(clips):
-                    embeddings[i, : len(e)] = e
-                    e_mask[i, : len(e)] = 1.0
-                out.update(embeddings=torch.from_numpy(embeddings), embedding_mask=torch.from_numpy(e_mask))
-        length = max([len(f) for f in texts if f is not None] + [1])
-        text = np.zeros((b, length, self.data.text.dim), np.float32)
-        text_mask = np.zeros((b, length), np.float32)
-        for i, f in enumerate(texts):
-            if f is not None:
-                text[i, : len(f)] = f
-                text_mask[i, : len(f)] = 1.0
-        out.update(text=torch.from_numpy(text), text_mask=torch.from_numpy(text_mask))
+                embeddings, embedding_mask = padded([e for _, e in clips], self.data.embeddings.dim)
+                out.update(embeddings=embeddings, embedding_mask=embedding_mask)
+        text, text_mask = padded(texts, self.data.text.dim)
+        out.update(text=text, text_mask=text_mask)
         out["category"] = torch.tensor([LABEL_INDEX[it.category] if it.category else -1 for it in items])
         out["aux_category"] = auxiliary_targets(items, self.cfg.data.extra_classes)
         out["valence"] = torch.tensor([it.valence if it.valence is not None else math.nan for it in items])
         out["arousal"] = torch.tensor([it.arousal if it.arousal is not None else math.nan for it in items])
         return out
+
+
+def padded(sequences: Sequence[Optional[np.ndarray]], dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """[B, T, dim] zero-padded to the longest sequence (at least 1) and its [B, T] mask; None is an empty row."""
+    length = max([len(x) for x in sequences if x is not None] + [1])
+    values = np.zeros((len(sequences), length, dim), np.float32)
+    mask = np.zeros((len(sequences), length), np.float32)
+    for i, x in enumerate(sequences):
+        if x is not None:
+            values[i, : len(x)] = x
+            mask[i, : len(x)] = 1.0
+    return torch.from_numpy(values), torch.from_numpy(mask)
 
 
 def auxiliary_targets(items: Sequence[Item], extra_classes: bool) -> torch.Tensor:
