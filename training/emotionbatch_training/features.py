@@ -248,14 +248,14 @@ class SpeechEmbeddingCache(SpeechFeatureCache):
     """The pretrained speech_embedding frames (speech_embedding.py: 96-d per 80 ms) of every audio item under each
     channel condition, laid out as SpeechFeatureCache's files and computed from exactly the same conditioned waveforms
     (same chunks, same per-clip random draws, same babble), so a clip's embeddings and its log-mel frames describe
-    the same audio: cache_dir/speech-embedding-v1/<condition>/<corpus>.f16 + .json."""
+    the same audio: cache_dir/speech-embedding-<hash of the two model files>/<condition>/<corpus>.f16 + .json."""
 
     def __init__(self, cache_dir: Path, cfg: ModelConfig, model_dir: Path):
-        from .speech_embedding import DIM, SpeechEmbedding
+        from .speech_embedding import DIM, SpeechEmbedding, fingerprint
 
-        self.dir = cache_dir / "speech-embedding-v1"
+        self.encoder = SpeechEmbedding(model_dir)  # refuses a folder without the model first
+        self.dir = cache_dir / f"speech-embedding-{fingerprint(model_dir)}"
         self.cfg = cfg
-        self.encoder = SpeechEmbedding(model_dir)
         self.dim = DIM
         self._loaded = {}
 

@@ -117,12 +117,14 @@ class CrossAttentionLayer(nn.Module):
 
 class AcousticEncoder(nn.Module):
     """waveform + lengths -> features [B, K + T, Da] + mask [B, K + T]: K = stats_tokens utterance-functionals
-    tokens, then T = ceil(ceil(frames / 2) / conv2_stride) frame tokens.
+    tokens, then T frame tokens: with model.frames = logmel, ceil(ceil(frames / 2) / conv2_stride) of a trained conv
+    front end; with speech_embedding, one per 80 ms window of the frozen pretrained encoder (speech_embedding.py).
 
     Fixed part (speech_features): per-frame log-mel, MFCC, energy, spectral shape, ZCR, voicing and f0, and their
     utterance functionals. Both are standardised with the training data's global mean and std (buffers set by
-    fit_normalisation, exported in the graph). Trained part: a two-layer strided conv front end over the frames
-    (20 ms x conv2_stride per output frame) and a small transformer; the functionals enter through an MLP as K extra
+    fit_normalisation, exported in the graph), as are the encoder's frames. Trained part: the frame tokens' front end
+    (a two-layer strided conv over the fixed frames, 20 ms x conv2_stride per output frame, or one linear layer over
+    the encoder's frames) and a small transformer; the functionals enter through an MLP as K extra
     tokens in front of the frames, so the fusion head's self-attention and bridge tokens see frames and utterance
     statistics (K > 1 gives the statistics a visible share of the attention among dozens of frames from the start).
     """
@@ -144,6 +146,9 @@ class AcousticEncoder(nn.Module):
             self.stride2 = cfg.conv2_stride
             self.conv2 = nn.Conv1d(d, d, kernel_size=2 * self.stride2 + 1, stride=self.stride2, padding=self.stride2)
         else:
+            if cfg.sample_rate != 16000 or cfg.hop_length != 160:
+                # Frames are matched to the encoder's by their 10 ms number (speech_embedding.embedding_frames).
+                raise ValueError("model.frames = speech_embedding needs sample_rate 16000 and hop_length 160")
             # Frozen; its weights come from the operator's files (model.speech_embedding_dir), not the checkpoint.
             self.embedding_frontend = EmbeddingFrontEnd(resolve(cfg.speech_embedding_dir))
             self.register_buffer("embedding_mean", torch.zeros(EMBEDDING_DIM), persistent=True)

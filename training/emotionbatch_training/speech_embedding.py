@@ -9,6 +9,7 @@ Operators supply the files by path (`--model-dir`); the shared copy is ../shared
 
 from __future__ import annotations
 
+import hashlib
 import math
 from pathlib import Path
 from typing import Optional
@@ -27,6 +28,14 @@ STRIDE_FRAMES = 8  # one embedding per 80 ms
 FRAME_SECONDS = STRIDE_FRAMES * 0.01
 
 
+def fingerprint(model_dir: Path) -> str:
+    """Short hash of the two model files: a cache of frames belongs to the files that computed it."""
+    digest = hashlib.sha256()
+    for name in (MEL_FILE, EMBEDDING_FILE):
+        digest.update(hashlib.sha256((Path(model_dir) / name).read_bytes()).digest())
+    return digest.hexdigest()[:12]
+
+
 class OnnxGraph:
     """An ONNX graph evaluated node by node with torch operators (those of the two speech_embedding graphs)."""
 
@@ -39,8 +48,9 @@ class OnnxGraph:
         self.weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
 
     @torch.no_grad()
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        env = dict(self.weights)
+    def __call__(self, x: torch.Tensor, weights: Optional[dict[str, torch.Tensor]] = None) -> torch.Tensor:
+        """weights: the initializers by name, where a module holds them (so they move with it); else the file's."""
+        env = dict(self.weights if weights is None else weights)
         env[self.input_name] = x
         for node in self.nodes:
             env[node.output[0]] = _run(node, [env[name] if name else None for name in node.input])
@@ -158,8 +168,9 @@ class EmbeddingFrontEnd(torch.nn.Module):
         self.db_ceiling = float(w[clips[1].input[2]])
         self.window, self.hop = int(self.stft_real.shape[-1]), 160
         self.sliding = encoder.sliding
-        for i, (name, tensor) in enumerate(self.sliding.weights.items()):
-            self.register_buffer(f"embedding_weight_{i}", tensor, persistent=False)
+        self.weight_names = list(self.sliding.weights)
+        for i, name in enumerate(self.weight_names):
+            self.register_buffer(f"embedding_weight_{i}", self.sliding.weights[name], persistent=False)
 
     def forward(self, waveform: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # No branches on shapes (the graph is exported with dynamic sizes): always one window of zeros more, so even
@@ -175,8 +186,13 @@ class EmbeddingFrontEnd(torch.nn.Module):
         m = db / 10.0 + 2.0
         floor = m.masked_fill(~inside, 1e30).amin(dim=(1, 2), keepdim=True)
         m = torch.where(inside, m, floor.expand_as(m))
-        m = torch.cat([m, floor.expand(-1, WINDOW_FRAMES, m.size(2))], dim=1)  # at least one window for any clip
-        out = self.sliding(m.unsqueeze(1))  # [B, 96, E, 1]
+        # At least one window for any clip, without running the network over more frames than that: frames are read
+        # through an index that repeats the last one (a floor frame: the 512 zeros above put 3 or more past every end).
+        frames = torch._shape_as_tensor(m)[1]
+        steps = torch.arange(torch.clamp(frames, min=WINDOW_FRAMES), device=m.device)
+        m = m.index_select(1, torch.minimum(steps, frames - 1))
+        weights = {name: getattr(self, f"embedding_weight_{i}") for i, name in enumerate(self.weight_names)}
+        out = self.sliding(m.unsqueeze(1), weights)  # [B, 96, E, 1]
         embeddings = out[:, :, :, 0].transpose(1, 2)
         count = torch.div(valid.clamp(min=WINDOW_FRAMES) - WINDOW_FRAMES, STRIDE_FRAMES, rounding_mode="floor") + 1
         steps = torch.arange(embeddings.size(1), device=embeddings.device)

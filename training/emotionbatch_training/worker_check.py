@@ -1,7 +1,8 @@
 """Measure one CV fold's model through the worker, as the archive's users will meet it: export the fold's model.pt
 (train.py cv --save-models) as a bundle, let `emotionbatch process` decode, VAD-cut and score the fold's held-out
 clips (test_items.csv), score whole recordings with `emotionbatch evaluate` (duration-weighted mean of the utterance
-probabilities), and set the result beside the fold's CV figures (clips scored whole, in Python).
+probabilities), and set the result beside the fold's CV figures (as the fold's run scored its clips: whole, or on
+the worker's cut with data.segments).
 
   python -m emotionbatch_training.worker_check --fold training/runs/cv/fold0 --out training/runs/worker-check [--telephone]
 

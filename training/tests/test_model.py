@@ -94,6 +94,8 @@ class EmotionModelTest(unittest.TestCase):
         self.assertTrue(torch.allclose(a * mask.unsqueeze(-1), b * mask.unsqueeze(-1), atol=1e-5))
         self.assertTrue(torch.equal(utterance_cmn(frames, mask, 0), frames))
 
+    @unittest.skipUnless((resolve(ModelConfig().speech_embedding_dir) / "embedding_model.onnx").exists(),
+                         "shared speech_embedding model not present")
     def test_pretrained_encoder_frames_become_the_frame_tokens(self):
         cfg = ModelConfig(frames="speech_embedding")
         model = EmotionModel(cfg).eval()
