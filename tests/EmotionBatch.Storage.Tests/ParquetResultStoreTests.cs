@@ -60,17 +60,18 @@ public abstract class ParquetResultStoreTests : IDisposable
     {
         var store = CreateStore();
         var recording = Samples.Recording();
-        await store.CommitAsync(recording, Samples.Rows(recording, 3), default);
+        // The third utterance as the VAD's fallback pass finds it; the first two without a threshold (as a fake segmenter gives them).
+        await store.CommitAsync(recording, [.. Samples.Rows(recording, 3).Select((r, i) => i == 2 ? r with { VadThreshold = 0.2f } : r)], default);
         var root = await SnapshotAsync(store);
 
         var columns = DuckDbParquet.Describe(Utterances(root));
         Assert.Equal(
             ["recording_id", "recording_uri", "etag", "utterance_index", "start_seconds", "end_seconds", "transcript", "language",
              "emotion", "p_angry", "p_happy", "p_sad", "p_neutral", "valence", "arousal", "text_used", "model_name", "model_version", "processed_at",
-             "channel", "speaker_role", "overlap"],
+             "channel", "speaker_role", "overlap", "vad_threshold"],
             columns.Select(c => c.Name));
-        Assert.Equal(["INTEGER", "DOUBLE", "FLOAT", "BOOLEAN", "TIMESTAMP WITH TIME ZONE"],
-            new[] { "utterance_index", "start_seconds", "p_angry", "text_used", "processed_at" }.Select(n => columns.Single(c => c.Name == n).Type));
+        Assert.Equal(["INTEGER", "DOUBLE", "FLOAT", "BOOLEAN", "TIMESTAMP WITH TIME ZONE", "FLOAT"],
+            new[] { "utterance_index", "start_seconds", "p_angry", "text_used", "processed_at", "vad_threshold" }.Select(n => columns.Single(c => c.Name == n).Type));
 
         var rows = DuckDbParquet.ReadRows(Utterances(root), orderBy: "utterance_index");
         Assert.Equal(3, rows.Count);
@@ -86,6 +87,8 @@ public abstract class ParquetResultStoreTests : IDisposable
         Assert.Equal(0, first["channel"]);
         Assert.Null(first["speaker_role"]);
         Assert.Equal(false, first["overlap"]);
+        Assert.Null(first["vad_threshold"]);
+        Assert.Equal(0.2f, Convert.ToSingle(rows[2]["vad_threshold"]));
         Assert.Equal("2026-11-03", DateOnlyText(first["date"]));
         var second = rows[1];
         Assert.Equal(2.5, second["start_seconds"]);
