@@ -41,7 +41,7 @@ from .folds import protocol as fold_protocol, split_fold
 from .losses import multitask_loss
 from .model import FusionHead
 from .proxy_targets import category_centroids, with_proxy_targets
-from .train import (TEXT_MODES, add_step, aggregate, balanced, class_weights, corpus_order, cycle, data_summary, end_epoch,
+from .train import (TEXT_MODES, add_step, aggregate, balanced, class_weights, corpus_order, cycle, data_summary, end_epoch, padded,
                     fit_everything, limit_items, log, new_run_dir, optimizer_step, run_fold, seed_everything, speech_dimension_weight, cli_config, softmax, text_feature_folder,
                     text_metrics)
 
@@ -305,24 +305,12 @@ class HeadBatcher:
         has_text = np.array([t is not None for t in texts])
         keep_audio, keep_text = (one_modality_masks(has_audio, has_text, tc.head_rmm_p, rng) if train
                                  else (has_audio, has_text))
-        acoustic, acoustic_mask = _pad([c if k else None for c, k in zip(clips, keep_audio)], self.data.acoustic.dim)
-        text, text_mask = _pad([t if k else None for t, k in zip(texts, keep_text)], self.data.text.dim)
+        acoustic, acoustic_mask = padded([c if k else None for c, k in zip(clips, keep_audio)], self.data.acoustic.dim)
+        text, text_mask = padded([t if k else None for t, k in zip(texts, keep_text)], self.data.text.dim)
         return {"acoustic": acoustic, "acoustic_mask": acoustic_mask, "text": text, "text_mask": text_mask,
                 "category": torch.tensor([LABEL_INDEX[it.category] if it.category else -1 for it in items]),
                 "valence": torch.tensor([it.valence if it.valence is not None else math.nan for it in items]),
                 "arousal": torch.tensor([it.arousal if it.arousal is not None else math.nan for it in items])}
-
-
-def _pad(rows: Sequence[Optional[np.ndarray]], dim: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """[B, T, dim] zero-padded features and their [B, T] float mask; a missing row is all masked (T >= 1)."""
-    length = max([len(r) for r in rows if r is not None] + [1])
-    features = np.zeros((len(rows), length, dim), np.float32)
-    mask = np.zeros((len(rows), length), np.float32)
-    for i, r in enumerate(rows):
-        if r is not None:
-            features[i, : len(r)] = r
-            mask[i, : len(r)] = 1.0
-    return torch.from_numpy(features), torch.from_numpy(mask)
 
 
 def head_forward(head: FusionHead, batch: dict[str, Any]):
