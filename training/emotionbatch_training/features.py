@@ -253,11 +253,10 @@ class SpeechEmbeddingCache(SpeechFeatureCache):
     def __init__(self, cache_dir: Path, cfg: ModelConfig, model_dir: Path):
         from .speech_embedding import DIM, SpeechEmbedding, fingerprint
 
+        super().__init__(cache_dir, cfg)
         self.encoder = SpeechEmbedding(model_dir)  # refuses a folder without the model first
         self.dir = cache_dir / f"speech-embedding-{fingerprint(model_dir)}"
-        self.cfg = cfg
         self.dim = DIM
-        self._loaded = {}
 
     def features(self, wav: np.ndarray) -> np.ndarray:
         return self.encoder(np.asarray(wav, np.float32))

@@ -39,13 +39,21 @@ def fingerprint(model_dir: Path) -> str:
 class OnnxGraph:
     """An ONNX graph evaluated node by node with torch operators (those of the two speech_embedding graphs)."""
 
-    def __init__(self, path: Path, nodes: Optional[list] = None, input_name: Optional[str] = None,
-                 output_name: Optional[str] = None):
+    def __init__(self, path: Path):
         graph = onnx.load(str(path)).graph
-        self.nodes = list(graph.node) if nodes is None else nodes
-        self.input_name = input_name or graph.input[0].name
-        self.output_name = output_name or graph.output[0].name
+        self.nodes = list(graph.node)
+        self.input_name = graph.input[0].name
+        self.output_name = graph.output[0].name
         self.weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
+
+    def between(self, first: int, last: int) -> "OnnxGraph":
+        """The nodes first..last (inclusive) as a graph of their own, sharing these weights."""
+        part = object.__new__(OnnxGraph)
+        part.nodes = self.nodes[first: last + 1]
+        part.input_name = self.nodes[first].input[0]
+        part.output_name = self.nodes[last].output[0]
+        part.weights = self.weights
+        return part
 
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, weights: Optional[dict[str, torch.Tensor]] = None) -> torch.Tensor:
@@ -122,7 +130,7 @@ class SpeechEmbedding:
         if nodes[0].op_type != "Reshape" or nodes[-1].op_type != "Reshape":
             raise SystemExit(f"{model_dir / EMBEDDING_FILE} is not the speech_embedding graph this code knows")
         self.windowed = windowed
-        self.sliding = OnnxGraph(model_dir / EMBEDDING_FILE, nodes[1:-1], nodes[0].output[0], nodes[-1].input[0])
+        self.sliding = windowed.between(1, len(nodes) - 2)
 
     @torch.no_grad()
     def log_mel(self, wav: np.ndarray) -> torch.Tensor:
