@@ -26,7 +26,7 @@ OPSET = 17
 FORMAT_VERSION = 1
 # 3.x: frame tokens from the pretrained speech_embedding encoder (2.x: functionals tokens + a scratch conv front end,
 # four speech corpora, text categories, calibration; 1.x: log-mel encoder).
-DEFAULT_VERSION = "3.0.0"
+DEFAULT_VERSION = "3.0.1"
 MAX_AUDIO_SECONDS = 20.0
 VA_DEFINITION = (
     "Bipolar -1..1 with 0 = neutral, on EmoBank's scale: learned from EmoBank's 1..5 Self-Assessment-Manikin ratings "

@@ -135,6 +135,24 @@ class FunctionalsTest(unittest.TestCase):
         np.testing.assert_allclose(stats[3 * N_MFCC: 4 * N_MFCC], ordered[int(math.floor((n - 1) * 0.9))], atol=1e-4)
         self.assertEqual(stats.shape, (FN.dim,))
 
+    def test_percentiles_equal_a_full_sort_for_every_length_in_a_padded_batch(self):
+        from emotionbatch_training.speech_features import _masked_stats
+
+        torch.manual_seed(3)
+        for frames in (1, 2, 9, 10, 11, 12, 21, 101):
+            x = torch.randn(6, frames, 5)
+            x[0] = x[0].round()  # ties
+            lengths = torch.tensor([frames, max(frames - 1, 0), 0, 1, frames // 2, frames // 3])
+            mask = (torch.arange(frames)[None] < lengths[:, None]).float()
+            stats = _masked_stats(x, mask)
+            for b, n in enumerate(lengths.tolist()):
+                ordered = np.sort(x[b, :n].numpy(), 0)
+                if n == 0:
+                    self.assertTrue(bool((stats[b] == 0).all()))
+                    continue
+                np.testing.assert_array_equal(stats[b, 10:15].numpy(), ordered[int(math.floor((n - 1) * 0.1))])
+                np.testing.assert_array_equal(stats[b, 15:20].numpy(), ordered[int(math.floor((n - 1) * 0.9))])
+
     def test_empty_utterance_gives_zeros(self):
         frames, mask = FE(torch.zeros(2, 8000), torch.tensor([8000, 0]))
         out = FN(frames, mask)
