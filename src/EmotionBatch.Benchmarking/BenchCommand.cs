@@ -40,11 +40,12 @@ public static class BenchCommand
         var acoustic = new Option<string?>("--acoustic-onnx") { Description = "Time only this acoustic-encoder graph (e.g. a HuBERT-large export) on --utterances of --utterance-seconds." };
         var utterances = new Option<int>("--utterances") { Description = "Utterances for --acoustic-onnx.", DefaultValueFactory = _ => 10 };
         var utteranceSeconds = new Option<double>("--utterance-seconds") { Description = "Seconds per utterance for --acoustic-onnx.", DefaultValueFactory = _ => 4 };
+        var profile = new Option<string?>("--profile") { Description = "With --acoustic-onnx: record ONNX Runtime's per-node profile to a file starting with this path and print where the time goes." };
         var spinning = new Option<bool>("--spinning") { Description = "Let idle ONNX Runtime threads spin (EmotionBatch:Model:IntraOpSpinning)." };
         var ffmpeg = new Option<string?>("--ffmpeg-folder") { Description = "Folder holding the ffmpeg to decode with (EmotionBatch:Decoder:FfmpegFolder); default: the one on PATH." };
         var child = new Option<string?>("--memory-child") { Hidden = true };
 
-        foreach (var option in new Option[] { bundle, minutes, recordings, whisper, pack, whisperTokens, noPerUtterance, noFlash, language, threads, repeat, rounds, batch, vad, lanes, work, memory, hours, acoustic, utterances, utteranceSeconds, spinning, ffmpeg, child })
+        foreach (var option in new Option[] { bundle, minutes, recordings, whisper, pack, whisperTokens, noPerUtterance, noFlash, language, threads, repeat, rounds, batch, vad, lanes, work, memory, hours, acoustic, utterances, utteranceSeconds, profile, spinning, ffmpeg, child })
         {
             command.Options.Add(option);
         }
@@ -73,7 +74,7 @@ public static class BenchCommand
             };
             if (parse.GetValue(acoustic) is { } graph)
             {
-                return RunAcousticOnly(graph, settings, parse.GetValue(utterances), parse.GetValue(utteranceSeconds), Console.Out);
+                return RunAcousticOnly(graph, settings, parse.GetValue(utterances), parse.GetValue(utteranceSeconds), parse.GetValue(profile), Console.Out);
             }
             if (!Directory.Exists(settings.BundlePath))
             {
@@ -196,13 +197,13 @@ public static class BenchCommand
     /// One acoustic-encoder graph alone, on seeded pseudo-speech: dense encoders cost the same whatever the signal, so
     /// this gives a large encoder's production cost without a bundle built around it.
     /// </summary>
-    private static int RunAcousticOnly(string graph, BenchSettings settings, int count, double seconds, TextWriter output)
+    private static int RunAcousticOnly(string graph, BenchSettings settings, int count, double seconds, string? profilePrefix, TextWriter output)
     {
         output.WriteLine($"machine: {MachineInfo.Describe()}");
         output.WriteLine($"load average at start: {MachineInfo.LoadAverage()}");
         var before = MachineInfo.PeakResidentBytes();
         var load = Stopwatch.StartNew();
-        using var session = new SessionFactory(new ModelOptions { IntraOpThreads = settings.EffectiveThreads, IntraOpSpinning = settings.Spinning }).CreateSession(graph);
+        using var session = new SessionFactory(new ModelOptions { IntraOpThreads = settings.EffectiveThreads, IntraOpSpinning = settings.Spinning, ProfilePrefix = profilePrefix }).CreateSession(graph);
         var loadSeconds = load.Elapsed.TotalSeconds;
         var afterLoad = MachineInfo.PeakResidentBytes();
         var names = session.InputMetadata.Keys.ToArray();
@@ -258,6 +259,12 @@ public static class BenchCommand
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"peak resident memory: {BenchReport.Mib(MachineInfo.PeakResidentBytes())} (before load {BenchReport.Mib(before)}, after load {BenchReport.Mib(afterLoad)})"));
         output.WriteLine($"load average at end: {MachineInfo.LoadAverage()}");
+        if (profilePrefix is not null)
+        {
+            var file = session.EndProfiling();
+            output.WriteLine($"profile written to {Path.GetFullPath(file)}");
+            OrtProfile.Read(file).Write(output);
+        }
         return 0;
     }
 }

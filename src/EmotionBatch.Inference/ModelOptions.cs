@@ -54,4 +54,10 @@ public sealed class ModelOptions
     /// cores, and spinning threads take CPU from the other stages for a small gain in inference alone.
     /// </summary>
     public bool IntraOpSpinning { get; set; }
+
+    /// <summary>
+    /// When set, every session records ONNX Runtime's per-node profile and writes it as JSON to a file whose name
+    /// starts with this path (when the session ends). For diagnosing a slow graph; it costs time, so leave it unset.
+    /// </summary>
+    public string? ProfilePrefix { get; set; }
 }

@@ -58,6 +58,12 @@ public sealed partial class SessionFactory
         sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", _options.IntraOpSpinning ? "1" : "0");
         // Arena and memory patterns stay on (defaults): batches repeat similar shapes, so buffers are reused.
         sessionOptions.EnableCpuMemArena = true;
+        if (_options.ProfilePrefix is { Length: > 0 } prefix)
+        {
+            // The prefix first: enabling profiling hands ONNX Runtime the prefix set at that moment.
+            sessionOptions.ProfileOutputPathPrefix = prefix;
+            sessionOptions.EnableProfiling = true;
+        }
         if (ExecutionProvider == ExecutionProviderKind.Cuda)
         {
             sessionOptions.AppendExecutionProvider_CUDA(_options.DeviceId);

@@ -44,6 +44,38 @@ public sealed partial class BenchCommandTests(ITestOutputHelper log) : IDisposab
     }
 
     [Fact]
+    public async Task Acoustic_graph_alone_with_profile_says_where_its_time_goes()
+    {
+        var graph = Path.Combine(RepoPaths.DefaultBundle, "acoustic_encoder.onnx");
+        var prefix = Path.Combine(_temp.Path, "acoustic");
+        using var bench = WorkerProcess.StartAssembly(WorkerProcess.BenchAssembly, new Dictionary<string, string?>(),
+            "--acoustic-onnx", graph, "--utterances", "3", "--utterance-seconds", "1.5", "--batch-size", "2", "--repeat", "1",
+            "--profile", prefix);
+        Assert.True(await bench.WaitForExitAsync(TimeSpan.FromMinutes(2)), "bench did not finish:\n" + bench.Output);
+        log.WriteLine(bench.Output);
+        Assert.True(bench.ExitCode == 0, bench.Output);
+
+        var written = Assert.Single(Directory.GetFiles(_temp.Path, "acoustic*.json"));
+        var profile = OrtProfile.Read(written);
+        // The default bundle's acoustic graph is mostly convolutions (its encoder and STFTs), in modules named after
+        // the exported PyTorch modules; the shares are of all kernel time, so they add up to one.
+        Assert.Equal("Conv", profile.ByOperator[0].Name);
+        Assert.Contains(profile.ByModule, m => m.Name == "/embedding_frontend");
+        Assert.Equal(1.0, profile.ByOperator.Sum(o => o.Share), 6);
+        Assert.Equal(1.0, profile.ByModule.Sum(m => m.Share), 6);
+        Assert.Contains("by operator:", bench.Output);
+        Assert.Contains(Path.GetFullPath(written), bench.Output);
+    }
+
+    [Fact]
+    public void A_json_file_that_is_no_profile_is_refused()
+    {
+        var file = Path.Combine(_temp.Path, "other.json");
+        File.WriteAllText(file, "[{\"cat\": \"Session\", \"name\": \"model_loading_uri\", \"dur\": 5}]");
+        Assert.Throws<InvalidDataException>(() => OrtProfile.Read(file));
+    }
+
+    [Fact]
     public void Cpu_clock_counts_this_process_and_children_that_have_exited()
     {
         var before = CpuClock.Seconds();
