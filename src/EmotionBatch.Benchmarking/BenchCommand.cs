@@ -40,7 +40,7 @@ public static class BenchCommand
         var acoustic = new Option<string?>("--acoustic-onnx") { Description = "Time only this acoustic-encoder graph (e.g. a HuBERT-large export) on --utterances of --utterance-seconds." };
         var utterances = new Option<int>("--utterances") { Description = "Utterances for --acoustic-onnx.", DefaultValueFactory = _ => 10 };
         var utteranceSeconds = new Option<double>("--utterance-seconds") { Description = "Seconds per utterance for --acoustic-onnx.", DefaultValueFactory = _ => 4 };
-        var profile = new Option<string?>("--profile") { Description = "With --acoustic-onnx: record ONNX Runtime's per-node profile to a file starting with this path and print where the time goes." };
+        var profile = new Option<string?>("--profile") { Description = "With --acoustic-onnx: record ONNX Runtime's per-node profile (CPU) to a file starting with this path and print where the time goes; the timings then include the profiler's cost." };
         var spinning = new Option<bool>("--spinning") { Description = "Let idle ONNX Runtime threads spin (EmotionBatch:Model:IntraOpSpinning)." };
         var ffmpeg = new Option<string?>("--ffmpeg-folder") { Description = "Folder holding the ffmpeg to decode with (EmotionBatch:Decoder:FfmpegFolder); default: the one on PATH." };
         var child = new Option<string?>("--memory-child") { Hidden = true };
@@ -72,6 +72,11 @@ public static class BenchCommand
                 Spinning = parse.GetValue(spinning),
                 FfmpegFolder = parse.GetValue(ffmpeg) is { Length: > 0 } ffmpegFolder ? Path.GetFullPath(ffmpegFolder) : null,
             };
+            if (parse.GetValue(profile) is { } profilePrefix && (string.IsNullOrWhiteSpace(profilePrefix) || parse.GetValue(acoustic) is null))
+            {
+                Console.Error.WriteLine("bench: --profile takes a path prefix (e.g. /tmp/acoustic) and goes with --acoustic-onnx: it profiles that one graph.");
+                return 2;
+            }
             if (parse.GetValue(acoustic) is { } graph)
             {
                 return RunAcousticOnly(graph, settings, parse.GetValue(utterances), parse.GetValue(utteranceSeconds), parse.GetValue(profile), Console.Out);
@@ -201,6 +206,10 @@ public static class BenchCommand
     {
         output.WriteLine($"machine: {MachineInfo.Describe()}");
         output.WriteLine($"load average at start: {MachineInfo.LoadAverage()}");
+        if (profilePrefix is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(profilePrefix))!);
+        }
         var before = MachineInfo.PeakResidentBytes();
         var load = Stopwatch.StartNew();
         using var session = new SessionFactory(new ModelOptions { IntraOpThreads = settings.EffectiveThreads, IntraOpSpinning = settings.Spinning, ProfilePrefix = profilePrefix }).CreateSession(graph);
@@ -262,7 +271,7 @@ public static class BenchCommand
         if (profilePrefix is not null)
         {
             var file = session.EndProfiling();
-            output.WriteLine($"profile written to {Path.GetFullPath(file)}");
+            output.WriteLine($"profile written to {Path.GetFullPath(file)} (the timings above include the profiler's cost)");
             OrtProfile.Read(file).Write(output);
         }
         return 0;

@@ -56,8 +56,10 @@ public sealed class ModelOptions
     public bool IntraOpSpinning { get; set; }
 
     /// <summary>
-    /// When set, every session records ONNX Runtime's per-node profile and writes it as JSON to a file whose name
-    /// starts with this path (when the session ends). For diagnosing a slow graph; it costs time, so leave it unset.
+    /// When set, every session records ONNX Runtime's per-node profile and writes it as JSON (when the session ends)
+    /// to a file named this path + "_" + the graph's file name + "_" + a number per session + ONNX Runtime's time
+    /// stamp. The folder must exist. For diagnosing a slow graph on CPU (under CUDA the kernel times are launch
+    /// times); it costs time, so leave it unset.
     /// </summary>
     public string? ProfilePrefix { get; set; }
 }

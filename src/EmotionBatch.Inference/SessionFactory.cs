@@ -12,6 +12,7 @@ public sealed partial class SessionFactory
     private readonly ModelOptions _options;
     private readonly ILogger _logger;
     private readonly Lazy<ExecutionProviderKind> _chosen;
+    private int _profiledSessions;
 
     public SessionFactory(ModelOptions options, ILogger? logger = null)
     {
@@ -25,18 +26,18 @@ public sealed partial class SessionFactory
 
     public InferenceSession CreateSession(string modelPath)
     {
-        using var sessionOptions = CreateOptions();
+        using var sessionOptions = CreateOptions(Path.GetFileNameWithoutExtension(modelPath));
         // From the path, so ONNX Runtime maps the file and external data itself: no managed copy of large graphs.
         return new InferenceSession(modelPath, sessionOptions);
     }
 
     public InferenceSession CreateSession(byte[] model)
     {
-        using var sessionOptions = CreateOptions();
+        using var sessionOptions = CreateOptions("in-memory");
         return new InferenceSession(model, sessionOptions);
     }
 
-    private SessionOptions CreateOptions()
+    private SessionOptions CreateOptions(string graphName)
     {
         var sessionOptions = new SessionOptions
         {
@@ -58,10 +59,13 @@ public sealed partial class SessionFactory
         sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", _options.IntraOpSpinning ? "1" : "0");
         // Arena and memory patterns stay on (defaults): batches repeat similar shapes, so buffers are reused.
         sessionOptions.EnableCpuMemArena = true;
-        if (_options.ProfilePrefix is { Length: > 0 } prefix)
+        if (!string.IsNullOrEmpty(_options.ProfilePrefix))
         {
-            // The prefix first: enabling profiling hands ONNX Runtime the prefix set at that moment.
-            sessionOptions.ProfileOutputPathPrefix = prefix;
+            // ONNX Runtime names the file after the prefix and the second it starts, and a bundle's sessions start in
+            // the same second: each gets its graph's name and a number of its own. The prefix is set before
+            // profiling is enabled, which hands ONNX Runtime the prefix set at that moment.
+            var number = Interlocked.Increment(ref _profiledSessions);
+            sessionOptions.ProfileOutputPathPrefix = $"{_options.ProfilePrefix}_{graphName}_{number}";
             sessionOptions.EnableProfiling = true;
         }
         if (ExecutionProvider == ExecutionProviderKind.Cuda)

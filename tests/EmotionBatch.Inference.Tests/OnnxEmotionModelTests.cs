@@ -46,6 +46,29 @@ public sealed class OnnxEmotionModelTests(TestBundles bundles)
     }
 
     [Fact]
+    public void Profiling_writes_one_profile_per_session_named_after_its_graph()
+    {
+        using var temp = RepoPaths.NewTempFolder("profile");
+        var prefix = Path.Combine(temp.Path, "run");
+        using (var model = OnnxEmotionModel.Load(bundles.FileText, new ModelOptions { BundlePath = bundles.FileText, ProfilePrefix = prefix }))
+        {
+            model.Predict([Input(12_000, 3, "hello world")]);
+        }
+
+        // The bundle's three sessions start within the same second, which is all ONNX Runtime's own file names tell
+        // apart: each must still get a file of its own, holding its own graph's nodes.
+        var files = Directory.GetFiles(temp.Path, "run_*.json").Select(Path.GetFileName).Order().ToArray();
+        Assert.Equal(3, files.Length);
+        Assert.Single(files, f => f!.StartsWith("run_acoustic_encoder_", StringComparison.Ordinal));
+        Assert.Single(files, f => f!.StartsWith("run_fusion_head_", StringComparison.Ordinal));
+        foreach (var file in Directory.GetFiles(temp.Path, "run_*.json"))
+        {
+            using var trace = JsonDocument.Parse(File.ReadAllText(file));
+            Assert.Contains(trace.RootElement.EnumerateArray(), e => e.TryGetProperty("cat", out var cat) && cat.GetString() == "Node");
+        }
+    }
+
+    [Fact]
     public void Silence_and_empty_audio_with_no_text_are_finite()
     {
         using var model = OnnxEmotionModel.Load(bundles.BuiltinText);
