@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+import numpy as np
+
 from .config import Config, TRAINING_ROOT, resolve
 from .report import _fmt, _get, corpus_name, rated_corpora, text_corpora
 from .train import aggregate, run_cv
@@ -73,6 +75,49 @@ def table(rows: list[tuple[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# What the paired table compares, fold by fold: (column, keys into one fold's metrics).
+PAIRED = [("pooled UAR, audio only", ("speech_clean_none", "all", "uar")),
+          ("UAR telephone", ("speech_telephone_none", "all", "uar")),
+          ("arousal AUC", ("speech_clean_none", "all", "arousal_auc")),
+          ("valence AUC", ("speech_clean_none", "all", "valence_auc"))]
+
+
+def paired_table(rows: list[tuple[str, Any]], reference: str = "reference") -> str:
+    """Each row minus the reference, fold by fold: mean ± std of the differences and on how many folds it is lower.
+    Most of the spread across folds is which speakers are held out, which a variant and the reference share; the
+    paired differences show what the variant itself changes. Empty when there is no reference row."""
+    loaded = dict(rows)
+    if reference not in loaded:
+        return ""
+
+    def per_fold(m: dict[str, Any], keys: tuple[str, ...]) -> Optional[np.ndarray]:
+        values = []
+        for fold in m["per_fold"]:
+            x: Any = fold
+            for k in keys:
+                x = x.get(k) if isinstance(x, dict) else None
+            if not isinstance(x, (int, float)):
+                return None
+            values.append(float(x))
+        return np.array(values)
+
+    lines = [f"| variant minus {reference}, per fold | " + " | ".join(c for c, _ in PAIRED) + " |",
+             "|---|" + "---|" * len(PAIRED)]
+    for name, m in rows:
+        if name == reference:
+            continue
+        cells = []
+        for _, keys in PAIRED:
+            a, b = per_fold(m, keys), per_fold(loaded[reference], keys)
+            if a is None or b is None or len(a) != len(b):
+                cells.append("-")
+                continue
+            d = a - b
+            cells.append(f"{d.mean():+.3f} ± {d.std():.3f} ({int((d < 0).sum())} of {len(d)} lower)")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=["run", "table"])
@@ -96,7 +141,11 @@ def main(argv: Optional[list[str]] = None) -> None:
             if subset and len(subset) < len(base["per_fold"]):
                 rows.append((f"default (folds {args.folds})", {"folds": aggregate(subset), "per_fold": subset}))
         rows += [(name, out / name) for name in VARIANTS if (out / name / "metrics.json").exists()]
-        text = table(rows)
+        loaded = [(name, source if isinstance(source, dict) else json.loads((source / "metrics.json").read_text()))
+                  for name, source in rows]
+        text = table(loaded)
+        if paired := paired_table(loaded):
+            text += "\n\n" + paired
         (out / "table.md").write_text(text + "\n")
         print(text)
 

@@ -5,9 +5,11 @@ import tempfile
 import unittest
 from pathlib import Path
 
+import numpy as np
+
 import _path  # noqa: F401
 
-from emotionbatch_training.ablations import SCHEDULE, VARIANTS, table
+from emotionbatch_training.ablations import SCHEDULE, VARIANTS, paired_table, table
 from emotionbatch_training.config import Config, TRAINING_ROOT
 from emotionbatch_training.corpora import Item, generic_csv
 from emotionbatch_training.export import manifest_metrics
@@ -147,6 +149,25 @@ class DataDrivenColumnsTest(unittest.TestCase):
     def test_default_run_keeps_its_ablation_columns(self):
         run = cv_metrics(["ased", "emodb", "nemo", "ravdess"], ["meld", "goemotions"], ["emobank"])
         self.assertEqual(table([("reference", run)]).splitlines()[0], self.DEFAULT_HEADER)
+
+    def test_paired_table_subtracts_the_reference_fold_by_fold(self):
+        def run(uars, telephone=None):
+            folds = [{"speech_clean_none": {"all": {"uar": u, "arousal_auc": 0.8, "valence_auc": 0.7}}} for u in uars]
+            for fold, t in zip(folds, telephone or []):
+                fold["speech_telephone_none"] = {"all": {"uar": t}}
+            return {"folds": {}, "per_fold": folds}
+
+        text = paired_table([("reference", run([0.5, 0.6, 0.7])), ("variant", run([0.4, 0.7, 0.6])),
+                             ("other", run([0.6, 0.7, 0.8], telephone=[0.5, 0.5, 0.5]))])
+        lines = text.splitlines()
+        self.assertEqual(len(lines), 4)  # header, rule, one line per row that is not the reference
+        variant = lines[2].split(" | ")
+        self.assertEqual(variant[0], "| variant")
+        self.assertEqual(variant[1], f"-0.033 ± {np.std([-0.1, 0.1, -0.1]):.3f} (2 of 3 lower)")
+        self.assertEqual(variant[2], "-")  # no telephone figures in either
+        self.assertEqual(variant[3], "+0.000 ± 0.000 (0 of 3 lower)")
+        self.assertIn("+0.100 ± 0.000 (0 of 3 lower)", lines[3])
+        self.assertEqual(paired_table([("variant", run([0.4]))]), "")
 
     def test_ablation_columns_follow_the_run(self):
         run = cv_metrics(["iemocap"], ["transcripts"], ["msp"])
