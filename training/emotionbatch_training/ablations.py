@@ -59,10 +59,15 @@ def columns(corpora: list[str], texts: Sequence[str] = (), rated: Sequence[str] 
                                               (f"CCC A {corpus_name(c)} dev", (f"dimensional_{c}", "ccc_arousal")))])
 
 
+def loaded_rows(rows: list[tuple[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """rows: (name, run folder or an already loaded {"folds": aggregate, "per_fold": [...]}), each one loaded."""
+    return [(name, source if isinstance(source, dict) else json.loads((source / "metrics.json").read_text()))
+            for name, source in rows]
+
+
 def table(rows: list[tuple[str, Any]]) -> str:
-    """rows: (name, run folder or an already loaded {"folds": aggregate, "per_fold": [...]})."""
-    loaded = [(name, source if isinstance(source, dict) else json.loads((source / "metrics.json").read_text()))
-              for name, source in rows]
+    """rows: as loaded_rows takes them."""
+    loaded = loaded_rows(rows)
     first = loaded[0][1]["folds"] if loaded else {}
     corpora = [c for c in first.get("speech_clean_none", {}) if c != "all"]
     # One text-category column keeps the table one screen wide: the run's first text corpus (MELD in the default
@@ -82,7 +87,7 @@ PAIRED = [("pooled UAR, audio only", ("speech_clean_none", "all", "uar")),
           ("valence AUC", ("speech_clean_none", "all", "valence_auc"))]
 
 
-def paired_table(rows: list[tuple[str, Any]], reference: str = "reference") -> str:
+def paired_table(rows: list[tuple[str, dict[str, Any]]], reference: str = "reference") -> str:
     """Each row minus the reference, fold by fold: mean ± std of the differences and on how many folds it is lower.
     Most of the spread across folds is which speakers are held out, which a variant and the reference share; the
     paired differences show what the variant itself changes. Empty when there is no reference row."""
@@ -101,14 +106,15 @@ def paired_table(rows: list[tuple[str, Any]], reference: str = "reference") -> s
             values.append(float(x))
         return np.array(values)
 
+    baseline = [per_fold(loaded[reference], keys) for _, keys in PAIRED]
     lines = [f"| variant minus {reference}, per fold | " + " | ".join(c for c, _ in PAIRED) + " |",
              "|---|" + "---|" * len(PAIRED)]
     for name, m in rows:
         if name == reference:
             continue
         cells = []
-        for _, keys in PAIRED:
-            a, b = per_fold(m, keys), per_fold(loaded[reference], keys)
+        for (_, keys), b in zip(PAIRED, baseline):
+            a = per_fold(m, keys)
             if a is None or b is None or len(a) != len(b):
                 cells.append("-")
                 continue
@@ -141,8 +147,7 @@ def main(argv: Optional[list[str]] = None) -> None:
             if subset and len(subset) < len(base["per_fold"]):
                 rows.append((f"default (folds {args.folds})", {"folds": aggregate(subset), "per_fold": subset}))
         rows += [(name, out / name) for name in VARIANTS if (out / name / "metrics.json").exists()]
-        loaded = [(name, source if isinstance(source, dict) else json.loads((source / "metrics.json").read_text()))
-                  for name, source in rows]
+        loaded = loaded_rows(rows)
         text = table(loaded)
         if paired := paired_table(loaded):
             text += "\n\n" + paired
