@@ -59,6 +59,11 @@ class ModelConfig:
     # a linear layer, as the paper's fusion reads frozen HuBERT frames. The functionals tokens come from the log-mel
     # frames either way. Training reads the encoder's frames from a cache (features.SpeechEmbeddingCache).
     frames: str = "logmel"
+    # With frames = speech_embedding: the utterance statistics (mean, std, 10th and 90th percentile) of the encoder's
+    # standardised frames join the functionals (4 x 96 more inputs to the functionals tokens' MLP). Self-attention
+    # pools frames by weighting them; it has no direct view of their spread or extremes, which an SVM on the same
+    # statistics used (embedding_probe).
+    embedding_stats: bool = False
     # Folder of melspectrogram.onnx + embedding_model.onnx (relative paths from the repository root).
     speech_embedding_dir: str = "../shared/models/speech-embedding"
 

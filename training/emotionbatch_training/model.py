@@ -22,7 +22,7 @@ from torch import nn
 from .config import ModelConfig, resolve
 from .speech_embedding import DIM as EMBEDDING_DIM, EmbeddingFrontEnd
 from .speech_features import (N_MFCC, VOICED_THRESHOLD, FrameFeatures, Functionals, LogMelFrontEnd,  # noqa: F401  (LogMelFrontEnd: re-exported)
-                              mask_bands, perturb_speaker)
+                              mask_bands, masked_stats, perturb_speaker)
 
 INPUT_CLAMP = 6.0  # standardised fixed features are limited to +-6 standard deviations
 _MASK_FILL = -1e9  # finite on purpose: an all-masked row then softmaxes to uniform instead of NaN
@@ -154,6 +154,13 @@ class AcousticEncoder(nn.Module):
             self.register_buffer("embedding_mean", torch.zeros(EMBEDDING_DIM), persistent=True)
             self.register_buffer("embedding_std", torch.ones(EMBEDDING_DIM), persistent=True)
             self.embedding_in = nn.Linear(EMBEDDING_DIM, d)
+        self.embedding_stats = cfg.embedding_stats
+        if cfg.embedding_stats:
+            if cfg.frames != "speech_embedding":
+                raise ValueError("model.embedding_stats needs model.frames = speech_embedding")
+            self.register_buffer("embedding_stats_mean", torch.zeros(4 * EMBEDDING_DIM), persistent=True)
+            self.register_buffer("embedding_stats_std", torch.ones(4 * EMBEDDING_DIM), persistent=True)
+            k += 4 * EMBEDDING_DIM
         self.conv_norm = nn.LayerNorm(d)
         self.stats_tokens = cfg.stats_tokens
         self.stats_in = nn.Sequential(nn.Dropout(cfg.stats_dropout), nn.Linear(k, cfg.stats_hidden), nn.GELU(),
@@ -182,6 +189,11 @@ class AcousticEncoder(nn.Module):
             stacked = torch.cat(embeddings)
             self.embedding_mean.copy_(stacked.mean(0))
             self.embedding_std.copy_(stacked.std(0).clamp(min=1e-2))
+            if self.embedding_stats:
+                stats = torch.stack([self._embedding_statistics(e.unsqueeze(0), torch.ones(1, e.size(0)))[0]
+                                     for e in embeddings])
+                self.embedding_stats_mean.copy_(stats.mean(0))
+                self.embedding_stats_std.copy_(stats.std(0).clamp(min=1e-2))
         frames = [gate_unvoiced_f0(f) for f in frames]
         stacked = torch.cat([utterance_cmn(f.unsqueeze(0), torch.ones(1, f.size(0)), self.cmn_channels)[0] for f in frames])
         self.frame_mean.copy_(stacked.mean(0))
@@ -189,6 +201,13 @@ class AcousticEncoder(nn.Module):
         stats = torch.stack([self.functionals(f.unsqueeze(0), torch.ones(1, f.size(0)))[0] for f in frames])
         self.stats_mean.copy_(stats.mean(0))
         self.stats_std.copy_(stats.std(0).clamp(min=1e-2))
+
+    def _standardised_embeddings(self, embeddings: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return ((embeddings - self.embedding_mean) / self.embedding_std).clamp(-INPUT_CLAMP, INPUT_CLAMP) * mask.unsqueeze(-1)
+
+    def _embedding_statistics(self, embeddings: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """mean, std, p10, p90 of the standardised encoder frames [B, E, 96] -> [B, 384] (before their own standardisation)."""
+        return masked_stats(self._standardised_embeddings(embeddings, mask), mask)
 
     def encode_frames(self, frames: torch.Tensor, mask: torch.Tensor, embeddings: Optional[torch.Tensor] = None,
                       embedding_mask: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -206,7 +225,10 @@ class AcousticEncoder(nn.Module):
             if embeddings is None or embedding_mask is None:
                 raise ValueError("model.frames = speech_embedding: encode_frames needs the encoder's frames")
             mask = embedding_mask
-            x = ((embeddings - self.embedding_mean) / self.embedding_std).clamp(-INPUT_CLAMP, INPUT_CLAMP) * mask.unsqueeze(-1)
+            x = self._standardised_embeddings(embeddings, mask)
+            if self.embedding_stats:
+                extra = ((masked_stats(x, mask) - self.embedding_stats_mean) / self.embedding_stats_std)
+                stats = torch.cat([stats, extra.clamp(-INPUT_CLAMP, INPUT_CLAMP)], -1)
             if self.training and self.time_masks:
                 x = x * _time_mask(mask, self.time_masks, max_width=2).unsqueeze(-1)  # 80 ms frames: up to 160 ms
             h = self.embedding_in(x)

@@ -137,7 +137,7 @@ class FrameFeatures(nn.Module):
         return frames * mask.unsqueeze(-1), mask
 
 
-def _masked_stats(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def masked_stats(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """mean, std, p10, p90 over valid frames: x [B, T, C], mask [B, T] -> [B, 4C]; no valid frame -> zeros."""
     m = mask.unsqueeze(-1)
     n = m.sum(1)
@@ -189,8 +189,8 @@ class Functionals(nn.Module):
         mean_voicing = (voicing * mask).sum(1, keepdim=True) / n.clamp(min=1.0)
         log_duration = torch.log(n / self.frames_per_second + 0.01) * (n > 0).to(frames.dtype)
         return torch.cat([
-            _masked_stats(mfcc, mask), _masked_stats(deltas(mfcc, mask), mask), _masked_stats(logmel, mask),
-            _masked_stats(scalars, mask), _masked_stats(log_f0, voiced),
+            masked_stats(mfcc, mask), masked_stats(deltas(mfcc, mask), mask), masked_stats(logmel, mask),
+            masked_stats(scalars, mask), masked_stats(log_f0, voiced),
             voiced_fraction, mean_voicing, log_duration], -1)
 
 

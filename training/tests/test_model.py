@@ -124,6 +124,40 @@ class EmotionModelTest(unittest.TestCase):
             self.assertTrue(torch.allclose(direct[:, :n], via_cache, atol=1e-4))
             self.assertEqual(float(direct_mask[:, n:].sum()), 0.0)
 
+    @unittest.skipUnless((resolve(ModelConfig().speech_embedding_dir) / "embedding_model.onnx").exists(),
+                         "shared speech_embedding model not present")
+    def test_embedding_statistics_reach_the_functionals_tokens(self):
+        with self.assertRaises(ValueError):
+            EmotionModel(ModelConfig(frames="logmel", embedding_stats=True))
+        cfg = ModelConfig(frames="speech_embedding", embedding_stats=True)
+        model = EmotionModel(cfg).eval()
+        encoder = model.acoustic
+        self.assertEqual(encoder.stats_in[1].in_features, encoder.functionals.dim + 4 * 96)
+        # Fitted on the training clips' frames like the other normalisers: the statistics of standardised frames.
+        train_frames = [torch.randn(80, encoder.frontend.dim) for _ in range(6)]
+        train_embeddings = [torch.randn(10, 96) * 3 + 1 for _ in range(6)]
+        encoder.fit_normalisation(train_frames, train_embeddings)
+        self.assertGreater(float(encoder.embedding_stats_std.min()), 0.0)
+        self.assertTrue(bool((encoder.embedding_stats_mean != 0).any()))
+        frames, e_mask = torch.randn(1, 50, encoder.frontend.dim), torch.ones(1, 6)
+        embeddings = torch.randn(1, 6, 96)
+        seen = []
+        encoder.stats_in.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].clone()))
+        k = encoder.functionals.dim
+        with torch.no_grad():
+            encoder.encode_frames(frames, torch.ones(1, 50), embeddings, e_mask)
+            # The same mean per channel with three times the spread: a change only the statistics show.
+            mean = embeddings.mean(1, keepdim=True)
+            encoder.encode_frames(frames, torch.ones(1, 50), mean + (embeddings - mean) * 3, e_mask)
+            # Padded frames stay out of the statistics.
+            padded = torch.cat([embeddings, torch.full((1, 3, 96), 50.0)], 1)
+            encoder.encode_frames(frames, torch.ones(1, 50), padded, torch.cat([e_mask, torch.zeros(1, 3)], 1))
+        plain, spread, with_padding = seen
+        self.assertEqual(plain.size(1), k + 4 * 96)
+        self.assertTrue(torch.equal(plain[:, :k], spread[:, :k]))  # the functionals of the log-mel frames
+        self.assertFalse(torch.allclose(plain[:, k + 96: k + 192], spread[:, k + 96: k + 192]))  # the std block
+        self.assertTrue(torch.allclose(plain, with_padding, atol=1e-5))
+
     def test_frame_token_dropout_keeps_the_functionals_tokens(self):
         cfg = ModelConfig(frame_token_dropout=1.0)
         model = EmotionModel(cfg).train()

@@ -136,7 +136,7 @@ class FunctionalsTest(unittest.TestCase):
         self.assertEqual(stats.shape, (FN.dim,))
 
     def test_percentiles_equal_a_full_sort_for_every_length_in_a_padded_batch(self):
-        from emotionbatch_training.speech_features import _masked_stats
+        from emotionbatch_training.speech_features import masked_stats
 
         torch.manual_seed(3)
         for frames in list(range(1, 42)) + [99, 100, 101]:
@@ -144,7 +144,7 @@ class FunctionalsTest(unittest.TestCase):
             x = torch.randn(len(lengths), frames, 3)
             x[::2] = x[::2].round()  # ties
             mask = (torch.arange(frames)[None] < lengths[:, None]).float()
-            stats = _masked_stats(x, mask)
+            stats = masked_stats(x, mask)
             for b, n in enumerate(lengths.tolist()):
                 if n == 0:
                     self.assertTrue(bool((stats[b] == 0).all()))
