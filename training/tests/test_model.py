@@ -153,6 +153,14 @@ class EmotionModelTest(unittest.TestCase):
             padded = torch.cat([embeddings, torch.full((1, 3, 96), 50.0)], 1)
             encoder.encode_frames(frames, torch.ones(1, 50), padded, torch.cat([e_mask, torch.zeros(1, 3)], 1))
         plain, spread, with_padding = seen
+        # What fit_normalisation fitted is what encode_frames computes: over the fitted clips the block is standardised.
+        seen.clear()
+        with torch.no_grad():
+            for f, e in zip(train_frames, train_embeddings):
+                encoder.encode_frames(f.unsqueeze(0), torch.ones(1, f.size(0)), e.unsqueeze(0), torch.ones(1, e.size(0)))
+        block = torch.cat(seen)[:, k:]
+        self.assertTrue(torch.allclose(block.mean(0), torch.zeros(4 * 96), atol=1e-4))
+        self.assertTrue(torch.allclose(block.std(0), torch.ones(4 * 96), atol=1e-3))
         self.assertEqual(plain.size(1), k + 4 * 96)
         self.assertTrue(torch.equal(plain[:, :k], spread[:, :k]))  # the functionals of the log-mel frames
         self.assertFalse(torch.allclose(plain[:, k + 96: k + 192], spread[:, k + 96: k + 192]))  # the std block
