@@ -153,6 +153,10 @@ class EmotionModelTest(unittest.TestCase):
             padded = torch.cat([embeddings, torch.full((1, 3, 96), 50.0)], 1)
             encoder.encode_frames(frames, torch.ones(1, 50), padded, torch.cat([e_mask, torch.zeros(1, 3)], 1))
         plain, spread, with_padding = seen
+        self.assertEqual(plain.size(1), k + 4 * 96)
+        self.assertTrue(torch.equal(plain[:, :k], spread[:, :k]))  # the functionals of the log-mel frames
+        self.assertFalse(torch.allclose(plain[:, k + 96: k + 192], spread[:, k + 96: k + 192]))  # the std block
+        self.assertTrue(torch.allclose(plain, with_padding, atol=1e-5))
         # What fit_normalisation fitted is what encode_frames computes: over the fitted clips the block is standardised.
         seen.clear()
         with torch.no_grad():
@@ -161,10 +165,6 @@ class EmotionModelTest(unittest.TestCase):
         block = torch.cat(seen)[:, k:]
         self.assertTrue(torch.allclose(block.mean(0), torch.zeros(4 * 96), atol=1e-4))
         self.assertTrue(torch.allclose(block.std(0), torch.ones(4 * 96), atol=1e-3))
-        self.assertEqual(plain.size(1), k + 4 * 96)
-        self.assertTrue(torch.equal(plain[:, :k], spread[:, :k]))  # the functionals of the log-mel frames
-        self.assertFalse(torch.allclose(plain[:, k + 96: k + 192], spread[:, k + 96: k + 192]))  # the std block
-        self.assertTrue(torch.allclose(plain, with_padding, atol=1e-5))
 
     def test_frame_token_dropout_keeps_the_functionals_tokens(self):
         cfg = ModelConfig(frame_token_dropout=1.0)
