@@ -64,6 +64,11 @@ class ModelConfig:
     # pools frames by weighting them; it has no direct view of their spread or extremes, which an SVM on the same
     # statistics used (embedding_probe).
     embedding_stats: bool = False
+    # With frames = speech_embedding: the encoder's last three convolutions (of 20; speech_embedding.TUNED_CONVS) are
+    # trained from their pretrained weights, at train.finetune_lr_scale x the learning rate and without weight decay
+    # (decay would pull them towards zero, not towards what they were). Training reads the activations before them
+    # from a cache (the "trunk", four times the size of the frames' cache).
+    embedding_finetune: bool = False
     # Folder of melspectrogram.onnx + embedding_model.onnx (relative paths from the repository root).
     speech_embedding_dir: str = "../shared/models/speech-embedding"
 
@@ -103,6 +108,8 @@ class TrainConfig:
     batch_text: int = 32
     lr: float = 5e-4
     weight_decay: float = 0.01
+    # Learning-rate multiplier for pretrained weights that are trained (model.embedding_finetune).
+    finetune_lr_scale: float = 0.1
     warmup_steps: int = 40
     max_train_seconds: float = 3.0
     # Probability that a training clip loses its leading/trailing silence (as the worker's VAD would cut it).

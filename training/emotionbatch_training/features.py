@@ -248,15 +248,28 @@ class SpeechEmbeddingCache(SpeechFeatureCache):
     """The pretrained speech_embedding frames (speech_embedding.py: 96-d per 80 ms) of every audio item under each
     channel condition, laid out as SpeechFeatureCache's files and computed from exactly the same conditioned waveforms
     (same chunks, same per-clip random draws, same babble), so a clip's embeddings and its log-mel frames describe
-    the same audio: cache_dir/speech-embedding-<hash of the two model files>/<condition>/<corpus>.f16 + .json."""
+    the same audio: cache_dir/speech-embedding-<hash of the two model files>/<condition>/<corpus>.f16 + .json.
+    With model.embedding_finetune it holds the encoder's trunk rows instead (192-d per 40 ms, before the convolutions
+    that are trained): cache_dir/speech-embedding-trunk-<hash>/..."""
 
     def __init__(self, cache_dir: Path, cfg: ModelConfig, model_dir: Path):
-        from .speech_embedding import DIM, SpeechEmbedding, fingerprint
+        from .speech_embedding import DIM, TRUNK_CHANNELS, TRUNK_WIDTH, SpeechEmbedding, fingerprint
 
         super().__init__(cache_dir, cfg)
         self.encoder = SpeechEmbedding(model_dir)  # refuses a folder without the model first
-        self.dir = cache_dir / f"speech-embedding-{fingerprint(model_dir)}"
-        self.dim = DIM
+        self.trunk = cfg.embedding_finetune
+        self.dir = cache_dir / f"speech-embedding-{'trunk-' if self.trunk else ''}{fingerprint(model_dir)}"
+        self.dim = TRUNK_CHANNELS * TRUNK_WIDTH if self.trunk else DIM
 
     def features(self, wav: np.ndarray) -> np.ndarray:
-        return self.encoder(np.asarray(wav, np.float32))
+        wav = np.asarray(wav, np.float32)
+        return self.encoder.trunk_activations(wav) if self.trunk else self.encoder(wav)
+
+    def span(self, rows: np.ndarray, first: int, end: int) -> np.ndarray:
+        """A clip's cached rows for its 10 ms frames [first, end): the embeddings whose window lies within them
+        (speech_embedding.embedding_frames), or the trunk rows that give those."""
+        from .speech_embedding import embedding_frames, embeddings_of_trunk, trunk_rows
+
+        if not self.trunk:
+            return rows[embedding_frames(len(rows), first, end)]
+        return rows[trunk_rows(embedding_frames(embeddings_of_trunk(len(rows)), first, end))]

@@ -149,11 +149,15 @@ class AcousticEncoder(nn.Module):
             if cfg.sample_rate != 16000 or cfg.hop_length != 160:
                 # Frames are matched to the encoder's by their 10 ms number (speech_embedding.embedding_frames).
                 raise ValueError("model.frames = speech_embedding needs sample_rate 16000 and hop_length 160")
-            # Frozen; its weights come from the operator's files (model.speech_embedding_dir), not the checkpoint.
-            self.embedding_frontend = EmbeddingFrontEnd(resolve(cfg.speech_embedding_dir))
+            # Frozen (but for its last convolutions with model.embedding_finetune); its weights come from the
+            # operator's files (model.speech_embedding_dir), not the checkpoint.
+            self.embedding_frontend = EmbeddingFrontEnd(resolve(cfg.speech_embedding_dir), tuned_top=cfg.embedding_finetune)
             self.register_buffer("embedding_mean", torch.zeros(EMBEDDING_DIM), persistent=True)
             self.register_buffer("embedding_std", torch.ones(EMBEDDING_DIM), persistent=True)
             self.embedding_in = nn.Linear(EMBEDDING_DIM, d)
+        self.embedding_finetune = cfg.embedding_finetune
+        if cfg.embedding_finetune and cfg.frames != "speech_embedding":
+            raise ValueError("model.embedding_finetune needs model.frames = speech_embedding")
         self.embedding_stats = cfg.embedding_stats
         if cfg.embedding_stats:
             if cfg.frames != "speech_embedding":
@@ -182,10 +186,14 @@ class AcousticEncoder(nn.Module):
     @torch.no_grad()
     def fit_normalisation(self, frames: list[torch.Tensor], embeddings: Optional[list[torch.Tensor]] = None) -> None:
         """Global mean/std of the fixed features over training clips (each [T, F]), per channel; with
-        frames = speech_embedding also of the encoder's frames (each [E, 96])."""
+        frames = speech_embedding also of the encoder's frames (each [E, 96]; with embedding_finetune its trunk rows,
+        each [R, 192], whose frames are taken through the convolutions as they are now)."""
         if self.frames == "speech_embedding":
             if not embeddings:
                 raise ValueError("model.frames = speech_embedding needs the training clips' embeddings")
+            if self.embedding_finetune:
+                embeddings = [self.embedding_frontend.from_trunk(r.unsqueeze(0), torch.ones(1, r.size(0)))[0][0]
+                              for r in embeddings]
             stacked = torch.cat(embeddings)
             self.embedding_mean.copy_(stacked.mean(0))
             self.embedding_std.copy_(stacked.std(0).clamp(min=1e-2))
@@ -212,7 +220,8 @@ class AcousticEncoder(nn.Module):
     def encode_frames(self, frames: torch.Tensor, mask: torch.Tensor, embeddings: Optional[torch.Tensor] = None,
                       embedding_mask: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
         """frames [B, T, F] of FrameFeatures (zero past each length), mask [B, T]; with frames = speech_embedding
-        also the encoder's frames of the same audio, embeddings [B, E, 96] and embedding_mask [B, E]."""
+        also the encoder's frames of the same audio, embeddings [B, E, 96] and embedding_mask [B, E] (with
+        embedding_finetune its trunk rows [B, R, 192] and their mask [B, R])."""
         if self.training and (self.speaker_warp or self.speaker_pitch):
             frames = perturb_speaker(frames, mask, self.frontend.dct, self.sample_rate, self.speaker_warp, self.speaker_pitch)
         if self.training and self.freq_masks:
@@ -224,6 +233,8 @@ class AcousticEncoder(nn.Module):
         if self.frames == "speech_embedding":
             if embeddings is None or embedding_mask is None:
                 raise ValueError("model.frames = speech_embedding: encode_frames needs the encoder's frames")
+            if self.embedding_finetune:
+                embeddings, embedding_mask = self.embedding_frontend.from_trunk(embeddings, embedding_mask)
             mask = embedding_mask
             x = self._standardised_embeddings(embeddings, mask)
             if self.embedding_stats:

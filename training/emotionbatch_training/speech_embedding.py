@@ -26,6 +26,12 @@ DIM = 96
 WINDOW_FRAMES = 76  # mel frames (10 ms) one embedding sees
 STRIDE_FRAMES = 8  # one embedding per 80 ms
 FRAME_SECONDS = STRIDE_FRAMES * 0.01
+# model.embedding_finetune trains the encoder's last TUNED_CONVS convolutions (of 20) from the activations before them
+# (the "trunk": 96 channels x 2 mel columns per 40 ms row, cached). Embedding e reads trunk rows [2e, 2e + 8): two
+# rows per embedding, and six more of context for the valid (3, 1) convolutions around the last pooling.
+TUNED_CONVS = 3
+TRUNK_CHANNELS, TRUNK_WIDTH = 96, 2
+TRUNK_STRIDE, TRUNK_CONTEXT = 2, 6
 
 
 def fingerprint(model_dir: Path) -> str:
@@ -58,6 +64,10 @@ class OnnxGraph:
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, weights: Optional[dict[str, torch.Tensor]] = None) -> torch.Tensor:
         """weights: the initializers by name, where a module holds them (so they move with it); else the file's."""
+        return self.run(x, weights)
+
+    def run(self, x: torch.Tensor, weights: Optional[dict[str, torch.Tensor]] = None) -> torch.Tensor:
+        """As calling it, but differentiable (for trained weights)."""
         env = dict(self.weights if weights is None else weights)
         env[self.input_name] = x
         for node in self.nodes:
@@ -138,6 +148,10 @@ class SpeechEmbedding:
             raise SystemExit(f"{model_dir / EMBEDDING_FILE} is not the speech_embedding graph this code knows")
         self.windowed = windowed
         self.sliding = windowed.between(1, len(nodes) - 2)
+        convs = [i for i, node in enumerate(self.sliding.nodes) if node.op_type == "Conv"]
+        split = convs[-TUNED_CONVS]
+        self.trunk = self.sliding.between(0, split - 1)
+        self.top = self.sliding.between(split, len(self.sliding.nodes) - 1)
 
     @torch.no_grad()
     def log_mel(self, wav: np.ndarray) -> torch.Tensor:
@@ -154,6 +168,12 @@ class SpeechEmbedding:
         return out[0, :, :, 0].T.contiguous().numpy()
 
     @torch.no_grad()
+    def trunk_activations(self, wav: np.ndarray) -> np.ndarray:
+        """[R, 192] the activations before the tuned convolutions (channel-major per row); R = 2 E + 6 or 2 E + 7."""
+        out = self.trunk(self.log_mel(wav)[None, None])  # [1, 96, R, 2]
+        return out[0].permute(1, 0, 2).reshape(out.shape[2], -1).contiguous().numpy()
+
+    @torch.no_grad()
     def windows(self, wav: np.ndarray) -> np.ndarray:
         """The same embeddings the way openWakeWord computes them: one 76-frame window at a time (for checks)."""
         m = self.log_mel(wav)
@@ -167,9 +187,12 @@ class EmbeddingFrontEnd(torch.nn.Module):
     embeddings [B, E, 96] + mask [B, E]. Each clip's frames equal SpeechEmbedding run on that clip alone: the mel
     graph's 80 dB floor below the loudest bin is taken per clip (the graph itself takes it over the whole batch), and
     frames past a clip's end, or up to one window for a shorter clip, are its quietest frame (as log_mel pads).
-    The weights come from the ONNX files at construction and are not part of a checkpoint."""
+    The weights come from the ONNX files at construction and are not part of a checkpoint, except with tuned_top:
+    then the last TUNED_CONVS convolutions' weights are parameters (trained, saved) and forward gives the trunk rows
+    [B, R, 192] + mask [B, R] instead, which from_trunk turns into embeddings (so training can start from cached rows).
+    """
 
-    def __init__(self, model_dir: Path):
+    def __init__(self, model_dir: Path, tuned_top: bool = False):
         super().__init__()
         encoder = SpeechEmbedding(model_dir)
         w = encoder.mel.weights
@@ -185,10 +208,31 @@ class EmbeddingFrontEnd(torch.nn.Module):
         self.mel_floor, self.mel_ceiling = float(w[clips[0].input[1]]), float(w[clips[0].input[2]])
         self.db_ceiling = float(w[clips[1].input[2]])
         self.window, self.hop = int(self.stft.shape[-1]), 160
-        self.sliding = encoder.sliding
+        self.sliding, self.trunk, self.top = encoder.sliding, encoder.trunk, encoder.top
+        self.tuned_top = tuned_top
+        tuned = {name for node in self.top.nodes if node.op_type == "Conv" for name in node.input[1:] if name} if tuned_top else set()
         self.weight_names = list(self.sliding.weights)
         for i, name in enumerate(self.weight_names):
-            self.register_buffer(f"embedding_weight_{i}", self.sliding.weights[name], persistent=False)
+            if name in tuned:
+                self.register_parameter(f"embedding_weight_{i}", torch.nn.Parameter(self.sliding.weights[name].clone()))
+            else:
+                self.register_buffer(f"embedding_weight_{i}", self.sliding.weights[name], persistent=False)
+
+    def _weights(self) -> dict[str, torch.Tensor]:
+        return {name: getattr(self, f"embedding_weight_{i}") for i, name in enumerate(self.weight_names)}
+
+    def from_trunk(self, rows: torch.Tensor, row_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Trunk rows [B, R, 192] (zero or anything past each clip's rows) + row_mask [B, R] -> embeddings [B, E, 96]
+        + mask [B, E], through the tuned convolutions (differentiable). Valid convolutions read forwards only, so a
+        clip's embeddings do not depend on the rows padded after it."""
+        b, r = rows.shape[0], rows.shape[1]
+        x = rows.reshape(b, r, TRUNK_CHANNELS, TRUNK_WIDTH).permute(0, 2, 1, 3)
+        out = self.top.run(x, self._weights())  # [B, 96, E, 1]
+        embeddings = out[:, :, :, 0].transpose(1, 2)
+        count = torch.div(row_mask.sum(1) - TRUNK_CONTEXT, TRUNK_STRIDE, rounding_mode="floor")
+        steps = torch.arange(embeddings.size(1), device=embeddings.device)
+        mask = (steps.unsqueeze(0) < count.unsqueeze(1)).to(embeddings.dtype)
+        return embeddings * mask.unsqueeze(-1), mask
 
     def forward(self, waveform: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # No branches on shapes (the graph is exported with dynamic sizes): always one window of zeros more, so even
@@ -211,10 +255,15 @@ class EmbeddingFrontEnd(torch.nn.Module):
         frames = torch._shape_as_tensor(m)[1]
         steps = torch.arange(torch.clamp(frames, min=WINDOW_FRAMES), device=m.device)
         m = m.index_select(1, torch.minimum(steps, frames - 1))
-        weights = {name: getattr(self, f"embedding_weight_{i}") for i, name in enumerate(self.weight_names)}
-        out = self.sliding(m.unsqueeze(1), weights)  # [B, 96, E, 1]
-        embeddings = out[:, :, :, 0].transpose(1, 2)
         count = torch.div(valid.clamp(min=WINDOW_FRAMES) - WINDOW_FRAMES, STRIDE_FRAMES, rounding_mode="floor") + 1
+        if self.tuned_top:
+            rows = self.trunk(m.unsqueeze(1), self._weights())  # [B, 96, R, 2]
+            rows = rows.permute(0, 2, 1, 3).reshape(rows.size(0), rows.size(2), -1)
+            steps = torch.arange(rows.size(1), device=rows.device)
+            row_mask = (steps.unsqueeze(0) < (TRUNK_STRIDE * count + TRUNK_CONTEXT).unsqueeze(1)).to(rows.dtype)
+            return rows * row_mask.unsqueeze(-1), row_mask
+        out = self.sliding(m.unsqueeze(1), self._weights())  # [B, 96, E, 1]
+        embeddings = out[:, :, :, 0].transpose(1, 2)
         steps = torch.arange(embeddings.size(1), device=embeddings.device)
         mask = (steps.unsqueeze(0) < count.unsqueeze(1)).to(embeddings.dtype)
         return embeddings * mask.unsqueeze(-1), mask
@@ -231,6 +280,16 @@ def embedding_frames(n: int, first: int, end: int) -> slice:
         lo = hi = int(round(middle))
     lo = min(max(0, lo), n - 1)
     return slice(lo, max(lo + 1, min(n, hi + 1)))
+
+
+def trunk_rows(embeddings: slice) -> slice:
+    """The trunk rows (SpeechEmbedding.trunk_activations) that give the embeddings [start, stop)."""
+    return slice(TRUNK_STRIDE * embeddings.start, TRUNK_STRIDE * embeddings.stop + TRUNK_CONTEXT)
+
+
+def embeddings_of_trunk(rows: int) -> int:
+    """How many embeddings R trunk rows give."""
+    return (rows - TRUNK_CONTEXT) // TRUNK_STRIDE
 
 
 def frame_span(n: int, start: float, end: float) -> slice:

@@ -33,7 +33,6 @@ from .metrics import ccc, classification_report
 from .model import EmotionModel
 from .proxy_targets import category_centroids, with_proxy_targets
 from .segments import Span, cut_frames, load_segments, missing_clips, write_clip_tsv
-from .speech_embedding import embedding_frames
 from .speech_features import N_MFCC
 
 SEGMENT_JITTER_SECONDS = 0.1  # training crops at the worker's cut move each end by up to this much
@@ -226,7 +225,7 @@ class Batcher:
             return m, None
         embeddings = self.data.embeddings.get(item, condition)
         first, last = int(m[0, -1]), int(m[-1, -1])
-        return m[:, :-1], embeddings[embedding_frames(len(embeddings), first, last + 1)]
+        return m[:, :-1], self.data.embeddings.span(embeddings, first, last + 1)
 
     def batch(self, items: Sequence[Item], *, train: bool, rng: Optional[np.random.Generator],
               with_text: bool = True, with_audio: bool = True, condition: str = "clean") -> dict[str, Any]:
@@ -418,7 +417,7 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     n_audio_for_steps = len([it for it in train_items if it.audio]) or len(category_texts) or len(rated_texts)
     steps_per_epoch = max(1, math.ceil(n_audio_for_steps / tc.batch_speech))
     total = steps_per_epoch * tc.epochs
-    optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    optimizer = torch.optim.AdamW(parameter_groups(model, tc), lr=tc.lr, weight_decay=tc.weight_decay)
     warmup = min(tc.warmup_steps, max(1, total // 10))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
@@ -478,6 +477,17 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     if run_dir is not None:
         (run_dir / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     return model.eval()
+
+
+def parameter_groups(model: torch.nn.Module, tc) -> list[dict[str, Any]]:
+    """The pretrained weights that are trained (model.embedding_finetune) move at finetune_lr_scale x the rate and
+    without weight decay; everything else as configured. (LambdaLR scales each group's own initial rate.)"""
+    pretrained = [p for n, p in model.named_parameters() if ".embedding_frontend." in f".{n}"]
+    others = [p for n, p in model.named_parameters() if ".embedding_frontend." not in f".{n}"]
+    groups: list[dict[str, Any]] = [{"params": others}]
+    if pretrained:
+        groups.append({"params": pretrained, "lr": tc.lr * tc.finetune_lr_scale, "weight_decay": 0.0})
+    return groups
 
 
 def speech_dimension_weight(tc) -> float:

@@ -126,6 +126,37 @@ class EmotionModelTest(unittest.TestCase):
 
     @unittest.skipUnless((resolve(ModelConfig().speech_embedding_dir) / "embedding_model.onnx").exists(),
                          "shared speech_embedding model not present")
+    def test_finetuned_encoder_trains_from_cached_trunk_rows_as_the_waveform_graph_runs(self):
+        from emotionbatch_training.config import TrainConfig
+        from emotionbatch_training.train import parameter_groups
+
+        with self.assertRaises(ValueError):
+            EmotionModel(ModelConfig(embedding_finetune=True))  # needs the pretrained encoder's frames
+        cfg = ModelConfig(frames="speech_embedding", embedding_finetune=True)
+        model = EmotionModel(cfg).eval()
+        wave = torch.randn(1, 24000) * 0.1
+        rows = torch.from_numpy(SpeechEmbedding(resolve(cfg.speech_embedding_dir)).trunk_activations(wave[0].numpy()))[None]
+        log_mel, log_mel_mask = model.acoustic.frontend(wave, torch.tensor([24000]))
+        with torch.no_grad():
+            direct, _ = model.acoustic(wave, torch.tensor([24000]))
+            via_cache, _ = model.acoustic.encode_frames(log_mel, log_mel_mask, rows, torch.ones(1, rows.size(1)))
+        n = via_cache.size(1)
+        self.assertTrue(torch.allclose(direct[:, :n], via_cache, atol=1e-4))
+        # Training moves the last convolutions (and nothing else of the encoder), at their own rate, without decay.
+        model.train()
+        a, mask = model.acoustic.encode_frames(log_mel, log_mel_mask, rows, torch.ones(1, rows.size(1)))
+        a.pow(2).sum().backward()
+        tuned = [p for p in model.acoustic.embedding_frontend.parameters()]
+        self.assertEqual(len(tuned), 5)
+        self.assertTrue(all(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in tuned))
+        groups = parameter_groups(model, TrainConfig(lr=1e-3, finetune_lr_scale=0.1))
+        self.assertEqual(len(groups), 2)
+        self.assertEqual({id(p) for p in groups[1]["params"]}, {id(p) for p in tuned})
+        self.assertEqual((groups[1]["lr"], groups[1]["weight_decay"]), (1e-4, 0.0))
+        self.assertEqual(len(parameter_groups(EmotionModel(ModelConfig(frames="speech_embedding")), TrainConfig())), 1)
+
+    @unittest.skipUnless((resolve(ModelConfig().speech_embedding_dir) / "embedding_model.onnx").exists(),
+                         "shared speech_embedding model not present")
     def test_embedding_statistics_reach_the_functionals_tokens(self):
         with self.assertRaises(ValueError):
             EmotionModel(ModelConfig(frames="logmel", embedding_stats=True))

@@ -5,7 +5,8 @@ import numpy as np
 import torchaudio
 
 from emotionbatch_training.config import resolve
-from emotionbatch_training.speech_embedding import DIM, EmbeddingFrontEnd, SpeechEmbedding, embedding_frames, frame_span
+from emotionbatch_training.speech_embedding import (DIM, EmbeddingFrontEnd, SpeechEmbedding, embedding_frames, embeddings_of_trunk,
+                                                    frame_span, trunk_rows)
 
 MODEL_DIR = resolve("../shared/models/speech-embedding")
 JFK = resolve("../shared/audio/jfk.wav")
@@ -49,6 +50,47 @@ class SpeechEmbeddingTest(unittest.TestCase):
             self.assertEqual(n, len(alone))
             self.assertLess(float(np.abs(embeddings[i, :n].numpy() - alone).max()), 1e-3 * np.abs(alone).max())
             self.assertEqual(float(embeddings[i, n:].abs().sum()), 0.0)
+
+    def test_the_trunk_rows_through_the_tuned_convolutions_give_the_embeddings(self):
+        import torch
+
+        front_end = EmbeddingFrontEnd(MODEL_DIR, tuned_top=True)
+        for clip in (self.wav, self.wav[:4000], self.wav[16000:56000]):
+            rows, alone = self.encoder.trunk_activations(clip), self.encoder(clip)
+            self.assertEqual(rows.shape[1], 192)
+            self.assertEqual(embeddings_of_trunk(len(rows)), len(alone))
+            with torch.no_grad():
+                got, mask = front_end.from_trunk(torch.from_numpy(rows)[None], torch.ones(1, len(rows)))
+            self.assertEqual(int(mask.sum()), len(alone))
+            self.assertLess(float(np.abs(got[0].numpy() - alone).max()), 1e-3 * np.abs(alone).max())
+        # A stretch of a clip's rows (as the training cache is cut) gives that stretch of its embeddings.
+        rows, alone = self.encoder.trunk_activations(self.wav), self.encoder(self.wav)
+        part = embedding_frames(len(alone), 300, 700)
+        with torch.no_grad():
+            got, mask = front_end.from_trunk(torch.from_numpy(rows[trunk_rows(part)])[None], torch.ones(1, len(rows[trunk_rows(part)])))
+        self.assertEqual(int(mask.sum()), part.stop - part.start)
+        self.assertLess(float(np.abs(got[0].numpy() - alone[part]).max()), 1e-3 * np.abs(alone).max())
+
+    def test_the_tuned_front_end_pads_and_trains_only_its_last_convolutions(self):
+        import torch
+
+        front_end = EmbeddingFrontEnd(MODEL_DIR, tuned_top=True)
+        clips = [self.wav[:40000], self.wav[50000:59000], self.wav[:3000]]
+        batch = np.zeros((len(clips), 40000), np.float32)
+        for i, c in enumerate(clips):
+            batch[i, : len(c)] = c
+        with torch.no_grad():
+            rows, row_mask = front_end(torch.from_numpy(batch), torch.tensor([len(c) for c in clips]))
+        embeddings, mask = front_end.from_trunk(rows, row_mask)
+        for i, c in enumerate(clips):
+            alone = self.encoder(c)
+            n = int(mask[i].sum())
+            self.assertEqual(n, len(alone))
+            self.assertLess(float(np.abs(embeddings[i, :n].detach().numpy() - alone).max()), 1e-3 * np.abs(alone).max())
+        embeddings.sum().backward()
+        trained = [n for n, p in front_end.named_parameters() if p.grad is not None and float(p.grad.abs().sum()) > 0]
+        self.assertEqual(len(trained), 5)  # three convolutions' weights, two of them with biases (the last has none)
+        self.assertEqual(sorted(front_end.state_dict()), sorted(n for n, _ in front_end.named_parameters()))
 
     def test_a_folder_without_the_model_is_refused(self):
         with self.assertRaises(SystemExit):
