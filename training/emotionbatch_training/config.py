@@ -123,6 +123,11 @@ class TrainConfig:
     tasks: str = "multi"
     # Weight of the auxiliary acoustic-only CE (model.EmotionModel.aux_classifier); 0 disables it.
     aux_weight: float = 1.0
+    # Speaker-adversarial training (0 = off; training only, nothing exported): a small classifier learns to tell the
+    # training speakers apart from the auxiliary classifier's input, through a gradient reversal scaled by this
+    # weight (ramped up from 0 over training, as Ganin & Lempitsky 2015), so the acoustic encoder is pushed to drop
+    # what identifies a speaker: the CV's test speakers are unseen, as an archive's are.
+    speaker_adversarial: float = 0.0
     # "aux": the acoustic encoder learns only from the auxiliary utterance-level CE and the fusion head sees its
     # features detached, as the paper's fusion sees frozen pretrained features; "joint": the head's losses also
     # reach the encoder (the default: on fold 0, 12 epochs, UAR 0.55 joint vs 0.47 aux after 8).

@@ -42,6 +42,13 @@ SPEECH_EMBEDDING_NOTICE = {
 }
 
 
+def speech_embedding_notice(model_cfg) -> dict[str, str]:
+    if not model_cfg.embedding_finetune:
+        return SPEECH_EMBEDDING_NOTICE
+    return {**SPEECH_EMBEDDING_NOTICE, "component": "speech_embedding (the acoustic encoder's frame tokens, inside "
+            "acoustic_encoder.onnx: pretrained weights, the last three convolutions further trained here)"}
+
+
 def export_acoustic_encoder(encoder: torch.nn.Module, path: Path) -> None:
     waveform = torch.randn(2, 16000) * 0.1
     lengths = torch.tensor([16000, 12345], dtype=torch.int64)
@@ -137,7 +144,7 @@ def build_manifest(cfg: Config, trained: bool, name: str, version: str, descript
         },
         "training": {"data": data, "config": cfg.to_dict()},
         "metrics": metrics,
-        **({"third_party": [SPEECH_EMBEDDING_NOTICE]} if cfg.model.frames == "speech_embedding" else {}),
+        **({"third_party": [speech_embedding_notice(cfg.model)]} if cfg.model.frames == "speech_embedding" else {}),
     }
 
 
@@ -257,7 +264,8 @@ def main(argv: list[str] | None = None) -> None:
         acoustic = ("Acoustic encoder over fixed speech features (log-mel, MFCC, energy, spectral shape, voicing, "
                     "f0) with an utterance-functionals token, trained from scratch"
                     if cfg.model.frames == "logmel" else
-                    "Acoustic encoder over the frozen pretrained speech_embedding encoder's frames (Google, Apache-2.0; "
+                    f"Acoustic encoder over the {'fine-tuned' if cfg.model.embedding_finetune else 'frozen'} pretrained "
+                    "speech_embedding encoder's frames (Google, Apache-2.0; "
                     "96-d per 80 ms) with utterance-functionals tokens (log-mel, MFCC, energy, spectral shape, voicing, "
                     "f0), trained")
         description = (acoustic + " with telephone/codec/noise "

@@ -372,12 +372,41 @@ class EmotionModel(nn.Module):
         # a direct signal from the first step on.
         self.aux_classifier = nn.Linear(2 * cfg.acoustic_dim, num_classes)
 
-    def auxiliary_logits(self, acoustic_features: torch.Tensor, acoustic_mask: torch.Tensor) -> torch.Tensor:
+    def acoustic_summary(self, acoustic_features: torch.Tensor, acoustic_mask: torch.Tensor) -> torch.Tensor:
+        """[B, 2 x acoustic_dim]: the mean functionals token beside the mean frame token (the training aids' input)."""
         k = self.acoustic.stats_tokens
         stats = acoustic_features[:, :k].mean(1) if k else acoustic_features.new_zeros(acoustic_features.size(0), self.acoustic.dim)
         frames = masked_mean(acoustic_features[:, k:], acoustic_mask[:, k:], acoustic_features.new_zeros(()))
-        return self.aux_classifier(torch.cat([stats, frames], dim=-1))
+        return torch.cat([stats, frames], dim=-1)
+
+    def auxiliary_logits(self, acoustic_features: torch.Tensor, acoustic_mask: torch.Tensor) -> torch.Tensor:
+        return self.aux_classifier(self.acoustic_summary(acoustic_features, acoustic_mask))
 
     def forward(self, waveform, waveform_lengths, text_features, text_mask):
         a, am = self.acoustic(waveform, waveform_lengths)
         return self.head(a, am, text_features, text_mask)
+
+
+class GradientReversal(torch.autograd.Function):
+    """Identity forward; the gradient flows back multiplied by -scale."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, scale: float) -> torch.Tensor:
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return -ctx.scale * grad, None
+
+
+class SpeakerAdversary(nn.Module):
+    """Training aid, not exported (train.speaker_adversarial): tells the training speakers apart from the acoustic
+    summary through a gradient reversal, so minimising its loss trains it while pushing the encoder the other way."""
+
+    def __init__(self, dim: int, speakers: int, hidden: int = 128):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, speakers))
+
+    def forward(self, summary: torch.Tensor, scale: float) -> torch.Tensor:
+        return self.net(GradientReversal.apply(summary, scale))

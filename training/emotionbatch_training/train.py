@@ -30,7 +30,7 @@ from .features import SpeechEmbeddingCache, SpeechFeatureCache, TextFeatures, wr
 from .folds import protocol as fold_protocol, split_fold
 from .losses import labelled, multitask_loss
 from .metrics import ccc, classification_report
-from .model import EmotionModel
+from .model import EmotionModel, SpeakerAdversary
 from .proxy_targets import category_centroids, with_proxy_targets
 from .segments import Span, cut_frames, load_segments, missing_clips, write_clip_tsv
 from .speech_features import N_MFCC
@@ -335,11 +335,13 @@ class WeightAverage:
 
 
 def forward(model: EmotionModel, batch: dict[str, Any], with_aux: bool = False, detach_acoustic: bool = False):
-    aux = None
+    """The head's outputs; with_aux: (outputs, auxiliary logits, acoustic summary), the last two None without audio."""
+    aux = summary = None
     if "frames" in batch:
         a, am = model.acoustic.encode_frames(batch["frames"], batch["frame_mask"], batch.get("embeddings"), batch.get("embedding_mask"))
         if with_aux:
-            aux = model.auxiliary_logits(a, am)
+            summary = model.acoustic_summary(a, am)
+            aux = model.aux_classifier(summary)
         if detach_acoustic:
             a = a.detach()
         am = am * batch["keep_audio"].unsqueeze(1)
@@ -347,7 +349,7 @@ def forward(model: EmotionModel, batch: dict[str, Any], with_aux: bool = False, 
         b = batch["text"].size(0)
         a, am = torch.zeros(b, 1, model.acoustic.dim), torch.zeros(b, 1)
     out = model.head(a, am, batch["text"], batch["text_mask"])
-    return (out, aux) if with_aux else out
+    return (out, aux, summary) if with_aux else out
 
 
 def cycle(items: Sequence[Item], batch_size: int, rng: np.random.Generator) -> Iterator[list[Item]]:
@@ -417,7 +419,10 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     n_audio_for_steps = len([it for it in train_items if it.audio]) or len(category_texts) or len(rated_texts)
     steps_per_epoch = max(1, math.ceil(n_audio_for_steps / tc.batch_speech))
     total = steps_per_epoch * tc.epochs
-    optimizer = torch.optim.AdamW(parameter_groups(model, tc), lr=tc.lr, weight_decay=tc.weight_decay)
+    speakers = sorted({speaker_key(it) for it in audio_items})
+    adversary = SpeakerAdversary(2 * cfg.model.acoustic_dim, len(speakers)) if tc.speaker_adversarial > 0 else None
+    groups = parameter_groups(model, tc) + ([{"params": list(adversary.parameters())}] if adversary is not None else [])
+    optimizer = torch.optim.AdamW(groups, lr=tc.lr, weight_decay=tc.weight_decay)
     warmup = min(tc.warmup_steps, max(1, total // 10))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
@@ -433,6 +438,7 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     started = time.time()
     average = WeightAverage(model, tc.ema_decay) if tc.ema_decay > 0 else None
     model.train()
+    step = 0
     for epoch in range(tc.epochs):
         sums: dict[str, float] = {}
         for _ in range(steps_per_epoch):
@@ -445,15 +451,16 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
             for name, stream, dim_weight, weights in sources:
                 if stream is None:
                     continue
-                batch = batcher.batch(next(stream), train=True, rng=rng)
+                batch_items = next(stream)
+                batch = batcher.batch(batch_items, train=True, rng=rng)
                 speech = name == "speech"
                 if speech and tc.mixup > 0:
                     if "embeddings" in batch:
                         raise SystemExit("train.mixup does not mix the speech_embedding frames (model.frames); turn one off")
                     batch = mix_speech_batch(batch, tc.mixup, rng, model.aux_classifier.out_features)
                 smoothing = tc.label_smoothing if speech else 0.0
-                (logits, valence, arousal), aux = forward(model, batch, with_aux=True,
-                                                          detach_acoustic=tc.encoder_training == "aux")
+                (logits, valence, arousal), aux, summary = forward(model, batch, with_aux=True,
+                                                                   detach_acoustic=tc.encoder_training == "aux")
                 term, term_parts = multitask_loss(logits, valence, arousal, batch["category"], batch["valence"],
                                                   batch["arousal"], tc.tasks, dimension_weight=dim_weight,
                                                   class_weights=weights, label_smoothing=smoothing)
@@ -465,9 +472,17 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
                                                                  label_smoothing=smoothing)
                     loss = loss + tc.aux_weight * aux_loss
                     parts["aux_ce"] = float(aux_loss)
+                if adversary is not None and summary is not None:
+                    progress = step / max(1, total - 1)
+                    scale = tc.speaker_adversarial * (2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0)
+                    speaker_loss = torch.nn.functional.cross_entropy(adversary(summary, scale), speaker_targets(batch_items, speakers))
+                    loss = loss + speaker_loss
+                    parts["speaker_ce"] = float(speaker_loss)
             # Clipped per part: one global norm would let the noisy text-batch CCC gradients rescale the acoustic
             # encoder's steps at random, which in our runs stalled its learning.
-            if optimizer_step(loss, optimizer, schedule, (model.acoustic, model.aux_classifier, model.head), tc.grad_clip):
+            step += 1
+            if optimizer_step(loss, optimizer, schedule, (model.acoustic, model.aux_classifier, model.head)
+                              + ((adversary,) if adversary is not None else ()), tc.grad_clip):
                 add_step(sums, loss, parts)
                 if average is not None:
                     average.update(model)
@@ -477,6 +492,15 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     if run_dir is not None:
         (run_dir / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     return model.eval()
+
+
+def speaker_key(item: Item) -> str:
+    return f"{item.corpus}/{item.speaker}"
+
+
+def speaker_targets(items: Sequence[Item], speakers: Sequence[str]) -> torch.Tensor:
+    index = {s: i for i, s in enumerate(speakers)}
+    return torch.tensor([index[speaker_key(it)] for it in items])
 
 
 def parameter_groups(model: torch.nn.Module, tc) -> list[dict[str, Any]]:

@@ -7,7 +7,8 @@ import torch
 
 from emotionbatch_training.losses import labelled
 from emotionbatch_training.corpora import Item
-from emotionbatch_training.train import WeightAverage, balanced, mix_speech_batch, sampling_weights
+from emotionbatch_training.model import SpeakerAdversary
+from emotionbatch_training.train import WeightAverage, balanced, mix_speech_batch, sampling_weights, speaker_targets
 
 
 def speech_batch() -> dict:
@@ -86,6 +87,27 @@ class MixupTest(unittest.TestCase):
     def test_labelled_rows(self):
         self.assertEqual(labelled(torch.tensor([0, -1, 3])).tolist(), [True, False, True])
         self.assertEqual(labelled(torch.tensor([[0.5, 0.5], [0.0, 0.0]])).tolist(), [True, False])
+
+
+class SpeakerAdversaryTest(unittest.TestCase):
+    def test_the_encoder_side_gets_the_adversarys_gradient_reversed_and_scaled(self):
+        torch.manual_seed(0)
+        adversary = SpeakerAdversary(6, 3)
+        summary = torch.randn(4, 6, requires_grad=True)
+        targets = torch.tensor([0, 1, 2, 1])
+        torch.nn.functional.cross_entropy(adversary(summary, 0.5), targets).backward()
+        reversed_grad, adversary_grad = summary.grad.clone(), adversary.net[0].weight.grad.clone()
+        summary.grad = None
+        adversary.zero_grad()
+        torch.nn.functional.cross_entropy(adversary.net(summary), targets).backward()
+        self.assertTrue(torch.allclose(reversed_grad, -0.5 * summary.grad, atol=1e-7))
+        self.assertGreater(float(summary.grad.abs().sum()), 0.0)
+        # The adversary itself learns as a plain classifier would.
+        self.assertTrue(torch.allclose(adversary_grad, adversary.net[0].weight.grad))
+
+    def test_speakers_are_told_apart_by_corpus_and_name(self):
+        items = clips("emodb", {"angry": 1}) + clips("ased", {"sad": 1})  # both speakers are called "s"
+        self.assertEqual(speaker_targets(items, ["ased/s", "emodb/s"]).tolist(), [1, 0])
 
 
 class WeightAverageTest(unittest.TestCase):
