@@ -67,7 +67,7 @@ class ModelConfig:
     # With frames = speech_embedding: the encoder's last three convolutions (of 20; speech_embedding.TUNED_CONVS) are
     # trained from their pretrained weights, at train.finetune_lr_scale x the learning rate and without weight decay
     # (decay would pull them towards zero, not towards what they were). Training reads the activations before them
-    # from a cache (the "trunk", four times the size of the frames' cache).
+    # from a cache (the "trunk", about 4.5 times the size of the frames' cache).
     embedding_finetune: bool = False
     # Folder of melspectrogram.onnx + embedding_model.onnx (relative paths from the repository root).
     speech_embedding_dir: str = "../shared/models/speech-embedding"

@@ -12,6 +12,7 @@ The encoder's frames come from the cache training uses (features.SpeechEmbedding
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import Optional, Sequence
@@ -61,7 +62,8 @@ def run(cfg, out: Path, model_dir: Path, c: float = 3.0) -> dict:
     cache = SpeechFeatureCache(resolve(cfg.data.cache_dir), cfg.model)
     cache.build(items, conditions)
     fps = cfg.model.sample_rate / cfg.model.hop_length
-    embeddings = SpeechEmbeddingCache(resolve(cfg.data.cache_dir), cfg.model, model_dir)
+    # The pretrained encoder's own frames, whatever model.embedding_finetune says (its trunk rows are not frames).
+    embeddings = SpeechEmbeddingCache(resolve(cfg.data.cache_dir), dataclasses.replace(cfg.model, embedding_finetune=False), model_dir)
     embeddings.build(items, conditions)
     feats = {}
     for cond in conditions:

@@ -250,15 +250,16 @@ class SpeechEmbeddingCache(SpeechFeatureCache):
     (same chunks, same per-clip random draws, same babble), so a clip's embeddings and its log-mel frames describe
     the same audio: cache_dir/speech-embedding-<hash of the two model files>/<condition>/<corpus>.f16 + .json.
     With model.embedding_finetune it holds the encoder's trunk rows instead (192-d per 40 ms, before the convolutions
-    that are trained): cache_dir/speech-embedding-trunk-<hash>/..."""
+    that are trained): cache_dir/speech-embedding-trunk3-<hash>/..."""
 
     def __init__(self, cache_dir: Path, cfg: ModelConfig, model_dir: Path):
-        from .speech_embedding import DIM, TRUNK_CHANNELS, TRUNK_WIDTH, SpeechEmbedding, fingerprint
+        from .speech_embedding import DIM, TRUNK_CHANNELS, TRUNK_WIDTH, TUNED_CONVS, SpeechEmbedding, fingerprint
 
         super().__init__(cache_dir, cfg)
         self.encoder = SpeechEmbedding(model_dir)  # refuses a folder without the model first
         self.trunk = cfg.embedding_finetune
-        self.dir = cache_dir / f"speech-embedding-{'trunk-' if self.trunk else ''}{fingerprint(model_dir)}"
+        # The trunk ends where the trained convolutions start: a cache of another split point is another folder.
+        self.dir = cache_dir / f"speech-embedding-{f'trunk{TUNED_CONVS}-' if self.trunk else ''}{fingerprint(model_dir)}"
         self.dim = TRUNK_CHANNELS * TRUNK_WIDTH if self.trunk else DIM
 
     def features(self, wav: np.ndarray) -> np.ndarray:

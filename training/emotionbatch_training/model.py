@@ -118,7 +118,8 @@ class CrossAttentionLayer(nn.Module):
 class AcousticEncoder(nn.Module):
     """waveform + lengths -> features [B, K + T, Da] + mask [B, K + T]: K = stats_tokens utterance-functionals
     tokens, then T frame tokens: with model.frames = logmel, ceil(ceil(frames / 2) / conv2_stride) of a trained conv
-    front end; with speech_embedding, one per 80 ms window of the frozen pretrained encoder (speech_embedding.py).
+    front end; with speech_embedding, one per 80 ms window of the pretrained encoder (speech_embedding.py; frozen, or
+    its last three convolutions trained with model.embedding_finetune).
 
     Fixed part (speech_features): per-frame log-mel, MFCC, energy, spectral shape, ZCR, voicing and f0, and their
     utterance functionals. Both are standardised with the training data's global mean and std (buffers set by
@@ -149,8 +150,8 @@ class AcousticEncoder(nn.Module):
             if cfg.sample_rate != 16000 or cfg.hop_length != 160:
                 # Frames are matched to the encoder's by their 10 ms number (speech_embedding.embedding_frames).
                 raise ValueError("model.frames = speech_embedding needs sample_rate 16000 and hop_length 160")
-            # Frozen (but for its last convolutions with model.embedding_finetune); its weights come from the
-            # operator's files (model.speech_embedding_dir), not the checkpoint.
+            # Frozen: its weights come from the operator's files (model.speech_embedding_dir), not the checkpoint;
+            # with model.embedding_finetune its last three convolutions are trained, and those are in the checkpoint.
             self.embedding_frontend = EmbeddingFrontEnd(resolve(cfg.speech_embedding_dir), tuned_top=cfg.embedding_finetune)
             self.register_buffer("embedding_mean", torch.zeros(EMBEDDING_DIM), persistent=True)
             self.register_buffer("embedding_std", torch.ones(EMBEDDING_DIM), persistent=True)

@@ -195,7 +195,8 @@ class Batcher:
     def frames(self, item: Item, *, train: bool, rng: Optional[np.random.Generator], condition: str
                ) -> tuple[np.ndarray, Optional[np.ndarray]]:
         """The clip's frames as the model sees them (condition, cut, crop), and with model.frames = speech_embedding
-        the encoder's frames of the same stretch of audio."""
+        the encoder's cached rows of the same stretch of audio (its frames, or with model.embedding_finetune the trunk
+        rows that give them: SpeechEmbeddingCache.span)."""
         mc = self.cfg.model
         if train:
             condition = self.data.conditions[int(rng.integers(len(self.data.conditions)))]
@@ -457,6 +458,9 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
                 if speech and tc.mixup > 0:
                     if "embeddings" in batch:
                         raise SystemExit("train.mixup does not mix the speech_embedding frames (model.frames); turn one off")
+                    if adversary is not None:
+                        raise SystemExit("train.mixup mixes two speakers per clip, which train.speaker_adversarial cannot "
+                                         "name; turn one off")
                     batch = mix_speech_batch(batch, tc.mixup, rng, model.aux_classifier.out_features)
                 smoothing = tc.label_smoothing if speech else 0.0
                 (logits, valence, arousal), aux, summary = forward(model, batch, with_aux=True,
@@ -473,14 +477,13 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
                     loss = loss + tc.aux_weight * aux_loss
                     parts["aux_ce"] = float(aux_loss)
                 if adversary is not None and summary is not None:
-                    progress = step / max(1, total - 1)
-                    scale = tc.speaker_adversarial * (2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0)
+                    scale = adversary_scale(step, total, tc.speaker_adversarial)
                     speaker_loss = torch.nn.functional.cross_entropy(adversary(summary, scale), speaker_targets(batch_items, speakers))
                     loss = loss + speaker_loss
                     parts["speaker_ce"] = float(speaker_loss)
+            step += 1
             # Clipped per part: one global norm would let the noisy text-batch CCC gradients rescale the acoustic
             # encoder's steps at random, which in our runs stalled its learning.
-            step += 1
             if optimizer_step(loss, optimizer, schedule, (model.acoustic, model.aux_classifier, model.head)
                               + ((adversary,) if adversary is not None else ()), tc.grad_clip):
                 add_step(sums, loss, parts)
@@ -492,6 +495,13 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     if run_dir is not None:
         (run_dir / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     return model.eval()
+
+
+def adversary_scale(step: int, total: int, weight: float) -> float:
+    """The gradient reversal's scale at a step: from 0 at the first step towards weight at the last
+    (2 / (1 + exp(-10 p)) - 1 of the training progress p, Ganin & Lempitsky 2015)."""
+    progress = step / max(1, total - 1)
+    return weight * (2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0)
 
 
 def speaker_key(item: Item) -> str:

@@ -8,7 +8,8 @@ import torch
 from emotionbatch_training.losses import labelled
 from emotionbatch_training.corpora import Item
 from emotionbatch_training.model import SpeakerAdversary
-from emotionbatch_training.train import WeightAverage, balanced, mix_speech_batch, sampling_weights, speaker_targets
+from emotionbatch_training.train import (WeightAverage, adversary_scale, balanced, mix_speech_batch, sampling_weights,
+                                         speaker_targets)
 
 
 def speech_batch() -> dict:
@@ -104,6 +105,13 @@ class SpeakerAdversaryTest(unittest.TestCase):
         self.assertGreater(float(summary.grad.abs().sum()), 0.0)
         # The adversary itself learns as a plain classifier would.
         self.assertTrue(torch.allclose(adversary_grad, adversary.net[0].weight.grad))
+
+    def test_the_reversal_ramps_from_nothing_to_its_weight(self):
+        self.assertEqual(adversary_scale(0, 100, 0.3), 0.0)
+        self.assertAlmostEqual(adversary_scale(99, 100, 0.3), 0.3, places=3)
+        ramp = [adversary_scale(s, 100, 0.3) for s in range(100)]
+        self.assertEqual(ramp, sorted(ramp))
+        self.assertGreater(ramp[10], 0.1)  # most of the ramp in the first third of training
 
     def test_speakers_are_told_apart_by_corpus_and_name(self):
         items = clips("emodb", {"angry": 1}) + clips("ased", {"sad": 1})  # both speakers are called "s"

@@ -1,3 +1,4 @@
+import functools
 import tempfile
 import unittest
 from pathlib import Path
@@ -8,6 +9,7 @@ import numpy as np
 
 from emotionbatch_training.config import Config
 from emotionbatch_training.corpora import Item
+from emotionbatch_training.features import SpeechEmbeddingCache
 from emotionbatch_training.segments import Span, cut_frames, load_segments, missing_clips, write_clip_tsv
 from emotionbatch_training.train import Batcher
 
@@ -114,7 +116,9 @@ class EmbeddingAlignmentTest(unittest.TestCase):
         frames[:, 0] = np.arange(500)  # each log-mel frame knows its own number
         embeddings = np.arange(54, dtype=np.float32)[:, None].repeat(96, 1)  # (500 - 76) // 8 + 1 windows
         speech = SimpleNamespace(get=lambda item, condition="clean": frames)
-        cache = SimpleNamespace(get=lambda item, condition="clean": embeddings, dim=96)
+        # The real cache's cut (SpeechEmbeddingCache.span) over these stand-in frames.
+        cache = SimpleNamespace(get=lambda item, condition="clean": embeddings, dim=96, trunk=False)
+        cache.span = functools.partial(SpeechEmbeddingCache.span, cache)
         data = SimpleNamespace(speech=speech, segments={"a": Span(1.0, 3.0, 1)}, conditions=("clean",), embeddings=cache)
         self.batcher = Batcher(self.cfg, data)
 

@@ -1,4 +1,5 @@
 import unittest
+from pathlib import Path
 
 import _path  # noqa: F401
 import numpy as np
@@ -70,6 +71,28 @@ class SpeechEmbeddingTest(unittest.TestCase):
             got, mask = front_end.from_trunk(torch.from_numpy(rows[trunk_rows(part)])[None], torch.ones(1, len(rows[trunk_rows(part)])))
         self.assertEqual(int(mask.sum()), part.stop - part.start)
         self.assertLess(float(np.abs(got[0].numpy() - alone[part]).max()), 1e-3 * np.abs(alone).max())
+
+    def test_the_cache_cuts_trunk_rows_where_it_cuts_frames(self):
+        import tempfile
+
+        import torch
+        from emotionbatch_training.config import ModelConfig
+        from emotionbatch_training.features import SpeechEmbeddingCache
+
+        with tempfile.TemporaryDirectory() as tmp:
+            frames = SpeechEmbeddingCache(Path(tmp), ModelConfig(frames="speech_embedding"), MODEL_DIR)
+            trunk = SpeechEmbeddingCache(Path(tmp), ModelConfig(frames="speech_embedding", embedding_finetune=True), MODEL_DIR)
+        self.assertNotEqual(frames.dir, trunk.dir)
+        self.assertEqual((frames.dim, trunk.dim), (96, 192))
+        front_end = EmbeddingFrontEnd(MODEL_DIR, tuned_top=True)
+        embeddings, rows = frames.features(self.wav), trunk.features(self.wav)
+        for first, end in ((0, 1097), (300, 700), (305, 390), (1000, 1097)):
+            want = frames.span(embeddings, first, end)
+            got_rows = torch.from_numpy(trunk.span(rows, first, end))[None]
+            with torch.no_grad():
+                got, mask = front_end.from_trunk(got_rows, torch.ones(1, got_rows.size(1)))
+            self.assertEqual(int(mask.sum()), len(want))
+            self.assertLess(float(np.abs(got[0].numpy() - want).max()), 1e-3 * np.abs(embeddings).max())
 
     def test_the_tuned_front_end_pads_and_trains_only_its_last_convolutions(self):
         import torch
