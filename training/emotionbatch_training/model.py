@@ -380,9 +380,6 @@ class EmotionModel(nn.Module):
         frames = masked_mean(acoustic_features[:, k:], acoustic_mask[:, k:], acoustic_features.new_zeros(()))
         return torch.cat([stats, frames], dim=-1)
 
-    def auxiliary_logits(self, acoustic_features: torch.Tensor, acoustic_mask: torch.Tensor) -> torch.Tensor:
-        return self.aux_classifier(self.acoustic_summary(acoustic_features, acoustic_mask))
-
     def forward(self, waveform, waveform_lengths, text_features, text_mask):
         a, am = self.acoustic(waveform, waveform_lengths)
         return self.head(a, am, text_features, text_mask)

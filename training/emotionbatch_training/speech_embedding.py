@@ -230,8 +230,7 @@ class EmbeddingFrontEnd(torch.nn.Module):
         out = self.top.run(x, self._weights())  # [B, 96, E, 1]
         embeddings = out[:, :, :, 0].transpose(1, 2)
         count = torch.div(row_mask.sum(1) - TRUNK_CONTEXT, TRUNK_STRIDE, rounding_mode="floor")
-        steps = torch.arange(embeddings.size(1), device=embeddings.device)
-        mask = (steps.unsqueeze(0) < count.unsqueeze(1)).to(embeddings.dtype)
+        mask = _first(count, embeddings)
         return embeddings * mask.unsqueeze(-1), mask
 
     def forward(self, waveform: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -259,14 +258,18 @@ class EmbeddingFrontEnd(torch.nn.Module):
         if self.tuned_top:
             rows = self.trunk(m.unsqueeze(1), self._weights())  # [B, 96, R, 2]
             rows = rows.permute(0, 2, 1, 3).reshape(rows.size(0), rows.size(2), -1)
-            steps = torch.arange(rows.size(1), device=rows.device)
-            row_mask = (steps.unsqueeze(0) < (TRUNK_STRIDE * count + TRUNK_CONTEXT).unsqueeze(1)).to(rows.dtype)
+            row_mask = _first(TRUNK_STRIDE * count + TRUNK_CONTEXT, rows)
             return rows * row_mask.unsqueeze(-1), row_mask
         out = self.sliding(m.unsqueeze(1), self._weights())  # [B, 96, E, 1]
         embeddings = out[:, :, :, 0].transpose(1, 2)
-        steps = torch.arange(embeddings.size(1), device=embeddings.device)
-        mask = (steps.unsqueeze(0) < count.unsqueeze(1)).to(embeddings.dtype)
+        mask = _first(count, embeddings)
         return embeddings * mask.unsqueeze(-1), mask
+
+
+def _first(count: torch.Tensor, sequences: torch.Tensor) -> torch.Tensor:
+    """[B, T] mask of the first count[b] positions of sequences [B, T, ...], in their dtype."""
+    steps = torch.arange(sequences.size(1), device=sequences.device)
+    return (steps.unsqueeze(0) < count.unsqueeze(1)).to(sequences.dtype)
 
 
 def embedding_frames(n: int, first: int, end: int) -> slice:

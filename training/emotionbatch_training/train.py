@@ -420,8 +420,8 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     n_audio_for_steps = len([it for it in train_items if it.audio]) or len(category_texts) or len(rated_texts)
     steps_per_epoch = max(1, math.ceil(n_audio_for_steps / tc.batch_speech))
     total = steps_per_epoch * tc.epochs
-    speakers = sorted({speaker_key(it) for it in audio_items})
-    adversary = SpeakerAdversary(2 * cfg.model.acoustic_dim, len(speakers)) if tc.speaker_adversarial > 0 else None
+    speakers = sorted({speaker_key(it) for it in audio_items}) if tc.speaker_adversarial > 0 else []
+    adversary = SpeakerAdversary(2 * cfg.model.acoustic_dim, len(speakers)) if speakers else None
     groups = parameter_groups(model, tc) + ([{"params": list(adversary.parameters())}] if adversary is not None else [])
     optimizer = torch.optim.AdamW(groups, lr=tc.lr, weight_decay=tc.weight_decay)
     warmup = min(tc.warmup_steps, max(1, total // 10))
@@ -439,10 +439,9 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
     started = time.time()
     average = WeightAverage(model, tc.ema_decay) if tc.ema_decay > 0 else None
     model.train()
-    step = 0
     for epoch in range(tc.epochs):
         sums: dict[str, float] = {}
-        for _ in range(steps_per_epoch):
+        for step in range(epoch * steps_per_epoch, (epoch + 1) * steps_per_epoch):
             loss = torch.zeros(())
             parts: dict[str, float] = {}
             # Each data source has its own loss terms: CCC is a batch statistic, and the speech corpora's proxy
@@ -481,7 +480,6 @@ def train_model(cfg: Config, data: Data, train_items: Sequence[Item], run_dir: O
                     speaker_loss = torch.nn.functional.cross_entropy(adversary(summary, scale), speaker_targets(batch_items, speakers))
                     loss = loss + speaker_loss
                     parts["speaker_ce"] = float(speaker_loss)
-            step += 1
             # Clipped per part: one global norm would let the noisy text-batch CCC gradients rescale the acoustic
             # encoder's steps at random, which in our runs stalled its learning.
             if optimizer_step(loss, optimizer, schedule, (model.acoustic, model.aux_classifier, model.head)
