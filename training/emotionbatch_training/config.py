@@ -64,11 +64,12 @@ class ModelConfig:
     # pools frames by weighting them; it has no direct view of their spread or extremes, which an SVM on the same
     # statistics used (embedding_probe).
     embedding_stats: bool = False
-    # With frames = speech_embedding: the encoder's last three convolutions (of 20; speech_embedding.TUNED_CONVS) are
-    # trained from their pretrained weights, at train.finetune_lr_scale x the learning rate and without weight decay
-    # (decay would pull them towards zero, not towards what they were). Training reads the activations before them
-    # from a cache (the "trunk", about 4.5 times the size of the frames' cache).
+    # With frames = speech_embedding: the encoder's last embedding_tuned_convs convolutions (of 20) are trained from
+    # their pretrained weights, at train.finetune_lr_scale x the learning rate and without weight decay (decay would
+    # pull them towards zero, not towards what they were). Training reads the activations before them from a cache
+    # (the "trunk": with 3 or 5, 96 channels x 2 mel columns per 40 ms, about 4.5 times the size of the frames' cache).
     embedding_finetune: bool = False
+    embedding_tuned_convs: int = 3
     # Folder of melspectrogram.onnx + embedding_model.onnx (relative paths from the repository root).
     speech_embedding_dir: str = "../shared/models/speech-embedding"
 

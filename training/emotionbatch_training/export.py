@@ -26,7 +26,7 @@ OPSET = 17
 FORMAT_VERSION = 1
 # 3.x: frame tokens from the pretrained speech_embedding encoder (2.x: functionals tokens + a scratch conv front end,
 # four speech corpora, text categories, calibration; 1.x: log-mel encoder).
-DEFAULT_VERSION = "3.0.1"
+DEFAULT_VERSION = "3.1.0"
 MAX_AUDIO_SECONDS = 20.0
 VA_DEFINITION = (
     "Bipolar -1..1 with 0 = neutral, on EmoBank's scale: learned from EmoBank's 1..5 Self-Assessment-Manikin ratings "
@@ -46,7 +46,8 @@ def speech_embedding_notice(model_cfg) -> dict[str, str]:
     if not model_cfg.embedding_finetune:
         return SPEECH_EMBEDDING_NOTICE
     return {**SPEECH_EMBEDDING_NOTICE, "component": "speech_embedding (the acoustic encoder's frame tokens, inside "
-            "acoustic_encoder.onnx: pretrained weights, the last three convolutions further trained here)"}
+            f"acoustic_encoder.onnx: pretrained weights, the last {model_cfg.embedding_tuned_convs} convolutions further "
+            "trained here)"}
 
 
 def export_acoustic_encoder(encoder: torch.nn.Module, path: Path) -> None:

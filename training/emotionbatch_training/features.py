@@ -249,18 +249,20 @@ class SpeechEmbeddingCache(SpeechFeatureCache):
     channel condition, laid out as SpeechFeatureCache's files and computed from exactly the same conditioned waveforms
     (same chunks, same per-clip random draws, same babble), so a clip's embeddings and its log-mel frames describe
     the same audio: cache_dir/speech-embedding-<hash of the two model files>/<condition>/<corpus>.f16 + .json.
-    With model.embedding_finetune it holds the encoder's trunk rows instead (192-d per 40 ms, before the convolutions
-    that are trained): cache_dir/speech-embedding-trunk3-<hash>/..."""
+    With model.embedding_finetune it holds the encoder's trunk rows instead (speech_embedding.Trunk; 192-d per 40 ms
+    with 3 or 5 tuned convolutions, before the convolutions that are trained): cache_dir/speech-embedding-trunk<number
+    of tuned convolutions>-<hash>/..."""
 
     def __init__(self, cache_dir: Path, cfg: ModelConfig, model_dir: Path):
-        from .speech_embedding import DIM, TRUNK_CHANNELS, TRUNK_WIDTH, TUNED_CONVS, SpeechEmbedding, fingerprint
+        from .speech_embedding import DIM, SpeechEmbedding, fingerprint
 
         super().__init__(cache_dir, cfg)
-        self.encoder = SpeechEmbedding(model_dir)  # refuses a folder without the model first
+        self.encoder = SpeechEmbedding(model_dir, cfg.embedding_tuned_convs)  # refuses a folder without the model first
         self.trunk = cfg.embedding_finetune
+        self.geometry = self.encoder.geometry
         # The trunk ends where the trained convolutions start: a cache of another split point is another folder.
-        self.dir = cache_dir / f"speech-embedding-{f'trunk{TUNED_CONVS}-' if self.trunk else ''}{fingerprint(model_dir)}"
-        self.dim = TRUNK_CHANNELS * TRUNK_WIDTH if self.trunk else DIM
+        self.dir = cache_dir / f"speech-embedding-{f'trunk{self.geometry.convs}-' if self.trunk else ''}{fingerprint(model_dir)}"
+        self.dim = self.geometry.dim if self.trunk else DIM
 
     def features(self, wav: np.ndarray) -> np.ndarray:
         wav = np.asarray(wav, np.float32)
@@ -269,8 +271,8 @@ class SpeechEmbeddingCache(SpeechFeatureCache):
     def span(self, rows: np.ndarray, first: int, end: int) -> np.ndarray:
         """A clip's cached rows for its 10 ms frames [first, end): the embeddings whose window lies within them
         (speech_embedding.embedding_frames), or the trunk rows that give those."""
-        from .speech_embedding import embedding_frames, embeddings_of_trunk, trunk_rows
+        from .speech_embedding import embedding_frames
 
         if not self.trunk:
             return rows[embedding_frames(len(rows), first, end)]
-        return rows[trunk_rows(embedding_frames(embeddings_of_trunk(len(rows)), first, end))]
+        return rows[self.geometry.rows(embedding_frames(self.geometry.embeddings(len(rows)), first, end))]

@@ -119,7 +119,7 @@ class AcousticEncoder(nn.Module):
     """waveform + lengths -> features [B, K + T, Da] + mask [B, K + T]: K = stats_tokens utterance-functionals
     tokens, then T frame tokens: with model.frames = logmel, ceil(ceil(frames / 2) / conv2_stride) of a trained conv
     front end; with speech_embedding, one per 80 ms window of the pretrained encoder (speech_embedding.py; frozen, or
-    its last three convolutions trained with model.embedding_finetune).
+    its last model.embedding_tuned_convs convolutions trained with model.embedding_finetune).
 
     Fixed part (speech_features): per-frame log-mel, MFCC, energy, spectral shape, ZCR, voicing and f0, and their
     utterance functionals. Both are standardised with the training data's global mean and std (buffers set by
@@ -151,8 +151,10 @@ class AcousticEncoder(nn.Module):
                 # Frames are matched to the encoder's by their 10 ms number (speech_embedding.embedding_frames).
                 raise ValueError("model.frames = speech_embedding needs sample_rate 16000 and hop_length 160")
             # Frozen: its weights come from the operator's files (model.speech_embedding_dir), not the checkpoint;
-            # with model.embedding_finetune its last three convolutions are trained, and those are in the checkpoint.
-            self.embedding_frontend = EmbeddingFrontEnd(resolve(cfg.speech_embedding_dir), tuned_top=cfg.embedding_finetune)
+            # with model.embedding_finetune its last embedding_tuned_convs convolutions are trained, and those are in
+            # the checkpoint.
+            self.embedding_frontend = EmbeddingFrontEnd(resolve(cfg.speech_embedding_dir), tuned_top=cfg.embedding_finetune,
+                                                        tuned_convs=cfg.embedding_tuned_convs)
             self.register_buffer("embedding_mean", torch.zeros(EMBEDDING_DIM), persistent=True)
             self.register_buffer("embedding_std", torch.ones(EMBEDDING_DIM), persistent=True)
             self.embedding_in = nn.Linear(EMBEDDING_DIM, d)
@@ -188,7 +190,7 @@ class AcousticEncoder(nn.Module):
     def fit_normalisation(self, frames: list[torch.Tensor], embeddings: Optional[list[torch.Tensor]] = None) -> None:
         """Global mean/std of the fixed features over training clips (each [T, F]), per channel; with
         frames = speech_embedding also of the encoder's frames (each [E, 96]; with embedding_finetune its trunk rows,
-        each [R, 192], whose frames are taken through the convolutions as they are now)."""
+        each [R, trunk dim], whose frames are taken through the convolutions as they are now)."""
         if self.frames == "speech_embedding":
             if not embeddings:
                 raise ValueError("model.frames = speech_embedding needs the training clips' embeddings")
@@ -222,7 +224,7 @@ class AcousticEncoder(nn.Module):
                       embedding_mask: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
         """frames [B, T, F] of FrameFeatures (zero past each length), mask [B, T]; with frames = speech_embedding
         also the encoder's frames of the same audio, embeddings [B, E, 96] and embedding_mask [B, E] (with
-        embedding_finetune its trunk rows [B, R, 192] and their mask [B, R])."""
+        embedding_finetune its trunk rows [B, R, trunk dim] and their mask [B, R])."""
         if self.training and (self.speaker_warp or self.speaker_pitch):
             frames = perturb_speaker(frames, mask, self.frontend.dct, self.sample_rate, self.speaker_warp, self.speaker_pitch)
         if self.training and self.freq_masks:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -26,12 +27,6 @@ DIM = 96
 WINDOW_FRAMES = 76  # mel frames (10 ms) one embedding sees
 STRIDE_FRAMES = 8  # one embedding per 80 ms
 FRAME_SECONDS = STRIDE_FRAMES * 0.01
-# model.embedding_finetune trains the encoder's last TUNED_CONVS convolutions (of 20) from the activations before them
-# (the "trunk": 96 channels x 2 mel columns per 40 ms row, cached). Embedding e reads trunk rows [2e, 2e + 8): two
-# rows per embedding, and six more of context for the valid (3, 1) convolutions around the last pooling.
-TUNED_CONVS = 3
-TRUNK_CHANNELS, TRUNK_WIDTH = 96, 2
-TRUNK_STRIDE, TRUNK_CONTEXT = 2, 6
 
 
 def fingerprint(model_dir: Path) -> str:
@@ -40,6 +35,31 @@ def fingerprint(model_dir: Path) -> str:
     for name in (MEL_FILE, EMBEDDING_FILE):
         digest.update(hashlib.sha256((Path(model_dir) / name).read_bytes()).digest())
     return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Trunk:
+    """Where model.embedding_finetune splits the encoder: its last `convs` convolutions are trained from the
+    activations before them (the "trunk", cached: `channels` x `width` mel columns per row). Embedding e reads trunk
+    rows [stride e, stride e + stride + context). With 3 or 5 tuned convolutions: 96 x 2 per 40 ms row, stride 2,
+    context 6 or 8 (the valid (3, 1) convolutions among them)."""
+    convs: int
+    channels: int
+    width: int
+    stride: int
+    context: int
+
+    @property
+    def dim(self) -> int:
+        return self.channels * self.width
+
+    def rows(self, embeddings: slice) -> slice:
+        """The trunk rows that give the embeddings [start, stop)."""
+        return slice(self.stride * embeddings.start, self.stride * embeddings.stop + self.context)
+
+    def embeddings(self, rows: int) -> int:
+        """How many embeddings R trunk rows give."""
+        return (rows - self.context) // self.stride
 
 
 class OnnxGraph:
@@ -136,7 +156,7 @@ def _run(node, inputs: list) -> torch.Tensor:
 class SpeechEmbedding:
     """16 kHz float waveform -> [T', 96] embeddings, one per 80 ms (at least one)."""
 
-    def __init__(self, model_dir: Path):
+    def __init__(self, model_dir: Path, tuned_convs: int = 3):
         model_dir = Path(model_dir)
         for name in (MEL_FILE, EMBEDDING_FILE):
             if not (model_dir / name).is_file():
@@ -149,9 +169,27 @@ class SpeechEmbedding:
         self.windowed = windowed
         self.sliding = windowed.between(1, len(nodes) - 2)
         convs = [i for i, node in enumerate(self.sliding.nodes) if node.op_type == "Conv"]
-        split = convs[-TUNED_CONVS]
+        if not 1 <= tuned_convs < len(convs):
+            raise ValueError(f"model.embedding_tuned_convs must be 1..{len(convs) - 1}, not {tuned_convs}")
+        split = convs[-tuned_convs]
         self.trunk = self.sliding.between(0, split - 1)
         self.top = self.sliding.between(split, len(self.sliding.nodes) - 1)
+        self.geometry = self._measure(tuned_convs)
+
+    @torch.no_grad()
+    def _measure(self, tuned_convs: int) -> Trunk:
+        """The trunk's shape and how many of its rows an embedding reads, found by running the two parts (the
+        graph's pools and valid convolutions fix them; probing is shorter than deriving them node by node)."""
+        rows = self.trunk(torch.zeros(1, 1, WINDOW_FRAMES, 32))  # [1, C, R, W]
+        channels, width = rows.shape[1], rows.shape[3]
+        def embeddings(r: int) -> int:
+            try:
+                return self.top(torch.zeros(1, channels, r, width)).shape[2]
+            except RuntimeError:  # too few rows for a valid convolution
+                return 0
+        first = next(r for r in range(1, 256) if embeddings(r) >= 1)
+        stride = next(d for d in range(1, 256) if embeddings(first + d) >= 2)
+        return Trunk(tuned_convs, channels, width, stride, first - stride)
 
     @torch.no_grad()
     def log_mel(self, wav: np.ndarray) -> torch.Tensor:
@@ -169,8 +207,9 @@ class SpeechEmbedding:
 
     @torch.no_grad()
     def trunk_activations(self, wav: np.ndarray) -> np.ndarray:
-        """[R, 192] the activations before the tuned convolutions (channel-major per row); R = 2 E + 6 or 2 E + 7."""
-        out = self.trunk(self.log_mel(wav)[None, None])  # [1, 96, R, 2]
+        """[R, geometry.dim] the activations before the tuned convolutions (channel-major per row), R >=
+        geometry.stride E + geometry.context."""
+        out = self.trunk(self.log_mel(wav)[None, None])  # [1, C, R, W]
         return out[0].permute(1, 0, 2).reshape(out.shape[2], -1).contiguous().numpy()
 
     @torch.no_grad()
@@ -188,13 +227,15 @@ class EmbeddingFrontEnd(torch.nn.Module):
     graph's 80 dB floor below the loudest bin is taken per clip (the graph itself takes it over the whole batch), and
     frames past a clip's end, or up to one window for a shorter clip, are its quietest frame (as log_mel pads).
     The weights come from the ONNX files at construction and are not part of a checkpoint, except with tuned_top:
-    then the last TUNED_CONVS convolutions' weights are parameters (trained, saved) and forward gives the trunk rows
-    [B, R, 192] + mask [B, R] instead, which from_trunk turns into embeddings (so training can start from cached rows).
+    then the last tuned_convs convolutions' weights are parameters (trained, saved) and forward gives the trunk rows
+    [B, R, geometry.dim] + mask [B, R] instead, which from_trunk turns into embeddings (so training can start from
+    cached rows).
     """
 
-    def __init__(self, model_dir: Path, tuned_top: bool = False):
+    def __init__(self, model_dir: Path, tuned_top: bool = False, tuned_convs: int = 3):
         super().__init__()
-        encoder = SpeechEmbedding(model_dir)
+        encoder = SpeechEmbedding(model_dir, tuned_convs)
+        self.geometry = encoder.geometry
         w = encoder.mel.weights
         clips = [n for n in encoder.mel.nodes if n.op_type == "Clip"]
         if len(clips) != 2:
@@ -222,14 +263,15 @@ class EmbeddingFrontEnd(torch.nn.Module):
         return {name: getattr(self, f"embedding_weight_{i}") for i, name in enumerate(self.weight_names)}
 
     def from_trunk(self, rows: torch.Tensor, row_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Trunk rows [B, R, 192] (zero or anything past each clip's rows) + row_mask [B, R] -> embeddings [B, E, 96]
+        """Trunk rows [B, R, dim] (zero or anything past each clip's rows) + row_mask [B, R] -> embeddings [B, E, 96]
         + mask [B, E], through the tuned convolutions (differentiable). Valid convolutions read forwards only, so a
         clip's embeddings do not depend on the rows padded after it."""
         b, r = rows.shape[0], rows.shape[1]
-        x = rows.reshape(b, r, TRUNK_CHANNELS, TRUNK_WIDTH).permute(0, 2, 1, 3)
+        g = self.geometry
+        x = rows.reshape(b, r, g.channels, g.width).permute(0, 2, 1, 3)
         out = self.top.run(x, self._weights())  # [B, 96, E, 1]
         embeddings = out[:, :, :, 0].transpose(1, 2)
-        count = torch.div(row_mask.sum(1) - TRUNK_CONTEXT, TRUNK_STRIDE, rounding_mode="floor")
+        count = torch.div(row_mask.sum(1) - g.context, g.stride, rounding_mode="floor")
         mask = _first(count, embeddings)
         return embeddings * mask.unsqueeze(-1), mask
 
@@ -256,9 +298,9 @@ class EmbeddingFrontEnd(torch.nn.Module):
         m = m.index_select(1, torch.minimum(steps, frames - 1))
         count = torch.div(valid.clamp(min=WINDOW_FRAMES) - WINDOW_FRAMES, STRIDE_FRAMES, rounding_mode="floor") + 1
         if self.tuned_top:
-            rows = self.trunk(m.unsqueeze(1), self._weights())  # [B, 96, R, 2]
+            rows = self.trunk(m.unsqueeze(1), self._weights())  # [B, C, R, W]
             rows = rows.permute(0, 2, 1, 3).reshape(rows.size(0), rows.size(2), -1)
-            row_mask = _first(TRUNK_STRIDE * count + TRUNK_CONTEXT, rows)
+            row_mask = _first(self.geometry.stride * count + self.geometry.context, rows)
             return rows * row_mask.unsqueeze(-1), row_mask
         out = self.sliding(m.unsqueeze(1), self._weights())  # [B, 96, E, 1]
         embeddings = out[:, :, :, 0].transpose(1, 2)
@@ -283,16 +325,6 @@ def embedding_frames(n: int, first: int, end: int) -> slice:
         lo = hi = int(round(middle))
     lo = min(max(0, lo), n - 1)
     return slice(lo, max(lo + 1, min(n, hi + 1)))
-
-
-def trunk_rows(embeddings: slice) -> slice:
-    """The trunk rows (SpeechEmbedding.trunk_activations) that give the embeddings [start, stop)."""
-    return slice(TRUNK_STRIDE * embeddings.start, TRUNK_STRIDE * embeddings.stop + TRUNK_CONTEXT)
-
-
-def embeddings_of_trunk(rows: int) -> int:
-    """How many embeddings R trunk rows give."""
-    return (rows - TRUNK_CONTEXT) // TRUNK_STRIDE
 
 
 def frame_span(n: int, start: float, end: float) -> slice:

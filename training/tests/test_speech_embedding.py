@@ -6,8 +6,7 @@ import numpy as np
 import torchaudio
 
 from emotionbatch_training.config import resolve
-from emotionbatch_training.speech_embedding import (DIM, EmbeddingFrontEnd, SpeechEmbedding, embedding_frames, embeddings_of_trunk,
-                                                    frame_span, trunk_rows)
+from emotionbatch_training.speech_embedding import DIM, EmbeddingFrontEnd, SpeechEmbedding, Trunk, embedding_frames, frame_span
 
 MODEL_DIR = resolve("../shared/models/speech-embedding")
 JFK = resolve("../shared/audio/jfk.wav")
@@ -55,22 +54,34 @@ class SpeechEmbeddingTest(unittest.TestCase):
     def test_the_trunk_rows_through_the_tuned_convolutions_give_the_embeddings(self):
         import torch
 
-        front_end = EmbeddingFrontEnd(MODEL_DIR, tuned_top=True)
-        for clip in (self.wav, self.wav[:4000], self.wav[16000:56000]):
-            rows, alone = self.encoder.trunk_activations(clip), self.encoder(clip)
-            self.assertEqual(rows.shape[1], 192)
-            self.assertEqual(embeddings_of_trunk(len(rows)), len(alone))
+        # The split points differ in context only: the convolutions after the second-to-last pooling share one shape.
+        for convs, context in ((3, 6), (5, 8)):
+            encoder = SpeechEmbedding(MODEL_DIR, convs)
+            front_end = EmbeddingFrontEnd(MODEL_DIR, tuned_top=True, tuned_convs=convs)
+            self.assertEqual(encoder.geometry, Trunk(convs, 96, 2, 2, context))
+            self.assertEqual(front_end.geometry, encoder.geometry)
+            geometry = encoder.geometry
+            for clip in (self.wav, self.wav[:4000], self.wav[16000:56000]):
+                rows, alone = encoder.trunk_activations(clip), self.encoder(clip)
+                self.assertEqual(rows.shape[1], geometry.dim)
+                self.assertEqual(geometry.embeddings(len(rows)), len(alone))
+                with torch.no_grad():
+                    got, mask = front_end.from_trunk(torch.from_numpy(rows)[None], torch.ones(1, len(rows)))
+                self.assertEqual(int(mask.sum()), len(alone))
+                self.assertLess(float(np.abs(got[0].numpy() - alone).max()), 1e-3 * np.abs(alone).max())
+            # A stretch of a clip's rows (as the training cache is cut) gives that stretch of its embeddings.
+            rows, alone = encoder.trunk_activations(self.wav), self.encoder(self.wav)
+            part = embedding_frames(len(alone), 300, 700)
+            stretch = torch.from_numpy(rows[geometry.rows(part)])[None]
             with torch.no_grad():
-                got, mask = front_end.from_trunk(torch.from_numpy(rows)[None], torch.ones(1, len(rows)))
-            self.assertEqual(int(mask.sum()), len(alone))
-            self.assertLess(float(np.abs(got[0].numpy() - alone).max()), 1e-3 * np.abs(alone).max())
-        # A stretch of a clip's rows (as the training cache is cut) gives that stretch of its embeddings.
-        rows, alone = self.encoder.trunk_activations(self.wav), self.encoder(self.wav)
-        part = embedding_frames(len(alone), 300, 700)
-        with torch.no_grad():
-            got, mask = front_end.from_trunk(torch.from_numpy(rows[trunk_rows(part)])[None], torch.ones(1, len(rows[trunk_rows(part)])))
-        self.assertEqual(int(mask.sum()), part.stop - part.start)
-        self.assertLess(float(np.abs(got[0].numpy() - alone[part]).max()), 1e-3 * np.abs(alone).max())
+                got, mask = front_end.from_trunk(stretch, torch.ones(1, stretch.size(1)))
+            self.assertEqual(int(mask.sum()), part.stop - part.start)
+            self.assertLess(float(np.abs(got[0].numpy() - alone[part]).max()), 1e-3 * np.abs(alone).max())
+
+    def test_a_split_point_outside_the_encoder_is_refused(self):
+        for convs in (0, 20):
+            with self.assertRaises(ValueError):
+                SpeechEmbedding(MODEL_DIR, convs)
 
     def test_the_cache_cuts_trunk_rows_where_it_cuts_frames(self):
         import tempfile
@@ -82,38 +93,44 @@ class SpeechEmbeddingTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             frames = SpeechEmbeddingCache(Path(tmp), ModelConfig(frames="speech_embedding"), MODEL_DIR)
             trunk = SpeechEmbeddingCache(Path(tmp), ModelConfig(frames="speech_embedding", embedding_finetune=True), MODEL_DIR)
-        self.assertNotEqual(frames.dir, trunk.dir)
-        self.assertEqual((frames.dim, trunk.dim), (96, 192))
-        front_end = EmbeddingFrontEnd(MODEL_DIR, tuned_top=True)
-        embeddings, rows = frames.features(self.wav), trunk.features(self.wav)
-        for first, end in ((0, 1097), (300, 700), (305, 390), (1000, 1097)):
-            want = frames.span(embeddings, first, end)
-            got_rows = torch.from_numpy(trunk.span(rows, first, end))[None]
-            with torch.no_grad():
-                got, mask = front_end.from_trunk(got_rows, torch.ones(1, got_rows.size(1)))
-            self.assertEqual(int(mask.sum()), len(want))
-            self.assertLess(float(np.abs(got[0].numpy() - want).max()), 1e-3 * np.abs(embeddings).max())
+            deeper = SpeechEmbeddingCache(Path(tmp), ModelConfig(frames="speech_embedding", embedding_finetune=True,
+                                                                 embedding_tuned_convs=5), MODEL_DIR)
+        self.assertEqual(len({frames.dir, trunk.dir, deeper.dir}), 3)
+        self.assertEqual((frames.dim, trunk.dim, deeper.dim), (96, 192, 192))
+        embeddings = frames.features(self.wav)
+        for cache in (trunk, deeper):
+            front_end = EmbeddingFrontEnd(MODEL_DIR, tuned_top=True, tuned_convs=cache.geometry.convs)
+            rows = cache.features(self.wav)
+            for first, end in ((0, 1097), (300, 700), (305, 390), (1000, 1097)):
+                want = frames.span(embeddings, first, end)
+                got_rows = torch.from_numpy(cache.span(rows, first, end))[None]
+                with torch.no_grad():
+                    got, mask = front_end.from_trunk(got_rows, torch.ones(1, got_rows.size(1)))
+                self.assertEqual(int(mask.sum()), len(want))
+                self.assertLess(float(np.abs(got[0].numpy() - want).max()), 1e-3 * np.abs(embeddings).max())
 
     def test_the_tuned_front_end_pads_and_trains_only_its_last_convolutions(self):
         import torch
 
-        front_end = EmbeddingFrontEnd(MODEL_DIR, tuned_top=True)
         clips = [self.wav[:40000], self.wav[50000:59000], self.wav[:3000]]
         batch = np.zeros((len(clips), 40000), np.float32)
         for i, c in enumerate(clips):
             batch[i, : len(c)] = c
-        with torch.no_grad():
-            rows, row_mask = front_end(torch.from_numpy(batch), torch.tensor([len(c) for c in clips]))
-        embeddings, mask = front_end.from_trunk(rows, row_mask)
-        for i, c in enumerate(clips):
-            alone = self.encoder(c)
-            n = int(mask[i].sum())
-            self.assertEqual(n, len(alone))
-            self.assertLess(float(np.abs(embeddings[i, :n].detach().numpy() - alone).max()), 1e-3 * np.abs(alone).max())
-        embeddings.sum().backward()
-        trained = [n for n, p in front_end.named_parameters() if p.grad is not None and float(p.grad.abs().sum()) > 0]
-        self.assertEqual(len(trained), 5)  # three convolutions' weights, two of them with biases (the last has none)
-        self.assertEqual(sorted(front_end.state_dict()), sorted(n for n, _ in front_end.named_parameters()))
+        # Every tuned convolution has a weight and all but the last a bias.
+        for convs, tensors in ((3, 5), (5, 9)):
+            front_end = EmbeddingFrontEnd(MODEL_DIR, tuned_top=True, tuned_convs=convs)
+            with torch.no_grad():
+                rows, row_mask = front_end(torch.from_numpy(batch), torch.tensor([len(c) for c in clips]))
+            embeddings, mask = front_end.from_trunk(rows, row_mask)
+            for i, c in enumerate(clips):
+                alone = self.encoder(c)
+                n = int(mask[i].sum())
+                self.assertEqual(n, len(alone))
+                self.assertLess(float(np.abs(embeddings[i, :n].detach().numpy() - alone).max()), 1e-3 * np.abs(alone).max())
+            embeddings.sum().backward()
+            trained = [n for n, p in front_end.named_parameters() if p.grad is not None and float(p.grad.abs().sum()) > 0]
+            self.assertEqual(len(trained), tensors)
+            self.assertEqual(sorted(front_end.state_dict()), sorted(n for n, _ in front_end.named_parameters()))
 
     def test_a_folder_without_the_model_is_refused(self):
         with self.assertRaises(SystemExit):
