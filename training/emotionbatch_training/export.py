@@ -42,8 +42,9 @@ SPEECH_EMBEDDING_NOTICE = {
 }
 
 
-def speech_embedding_notice(model_cfg) -> dict[str, str]:
-    if not model_cfg.embedding_finetune:
+def speech_embedding_notice(model_cfg, trained: bool) -> dict[str, str]:
+    # An untrained wiring bundle holds the tuned convolutions at their pretrained values.
+    if not (model_cfg.embedding_finetune and trained):
         return SPEECH_EMBEDDING_NOTICE
     return {**SPEECH_EMBEDDING_NOTICE, "component": "speech_embedding (the acoustic encoder's frame tokens, inside "
             f"acoustic_encoder.onnx: pretrained weights, the last {model_cfg.embedding_tuned_convs} convolutions further "
@@ -145,7 +146,7 @@ def build_manifest(cfg: Config, trained: bool, name: str, version: str, descript
         },
         "training": {"data": data, "config": cfg.to_dict()},
         "metrics": metrics,
-        **({"third_party": [speech_embedding_notice(cfg.model)]} if cfg.model.frames == "speech_embedding" else {}),
+        **({"third_party": [speech_embedding_notice(cfg.model, trained)]} if cfg.model.frames == "speech_embedding" else {}),
     }
 
 
