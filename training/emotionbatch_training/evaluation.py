@@ -20,7 +20,9 @@ def labels_of(items: Sequence[Item]) -> np.ndarray:
 def speech_report(items: Sequence[Item], probabilities: np.ndarray, arousal: Optional[np.ndarray] = None,
                   valence: Optional[np.ndarray] = None) -> dict[str, Any]:
     """Per corpus and pooled ("all"): WAR, UAR, macro-F1, per-class recall, ECE, and the arousal/valence AUCs of the
-    given scores (the model's arousal/valence outputs, or class-probability scores for a classifier without them)."""
+    given scores (the model's arousal/valence outputs, or class-probability scores for a classifier without them).
+    With dimensional outputs, also the AUCs of the same model's class-probability scores (category_arousal_auc,
+    category_valence_auc): how far its dimensional heads lag its own classifier on the same groups."""
     y = labels_of(items)
     pred = probabilities.argmax(1)
     out: dict[str, Any] = {}
@@ -32,6 +34,8 @@ def speech_report(items: Sequence[Item], probabilities: np.ndarray, arousal: Opt
         row["ece"] = expected_calibration_error(probabilities[sel], y[sel])
         if arousal is not None and valence is not None:
             row.update(emotion_axes_auc(y[sel], arousal[sel], valence[sel]))
+            by_category = emotion_axes_auc(y[sel], *(score[sel] for score in probability_axes(probabilities)))
+            row.update({f"category_{key}": value for key, value in by_category.items()})
         out[name] = row
     return out
 

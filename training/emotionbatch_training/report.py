@@ -80,13 +80,16 @@ def recall_table(cv: dict[str, Any]) -> str:
 def axes_table(cv: dict[str, Any], ys: Optional[dict[str, Any]]) -> str:
     f, y = cv["folds"], (ys or {}).get("folds", {})
     lines = ["| test set | model arousal AUC | model valence AUC | model arousal AUC, telephone | model valence AUC, telephone "
-             "| yardstick arousal AUC | yardstick valence AUC |", "|---|---|---|---|---|---|---|"]
+             "| model arousal AUC of p(angry)+p(happy) | model valence AUC of p(happy)-p(angry)-p(sad) "
+             "| yardstick arousal AUC | yardstick valence AUC |", "|---|---|---|---|---|---|---|---|---|"]
     for c in corpora_of(cv):
         lines.append(
             f"| {corpus_name(c)} | {_fmt(_get(f, 'speech_clean_none', c, 'arousal_auc'))} "
             f"| {_fmt(_get(f, 'speech_clean_none', c, 'valence_auc'))} "
             f"| {_fmt(_get(f, 'speech_telephone_none', c, 'arousal_auc'))} "
             f"| {_fmt(_get(f, 'speech_telephone_none', c, 'valence_auc'))} "
+            f"| {_fmt(_get(f, 'speech_clean_none', c, 'category_arousal_auc'))} "
+            f"| {_fmt(_get(f, 'speech_clean_none', c, 'category_valence_auc'))} "
             f"| {_fmt(_get(y, 'speech_clean', c, 'arousal_auc'))} | {_fmt(_get(y, 'speech_clean', c, 'valence_auc'))} |")
     return "\n".join(lines)
 

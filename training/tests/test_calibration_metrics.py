@@ -21,6 +21,22 @@ class AucTest(unittest.TestCase):
         self.assertEqual(out["arousal_auc"], 1.0)
         self.assertEqual(out["valence_auc"], 1.0)  # neutral's valence is not scored
 
+    def test_the_report_scores_the_dimensional_heads_beside_the_models_own_categories(self):
+        from emotionbatch_training.corpora import Item
+        from emotionbatch_training.evaluation import speech_report
+
+        labels = ["angry", "happy", "sad", "neutral"]
+        items = [Item(f"x{i}", "emodb", "s1", "a.wav", None, None, c, None, None) for i, c in enumerate(labels)]
+        confident = np.eye(4) * 0.9 + 0.025  # every clip classified right
+        # Heads that rank sad above happy on arousal, and angry above happy on valence.
+        out = speech_report(items, confident, arousal=np.array([0.9, 0.1, 0.5, 0.0]), valence=np.array([0.9, 0.5, 0.0, 0.0]))
+        for group in ("all", "emodb"):
+            self.assertEqual(out[group]["arousal_auc"], 0.75)
+            self.assertEqual(out[group]["valence_auc"], 0.5)
+            self.assertEqual(out[group]["category_arousal_auc"], 1.0)
+            self.assertEqual(out[group]["category_valence_auc"], 1.0)
+        self.assertNotIn("category_arousal_auc", speech_report(items, confident)["all"])
+
 
 class CalibrationTest(unittest.TestCase):
     def test_temperature_recovers_the_sharpening_of_calibrated_logits(self):
