@@ -22,7 +22,8 @@ def speech_report(items: Sequence[Item], probabilities: np.ndarray, arousal: Opt
     """Per corpus and pooled ("all"): WAR, UAR, macro-F1, per-class recall, ECE, and the arousal/valence AUCs of the
     given scores (the model's arousal/valence outputs, or class-probability scores for a classifier without them).
     With dimensional outputs, also the AUCs of the same model's class-probability scores (category_arousal_auc,
-    category_valence_auc): how far its dimensional heads lag its own classifier on the same groups."""
+    category_valence_auc): how far its dimensional heads lag its own classifier on the same groups. (For the
+    yardstick, which passes its class-probability scores as arousal/valence, the two pairs are equal.)"""
     y = labels_of(items)
     pred = probabilities.argmax(1)
     out: dict[str, Any] = {}
